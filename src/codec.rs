@@ -1,0 +1,242 @@
+//! The compact binary encoding of values, session data and whole records.
+//!
+//! Values use postcard (a small, well-kept, non-self-describing serde format:
+//! the fastest of those we measured for session-sized maps, see `benches/`).
+//! Maps and records use a fixed framing of LEB128 lengths, so decoding a map is
+//! one pass with one allocation per entry.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::record::{Record, SessionData};
+
+const RECORD_FORMAT: u8 = 1;
+
+/// Encode one value.
+///
+/// # Errors
+/// [`Error::Codec`] if the value cannot be serialized.
+pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    postcard::to_stdvec(value).map_err(Error::codec)
+}
+
+/// Decode one value.
+///
+/// # Errors
+/// [`Error::Codec`] if the bytes are not a `T` (for example a value written as
+/// another type under the same key).
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(Error::codec)
+}
+
+/// Encode session data.
+pub fn encode_data(data: &SessionData) -> Vec<u8> {
+    let size: usize = data.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let mut out = Vec::with_capacity(size + 2);
+    put_data(&mut out, data);
+    out
+}
+
+/// Decode session data.
+///
+/// # Errors
+/// [`Error::Codec`] on truncated or malformed input, or trailing bytes.
+pub fn decode_data(bytes: &[u8]) -> Result<SessionData> {
+    let mut r = Reader(bytes);
+    let data = r.data()?;
+    r.finish()?;
+    Ok(data)
+}
+
+/// Encode a whole record (for stores that keep it as one value, like a cache).
+pub fn encode_record(record: &Record) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 + record.data.len() * 16);
+    out.push(RECORD_FORMAT);
+    for n in [
+        record.version,
+        record.expires_at,
+        record.created_at,
+        record.last_active,
+    ] {
+        put_uvarint(&mut out, n);
+    }
+    put_data(&mut out, &record.data);
+    out
+}
+
+/// Decode a record written by [`encode_record`].
+///
+/// # Errors
+/// [`Error::Codec`] on an unknown format, truncated or malformed input.
+pub fn decode_record(bytes: &[u8]) -> Result<Record> {
+    let mut r = Reader(bytes);
+    if r.byte()? != RECORD_FORMAT {
+        return Err(Error::codec("unknown record format"));
+    }
+    let version = r.uvarint()?;
+    let expires_at = r.uvarint()?;
+    let created_at = r.uvarint()?;
+    let last_active = r.uvarint()?;
+    let data = r.data()?;
+    r.finish()?;
+    Ok(Record {
+        data,
+        expires_at,
+        created_at,
+        last_active,
+        version,
+    })
+}
+
+fn put_data(out: &mut Vec<u8>, data: &SessionData) {
+    put_uvarint(out, data.len() as u64);
+    for (k, v) in data {
+        put_uvarint(out, k.len() as u64);
+        out.extend_from_slice(k.as_bytes());
+        put_uvarint(out, v.len() as u64);
+        out.extend_from_slice(v);
+    }
+}
+
+pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub(crate) fn byte(&mut self) -> Result<u8> {
+        let (&b, rest) = self
+            .0
+            .split_first()
+            .ok_or_else(|| Error::codec("truncated"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+
+    pub(crate) fn uvarint(&mut self) -> Result<u64> {
+        let mut n: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            let part = u64::from(b & 0x7f);
+            if shift == 63 && part > 1 {
+                return Err(Error::codec("varint overflow"));
+            }
+            n |= part << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(Error::codec("varint too long"))
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.0.len() {
+            return Err(Error::codec("truncated"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn len(&mut self) -> Result<usize> {
+        let n = self.uvarint()?;
+        // A length can never exceed what is left; this also bounds allocations.
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= self.0.len())
+            .ok_or_else(|| Error::codec("length beyond input"))
+    }
+
+    pub(crate) fn data(&mut self) -> Result<SessionData> {
+        let count = self.len()?;
+        let mut data = SessionData::new();
+        for _ in 0..count {
+            let klen = self.len()?;
+            let key = std::str::from_utf8(self.take(klen)?).map_err(Error::codec)?;
+            let vlen = self.len()?;
+            let value = self.take(vlen)?.to_vec();
+            data.insert(key.to_owned(), value);
+        }
+        if data.len() != count {
+            return Err(Error::codec("duplicate key"));
+        }
+        Ok(data)
+    }
+
+    pub(crate) fn finish(&self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::codec("trailing bytes"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Record {
+        let mut data = SessionData::new();
+        data.insert("user".into(), encode_value("alice").unwrap());
+        data.insert("n".into(), encode_value(&42u32).unwrap());
+        data.insert("empty".into(), vec![]);
+        Record {
+            data,
+            expires_at: u64::MAX,
+            created_at: 1_700_000_000,
+            last_active: 1_700_000_500,
+            version: 300,
+        }
+    }
+
+    #[test]
+    fn record_round_trips() {
+        let r = sample();
+        assert_eq!(decode_record(&encode_record(&r)).unwrap(), r);
+        assert_eq!(decode_data(&encode_data(&r.data)).unwrap(), r.data);
+    }
+
+    #[test]
+    fn every_truncation_and_extension_is_an_error() {
+        let bytes = encode_record(&sample());
+        for cut in 0..bytes.len() {
+            assert!(decode_record(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_record(&longer).is_err());
+    }
+
+    #[test]
+    fn hostile_lengths_do_not_allocate_or_panic() {
+        // count = u64::MAX-ish, then nothing.
+        let bytes = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert!(decode_data(&bytes).is_err());
+        let overflow = [0xff; 11];
+        assert!(decode_data(&overflow).is_err());
+        assert!(decode_record(&[9]).is_err());
+        // Duplicate keys are rejected rather than silently merged.
+        let mut dup = vec![2];
+        for _ in 0..2 {
+            dup.extend_from_slice(&[1, b'a', 0]);
+        }
+        assert!(decode_data(&dup).is_err());
+    }
+
+    #[test]
+    fn values_decode_as_their_type_or_fail_typed() {
+        let v = encode_value(&vec![1u16, 2, 3]).unwrap();
+        assert_eq!(decode_value::<Vec<u16>>(&v).unwrap(), vec![1, 2, 3]);
+        assert!(matches!(
+            decode_value::<String>(&[0xff, 0xff]),
+            Err(Error::Codec { .. })
+        ));
+    }
+}

@@ -1,0 +1,56 @@
+//! Counters for the paths sessions take. Cheap relaxed atomics: read them with
+//! [`Metrics::snapshot`] and export them to whatever metrics system you run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Live counters, shared by the session layer and the tiered store.
+        #[derive(Debug, Default)]
+        pub struct Metrics {
+            $($(#[$doc])* pub $name: AtomicU64,)*
+        }
+
+        /// A copy of the counters at one moment.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct MetricsSnapshot {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl Metrics {
+            /// Read every counter.
+            pub fn snapshot(&self) -> MetricsSnapshot {
+                MetricsSnapshot { $($name: self.$name.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Sessions read entirely from the cookie.
+    cookie_loads,
+    /// Sessions read from the store.
+    store_loads,
+    /// Cookies rejected as bogus (tampered, expired, wrong key, malformed).
+    rejected_cookies,
+    /// Cache tier reads that found the record.
+    cache_hits,
+    /// Cache tier reads that found nothing.
+    cache_misses,
+    /// Cache tier calls that failed or timed out.
+    cache_errors,
+    /// Reads from the durable tier.
+    durable_reads,
+    /// Writes (create, save, touch, delete) to the durable tier.
+    durable_writes,
+    /// Saves acknowledged by the cache tier alone.
+    quick_writes,
+    /// Saves that met a newer version and were re-applied.
+    conflicts,
+}
+
+impl Metrics {
+    pub(crate) fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,78 @@
+//! What a store keeps for one session.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::clock::UnixTime;
+
+/// Session data: each key maps to its value in the compact binary encoding
+/// (see [`crate::codec`]). Keys are tracked one by one so that concurrent
+/// requests changing different keys can both be kept.
+pub type SessionData = BTreeMap<String, Vec<u8>>;
+
+/// One session as a store keeps it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Record {
+    /// The session's data.
+    pub data: SessionData,
+    /// When the record stops being valid (UNIX seconds). A store never returns a
+    /// record at or past this time, whether or not the backend has evicted it.
+    pub expires_at: UnixTime,
+    /// When the session began; the absolute timeout counts from here.
+    pub created_at: UnixTime,
+    /// The last recorded activity; the idle timeout counts from here.
+    pub last_active: UnixTime,
+    /// Grows by one on every save; saves are conditional on it.
+    pub version: u64,
+}
+
+impl Record {
+    /// Whether the record is expired at `now`.
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        self.expires_at <= now
+    }
+
+    /// Seconds left before expiry at `now` (0 if already expired).
+    pub fn remaining_secs(&self, now: UnixTime) -> u64 {
+        self.expires_at.saturating_sub(now)
+    }
+}
+
+// Data values are not printed: they may hold personal data or credentials.
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("expires_at", &self.expires_at)
+            .field("created_at", &self.created_at)
+            .field("last_active", &self.last_active)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_exclusive_of_the_instant() {
+        let r = Record {
+            expires_at: 100,
+            ..Record::default()
+        };
+        assert!(!r.is_expired(99));
+        assert!(r.is_expired(100));
+        assert_eq!(r.remaining_secs(40), 60);
+        assert_eq!(r.remaining_secs(400), 0);
+    }
+
+    #[test]
+    fn debug_hides_values() {
+        let mut r = Record::default();
+        r.data.insert("token".into(), b"s3cret".to_vec());
+        let s = format!("{r:?}");
+        assert!(s.contains("token"));
+        assert!(!s.contains("s3cret") && !s.contains("115, 51"));
+    }
+}

@@ -1,0 +1,263 @@
+//! [`TieredStore`]: a cache tier in front of a durable store, as one store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::clock::UnixTime;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::record::Record;
+use crate::session_id::StoreKey;
+use crate::store::{CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durability, SessionStore};
+
+/// A [`CacheTier`] in front of a durable [`SessionStore`], itself a store.
+///
+/// The ordering loses nothing acknowledged:
+/// - a durable save first drops the cached copy (failing with `Conflict` if the
+///   cache holds a newer quick save), then writes the durable tier, then the
+///   cache; a failed cache write leaves the entry dropped, never stale;
+/// - a quick save swaps the cached record by version; if the cache has lost it
+///   the save is written durably instead;
+/// - a read tries the cache within `cache_timeout`, falls back to the durable
+///   tier on a miss, an error or a timeout, and refills the cache on a miss;
+/// - a delete removes the cache entry, then the durable record, then leaves a
+///   deletion marker in the cache so a racing refill cannot resurrect it.
+#[derive(Debug)]
+pub struct TieredStore<C, D> {
+    cache: C,
+    durable: D,
+    cache_timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
+    /// Compose `cache` and `durable`, with a 250 ms deadline on cache calls.
+    pub fn new(cache: C, durable: D) -> Self {
+        TieredStore {
+            cache,
+            durable,
+            cache_timeout: Duration::from_millis(250),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// The deadline for each cache call; past it the cache counts as failed
+    /// (reads then go to the durable tier).
+    pub fn with_cache_timeout(mut self, timeout: Duration) -> Self {
+        self.cache_timeout = timeout;
+        self
+    }
+
+    /// Count into `metrics` (for example the session layer's own).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The counters of cache hits, misses, errors and durable I/O.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The cache tier.
+    pub fn cache(&self) -> &C {
+        &self.cache
+    }
+
+    /// The durable tier.
+    pub fn durable(&self) -> &D {
+        &self.durable
+    }
+
+    async fn in_cache<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let out = match tokio::time::timeout(self.cache_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                backend: "cache",
+                after: self.cache_timeout,
+            }),
+        };
+        if let Err(e) = &out {
+            Metrics::inc(&self.metrics.cache_errors);
+            tracing::warn!(op, error = %e, "session cache call failed");
+        }
+        out
+    }
+
+    /// Best-effort drop of a cache entry after a failed cache write, so the
+    /// cache can never serve a version older than the durable tier's.
+    async fn drop_cached(&self, key: &StoreKey) {
+        if self
+            .in_cache("invalidate", self.cache.invalidate_unless_newer(key, u64::MAX))
+            .await
+            .is_err()
+        {
+            tracing::error!(%key, "could not drop a session cache entry after a failed write");
+        }
+    }
+
+    async fn refresh_cache(&self, key: &StoreKey, record: &Record, now: UnixTime) {
+        if self
+            .in_cache("put", self.cache.put_if_newer(key, record, now))
+            .await
+            .is_err()
+        {
+            self.drop_cached(key).await;
+        }
+    }
+
+    async fn durable_save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        match self
+            .in_cache(
+                "invalidate",
+                self.cache.invalidate_unless_newer(key, expected_version),
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Conflict) => {
+                Metrics::inc(&self.metrics.conflicts);
+                return Err(Error::Conflict);
+            }
+            // The cache is unreachable: whatever it holds is unreachable too.
+            Err(_) => {}
+        }
+        Metrics::inc(&self.metrics.durable_writes);
+        match self
+            .durable
+            .save(key, record, expected_version, Durability::Durable, now)
+            .await
+        {
+            Ok(()) => {}
+            Err(e) => {
+                if matches!(e, Error::Conflict) {
+                    Metrics::inc(&self.metrics.conflicts);
+                }
+                return Err(e);
+            }
+        }
+        self.refresh_cache(key, record, now).await;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        let cached = self.in_cache("get", self.cache.get(key, now)).await;
+        match cached {
+            Ok(Some(record)) if !record.is_expired(now) => {
+                Metrics::inc(&self.metrics.cache_hits);
+                return Ok(Some(record));
+            }
+            Ok(_) => Metrics::inc(&self.metrics.cache_misses),
+            Err(_) => {}
+        }
+        Metrics::inc(&self.metrics.durable_reads);
+        let record = self.durable.load(key, now).await?;
+        let record = record.filter(|r| !r.is_expired(now));
+        if let (Some(r), Ok(_)) = (&record, &cached) {
+            self.refresh_cache(key, r, now).await;
+        }
+        Ok(record)
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        Metrics::inc(&self.metrics.durable_writes);
+        self.durable.create(key, record, now).await?;
+        self.refresh_cache(key, record, now).await;
+        Ok(())
+    }
+
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        if durability == Durability::Quick {
+            match self
+                .in_cache(
+                    "cas",
+                    self.cache
+                        .compare_and_swap(key, record, expected_version, now),
+                )
+                .await
+            {
+                Ok(CasOutcome::Swapped) => {
+                    Metrics::inc(&self.metrics.quick_writes);
+                    return Ok(());
+                }
+                Ok(CasOutcome::Conflict) => {
+                    Metrics::inc(&self.metrics.conflicts);
+                    return Err(Error::Conflict);
+                }
+                // Missing or failing cache: a quick save is never dropped, it is
+                // written durably instead.
+                Ok(CasOutcome::Missing) | Err(_) => {}
+            }
+        }
+        let out = self.durable_save(key, record, expected_version, now).await;
+        if matches!(out, Err(Error::Conflict)) {
+            // The cache may hold a version the durable tier has moved past
+            // (a write whose cache step failed); drop it so the reload is fresh.
+            self.drop_cached(key).await;
+        }
+        out
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        // The caller's clock is not passed to delete; the marker only needs a
+        // lifetime, and the memory/Redis tiers measure that on their own.
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+        self.in_cache("delete", self.cache.delete(key, now)).await?;
+        Metrics::inc(&self.metrics.durable_writes);
+        self.durable.delete(key).await?;
+        self.in_cache("delete", self.cache.delete(key, now)).await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        Metrics::inc(&self.metrics.durable_writes);
+        self.durable.touch(key, expires_at, last_active, now).await?;
+        if self
+            .in_cache(
+                "touch",
+                self.cache.touch(key, expires_at, last_active, now),
+            )
+            .await
+            .is_err()
+        {
+            self.drop_cached(key).await;
+        }
+        Ok(())
+    }
+
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        self.durable.delete_expired(now, max, cursor).await
+    }
+}
