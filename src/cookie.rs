@@ -1,0 +1,349 @@
+//! The session cookie's wire format: a pure encoder and decoder over bytes.
+//!
+//! ```text
+//! value   = base64url( payload || HMAC-SHA256(mac_key, len(name) || name || payload) )
+//! payload = format(1) flags(1) id(32) expires_at(8) created_at(8) last_active(8) body
+//! body    = session data (cookie-only), nonce||ciphertext (encrypted), or empty (stored)
+//! ```
+//!
+//! The MAC covers the cookie name, so a valid cookie moved under another name
+//! fails; it is checked in constant time before anything else is trusted.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::Mac;
+
+use crate::clock::UnixTime;
+use crate::codec;
+use crate::error::Result;
+use crate::keys::{CookieKey, KeyRing};
+use crate::record::SessionData;
+use crate::session_id::{SESSION_ID_LEN, SessionId};
+
+const FORMAT: u8 = 1;
+const FLAG_STORED: u8 = 1;
+const FLAG_ENCRYPTED: u8 = 2;
+const HEADER_LEN: usize = 2 + SESSION_ID_LEN + 24;
+const TAG_LEN: usize = 32;
+
+/// What a cookie carries besides the id: the data itself, or a pointer to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CookieBody {
+    /// A cookie-only session: the data travels in the cookie.
+    Data(SessionData),
+    /// The data lives in the store under the id's store key.
+    Stored,
+}
+
+/// A verified, unexpired cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieContents {
+    /// The session id.
+    pub id: SessionId,
+    /// When the session expires (UNIX seconds); always in the future at decode.
+    pub expires_at: UnixTime,
+    /// When the session began.
+    pub created_at: UnixTime,
+    /// Last recorded activity.
+    pub last_active: UnixTime,
+    /// The data or a pointer to the store.
+    pub body: CookieBody,
+}
+
+/// Why a cookie was not accepted. Every case means "no session".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieRejection {
+    /// The value was empty.
+    #[error("empty cookie value")]
+    Empty,
+    /// Longer than the configured maximum, so not even decoded.
+    #[error("cookie value too long")]
+    TooLong,
+    /// Not base64url.
+    #[error("cookie value is not base64url")]
+    NotBase64,
+    /// Too short to hold a header and a signature.
+    #[error("cookie value truncated")]
+    Truncated,
+    /// No key in the ring produced this signature (tampered, wrong key, wrong name).
+    #[error("cookie signature does not verify")]
+    BadSignature,
+    /// Signed, but in a format or with flags this version does not know.
+    #[error("unknown cookie format")]
+    UnknownFormat,
+    /// Signed and well-formed, but its expiry has passed.
+    #[error("cookie expired")]
+    Expired,
+    /// Signed, but the body does not decode (or decrypt).
+    #[error("cookie body malformed")]
+    Malformed,
+}
+
+/// The result of [`decode`]: the contents and whether an older key signed them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// What the cookie holds.
+    pub contents: CookieContents,
+    /// True if the cookie verified under a key other than the first: re-issue it.
+    pub signed_with_old_key: bool,
+}
+
+/// Encode `contents` as the value of cookie `name`, signed (and, if `encrypt`,
+/// encrypted) with the ring's current key.
+///
+/// # Errors
+/// [`crate::Error::Codec`] if encryption fails (the OS random source failed).
+pub fn encode(
+    ring: &KeyRing,
+    name: &str,
+    contents: &CookieContents,
+    encrypt: bool,
+) -> Result<String> {
+    let key = ring.current();
+    let mut payload = Vec::with_capacity(HEADER_LEN + 64);
+    let mut flags = 0;
+    if matches!(contents.body, CookieBody::Stored) {
+        flags |= FLAG_STORED;
+    } else if encrypt {
+        flags |= FLAG_ENCRYPTED;
+    }
+    payload.push(FORMAT);
+    payload.push(flags);
+    payload.extend_from_slice(contents.id.as_bytes());
+    payload.extend_from_slice(&contents.expires_at.to_be_bytes());
+    payload.extend_from_slice(&contents.created_at.to_be_bytes());
+    payload.extend_from_slice(&contents.last_active.to_be_bytes());
+    if let CookieBody::Data(data) = &contents.body {
+        let plain = codec::encode_data(data);
+        if encrypt {
+            payload.extend_from_slice(&key.encrypt(&plain)?);
+        } else {
+            payload.extend_from_slice(&plain);
+        }
+    }
+    let tag = tag(key, name, &payload);
+    payload.extend_from_slice(&tag);
+    Ok(URL_SAFE_NO_PAD.encode(&payload))
+}
+
+fn tag(key: &CookieKey, name: &str, payload: &[u8]) -> [u8; TAG_LEN] {
+    let mut mac = key.mac();
+    mac.update(&(name.len() as u64).to_be_bytes());
+    mac.update(name.as_bytes());
+    mac.update(payload);
+    mac.finalize().into_bytes().into()
+}
+
+/// Decode and verify the value of cookie `name` at time `now`.
+///
+/// Pure: no I/O, no panics on any input. `max_len` bounds the work done on
+/// hostile input before the signature is even checked.
+///
+/// # Errors
+/// A [`CookieRejection`] saying why the cookie is not a session.
+pub fn decode(
+    ring: &KeyRing,
+    name: &str,
+    value: &[u8],
+    now: UnixTime,
+    max_len: usize,
+) -> Result<Decoded, CookieRejection> {
+    if value.is_empty() {
+        return Err(CookieRejection::Empty);
+    }
+    if value.len() > max_len {
+        return Err(CookieRejection::TooLong);
+    }
+    let raw = URL_SAFE_NO_PAD
+        .decode(value)
+        .map_err(|_| CookieRejection::NotBase64)?;
+    if raw.len() < HEADER_LEN + TAG_LEN {
+        return Err(CookieRejection::Truncated);
+    }
+    let (payload, given) = raw.split_at(raw.len() - TAG_LEN);
+    let key_index = ring
+        .all()
+        .iter()
+        .position(|key| {
+            let mut mac = key.mac();
+            mac.update(&(name.len() as u64).to_be_bytes());
+            mac.update(name.as_bytes());
+            mac.update(payload);
+            mac.verify_slice(given).is_ok()
+        })
+        .ok_or(CookieRejection::BadSignature)?;
+
+    let (header, body) = payload.split_at(HEADER_LEN);
+    let flags = header[1];
+    if header[0] != FORMAT || flags & !(FLAG_STORED | FLAG_ENCRYPTED) != 0 {
+        return Err(CookieRejection::UnknownFormat);
+    }
+    let be = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&header[at..at + 8]);
+        u64::from_be_bytes(b)
+    };
+    let mut id = [0u8; SESSION_ID_LEN];
+    id.copy_from_slice(&header[2..2 + SESSION_ID_LEN]);
+    let expires_at = be(2 + SESSION_ID_LEN);
+    let created_at = be(10 + SESSION_ID_LEN);
+    let last_active = be(18 + SESSION_ID_LEN);
+    if expires_at <= now {
+        return Err(CookieRejection::Expired);
+    }
+    let body = if flags & FLAG_STORED != 0 {
+        if !body.is_empty() || flags & FLAG_ENCRYPTED != 0 {
+            return Err(CookieRejection::Malformed);
+        }
+        CookieBody::Stored
+    } else if flags & FLAG_ENCRYPTED != 0 {
+        let plain = ring.all()[key_index]
+            .decrypt(body)
+            .ok_or(CookieRejection::Malformed)?;
+        CookieBody::Data(codec::decode_data(&plain).map_err(|_| CookieRejection::Malformed)?)
+    } else {
+        CookieBody::Data(codec::decode_data(body).map_err(|_| CookieRejection::Malformed)?)
+    };
+    Ok(Decoded {
+        contents: CookieContents {
+            id: SessionId::from_bytes(id),
+            expires_at,
+            created_at,
+            last_active,
+            body,
+        },
+        signed_with_old_key: key_index != 0,
+    })
+}
+
+/// Split an encoded value into chunks of at most `chunk_len` bytes (base64url
+/// is ASCII, so any split point is valid).
+pub fn split(value: &str, chunk_len: usize) -> Vec<&str> {
+    let chunk_len = chunk_len.max(1);
+    let mut out = Vec::with_capacity(value.len() / chunk_len + 1);
+    let mut rest = value;
+    while rest.len() > chunk_len {
+        let (head, tail) = rest.split_at(chunk_len);
+        out.push(head);
+        rest = tail;
+    }
+    out.push(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(seed: u8) -> KeyRing {
+        KeyRing::new([[seed; 32]]).unwrap()
+    }
+
+    fn contents(body: CookieBody) -> CookieContents {
+        CookieContents {
+            id: SessionId::generate().unwrap(),
+            expires_at: 2_000,
+            created_at: 1_000,
+            last_active: 1_500,
+            body,
+        }
+    }
+
+    fn data() -> SessionData {
+        let mut d = SessionData::new();
+        d.insert("user".into(), codec::encode_value("alice").unwrap());
+        d
+    }
+
+    #[test]
+    fn round_trips_plain_encrypted_and_stored() {
+        let r = ring(1);
+        for (body, enc) in [
+            (CookieBody::Data(data()), false),
+            (CookieBody::Data(data()), true),
+            (CookieBody::Stored, false),
+            (CookieBody::Stored, true),
+        ] {
+            let c = contents(body);
+            let v = encode(&r, "sid", &c, enc).unwrap();
+            let d = decode(&r, "sid", v.as_bytes(), 1_999, 8192).unwrap();
+            assert_eq!(d.contents, c);
+            assert!(!d.signed_with_old_key);
+        }
+    }
+
+    #[test]
+    fn encrypted_cookie_does_not_show_the_data() {
+        let mut d = SessionData::new();
+        d.insert("secret".into(), b"plain-text-marker".to_vec());
+        let r = ring(1);
+        let v = encode(&r, "sid", &contents(CookieBody::Data(d)), true).unwrap();
+        let raw = URL_SAFE_NO_PAD.decode(v).unwrap();
+        assert!(!raw.windows(17).any(|w| w == b"plain-text-marker"));
+    }
+
+    #[test]
+    fn every_tampering_is_rejected() {
+        let r = ring(1);
+        let c = contents(CookieBody::Data(data()));
+        let v = encode(&r, "sid", &c, false).unwrap();
+        let dec = |s: &[u8]| decode(&r, "sid", s, 1_100, 8192);
+        assert_eq!(dec(b""), Err(CookieRejection::Empty));
+        assert_eq!(dec(b"%%%"), Err(CookieRejection::NotBase64));
+        assert_eq!(dec(b"AAAA"), Err(CookieRejection::Truncated));
+        // Every truncation and every single-byte flip fails.
+        for cut in 1..v.len() {
+            assert!(dec(&v.as_bytes()[..cut]).is_err(), "cut {cut}");
+        }
+        let raw = URL_SAFE_NO_PAD.decode(&v).unwrap();
+        for i in 0..raw.len() {
+            let mut t = raw.clone();
+            t[i] ^= 0x01;
+            let s = URL_SAFE_NO_PAD.encode(&t);
+            assert_eq!(dec(s.as_bytes()), Err(CookieRejection::BadSignature), "flip {i}");
+        }
+        // Appended garbage.
+        let mut appended = v.clone();
+        appended.push_str("AAAA");
+        assert!(dec(appended.as_bytes()).is_err());
+        // Wrong key, wrong name, expired, too long.
+        assert_eq!(
+            decode(&ring(2), "sid", v.as_bytes(), 1_100, 8192),
+            Err(CookieRejection::BadSignature)
+        );
+        assert_eq!(
+            decode(&r, "other", v.as_bytes(), 1_100, 8192),
+            Err(CookieRejection::BadSignature)
+        );
+        assert_eq!(
+            decode(&r, "sid", v.as_bytes(), 2_000, 8192),
+            Err(CookieRejection::Expired)
+        );
+        assert_eq!(
+            decode(&r, "sid", v.as_bytes(), 1_100, 10),
+            Err(CookieRejection::TooLong)
+        );
+    }
+
+    #[test]
+    fn rotation_verifies_old_keys_and_flags_them() {
+        let old = KeyRing::new([[1u8; 32]]).unwrap();
+        let rotated = KeyRing::new([[2u8; 32], [1u8; 32]]).unwrap();
+        let c = contents(CookieBody::Data(data()));
+        let v = encode(&old, "sid", &c, true).unwrap();
+        let d = decode(&rotated, "sid", v.as_bytes(), 1_100, 8192).unwrap();
+        assert!(d.signed_with_old_key);
+        assert_eq!(d.contents, c);
+        let fresh = encode(&rotated, "sid", &c, true).unwrap();
+        assert!(decode(&old, "sid", fresh.as_bytes(), 1_100, 8192).is_err());
+    }
+
+    #[test]
+    fn split_covers_the_value() {
+        let v = "abcdefghij";
+        assert_eq!(split(v, 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(split(v, 10), vec![v]);
+        assert_eq!(split("", 4), vec![""]);
+    }
+}

@@ -1,0 +1,126 @@
+//! The tower [`SessionLayer`]: a [`Session`] in every request's extensions,
+//! saved once after the inner service answers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use http::{HeaderValue, Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::Error;
+use crate::manager::SessionManager;
+use crate::request_cookies::RequestCookies;
+use crate::session::Session;
+
+/// Adds a lazy [`Session`] to each request and saves it after the response.
+///
+/// A store failure while saving replaces the response with an empty 500 (503 if
+/// retrying may help) and emits a `tracing` error event; the body never shows
+/// internal detail.
+#[derive(Clone, Debug)]
+pub struct SessionLayer {
+    manager: SessionManager,
+}
+
+impl SessionLayer {
+    /// A layer over `manager`.
+    pub fn new(manager: SessionManager) -> Self {
+        SessionLayer { manager }
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            manager: self.manager.clone(),
+        }
+    }
+}
+
+/// The service made by [`SessionLayer`].
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    manager: SessionManager,
+}
+
+/// The status for a store error: 503 when a retry may help, else 500.
+pub(crate) fn error_status(error: &Error) -> StatusCode {
+    if error.is_retryable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let session = self
+            .manager
+            .start(RequestCookies::from_headers(req.headers()));
+        req.extensions_mut().insert(session.clone());
+        // The clone is not ready; the one that was polled ready handles this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let mut res = inner.call(req).await?;
+            finish(&session, &mut res).await;
+            Ok(res)
+        })
+    }
+}
+
+async fn finish<B: Default>(session: &Session, res: &mut Response<B>) {
+    match session.finish(res.status().as_u16()).await {
+        Ok(cookies) if cookies.is_empty() => {}
+        Ok(cookies) => {
+            let headers = res.headers_mut();
+            for c in cookies.set_cookie {
+                match HeaderValue::try_from(c) {
+                    Ok(v) => {
+                        headers.append(SET_COOKIE, v);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "session cookie is not a valid header value");
+                        *res = opaque(StatusCode::INTERNAL_SERVER_ERROR);
+                        return;
+                    }
+                }
+            }
+            headers.append(VARY, HeaderValue::from_static("Cookie"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session could not be saved");
+            *res = opaque(error_status(&e));
+        }
+    }
+}
+
+fn opaque<B: Default>(status: StatusCode) -> Response<B> {
+    let mut res = Response::new(B::default());
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}

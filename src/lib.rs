@@ -1,0 +1,41 @@
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod codec;
+mod config;
+pub mod cookie;
+mod error;
+mod keys;
+mod layer;
+mod manager;
+pub mod metrics;
+mod record;
+mod request_cookies;
+mod session;
+mod session_id;
+mod store;
+mod tiered;
+
+#[cfg(feature = "axum")]
+mod axum;
+
+#[cfg(feature = "axum")]
+pub use crate::axum::MissingSessionLayer;
+pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use crate::config::{SameSite, SessionConfig, SessionConfigBuilder};
+pub use crate::error::{BoxError, Error, Result};
+pub use crate::keys::{KeyRing, MIN_KEY_LEN};
+pub use crate::layer::{SessionLayer, SessionService};
+pub use crate::manager::SessionManager;
+pub use crate::metrics::{Metrics, MetricsSnapshot};
+pub use crate::record::{Record, SessionData};
+pub use crate::request_cookies::RequestCookies;
+pub use crate::session::{ResponseCookies, Session};
+pub use crate::session_id::{SESSION_ID_LEN, SessionId, StoreKey, StoreKeyHasher};
+pub use crate::store::{
+    CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durability, SessionStore, SessionStoreExt,
+};
+pub use crate::tiered::TieredStore;
+
+/// Re-exported so drivers implement the traits with the same macro version.
+pub use async_trait::async_trait;

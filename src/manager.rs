@@ -1,0 +1,144 @@
+//! [`SessionManager`]: the configuration and store shared by every request,
+//! independent of any web framework.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::clock::UnixTime;
+use crate::config::SessionConfig;
+use crate::error::Result;
+use crate::metrics::Metrics;
+use crate::record::Record;
+use crate::request_cookies::RequestCookies;
+use crate::session::Session;
+use crate::session_id::{SessionId, StoreKey};
+use crate::store::{SessionStore, SessionStoreExt};
+
+/// Configuration, store and counters shared by every request. Cheap to clone.
+///
+/// Framework adapters call [`SessionManager::start`] with the request's cookies
+/// and [`Session::finish`] with the response status; the tower layer in this
+/// crate does exactly that.
+#[derive(Clone)]
+pub struct SessionManager {
+    pub(crate) inner: Arc<ManagerInner>,
+}
+
+pub(crate) struct ManagerInner {
+    pub(crate) config: SessionConfig,
+    pub(crate) store: Option<Arc<dyn SessionStore>>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl SessionManager {
+    /// Sessions in the cookie below the threshold, in `store` above it.
+    pub fn new(config: SessionConfig, store: impl SessionStore + 'static) -> Self {
+        Self::from_arc(config, Some(Arc::new(store)))
+    }
+
+    /// Like [`SessionManager::new`] with a shared store.
+    pub fn with_shared_store(config: SessionConfig, store: Arc<dyn SessionStore>) -> Self {
+        Self::from_arc(config, Some(store))
+    }
+
+    /// Cookie sessions only, no store: a save larger than the cookie budget
+    /// fails with [`crate::Error::TooLarge`].
+    pub fn cookie_only(config: SessionConfig) -> Self {
+        Self::from_arc(config, None)
+    }
+
+    fn from_arc(config: SessionConfig, store: Option<Arc<dyn SessionStore>>) -> Self {
+        SessionManager {
+            inner: Arc::new(ManagerInner {
+                config,
+                store,
+                metrics: Arc::new(Metrics::default()),
+            }),
+        }
+    }
+
+    /// Share `metrics` (for example with a [`crate::TieredStore`]).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        let inner = &self.inner;
+        SessionManager {
+            inner: Arc::new(ManagerInner {
+                config: inner.config.clone(),
+                store: inner.store.clone(),
+                metrics,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.inner.config
+    }
+
+    /// The counters of cookie and store paths.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The store, if any.
+    pub fn store(&self) -> Option<&Arc<dyn SessionStore>> {
+        self.inner.store.as_ref()
+    }
+
+    /// Begin a request: a lazy session handle over the request's cookies.
+    pub fn start(&self, cookies: RequestCookies) -> Session {
+        Session::new(self.clone(), cookies)
+    }
+
+    /// The store key for an id (what admin tools look up).
+    pub fn store_key(&self, id: &SessionId) -> StoreKey {
+        self.inner.config.store_keys.key_for(id)
+    }
+
+    fn now(&self) -> UnixTime {
+        self.inner.config.clock.now()
+    }
+
+    /// Load a stored session by id, for admin tools. Cookie-only sessions live
+    /// in the browser and are not found here.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn load_by_id(&self, id: &SessionId) -> Result<Option<Record>> {
+        match &self.inner.store {
+            Some(store) => store.load(&self.store_key(id), self.now()).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Delete a stored session by id ("log this user out everywhere").
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn delete_by_id(&self, id: &SessionId) -> Result<()> {
+        match &self.inner.store {
+            Some(store) => store.delete(&self.store_key(id)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Delete every expired record from the store, `batch` at a time; returns
+    /// how many went. Native TTL usually gets there first; this covers the rest.
+    ///
+    /// # Errors
+    /// A store error; batches already done stay done.
+    pub async fn delete_expired(&self, batch: usize) -> Result<u64> {
+        match &self.inner.store {
+            Some(store) => store.delete_all_expired(self.now(), batch).await,
+            None => Ok(0),
+        }
+    }
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("config", &self.inner.config)
+            .field("store", &self.inner.store)
+            .finish()
+    }
+}

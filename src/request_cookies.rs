@@ -1,0 +1,138 @@
+//! The raw `Cookie` headers of a request, kept unparsed until a handler asks
+//! for its session (lazy loading: an untouched session costs no decoding).
+
+use http::HeaderValue;
+use http::header::{COOKIE, HeaderMap};
+
+use crate::config::SessionConfig;
+
+/// A request's `Cookie` header values, as received.
+#[derive(Clone, Debug, Default)]
+pub struct RequestCookies(Vec<HeaderValue>);
+
+/// Which of the session's cookie names the request carried, so stale ones can
+/// be expired on the response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Presence {
+    pub(crate) single: bool,
+    pub(crate) chunks: u32,
+}
+
+impl Presence {
+    #[cfg(test)]
+    pub(crate) fn any(self) -> bool {
+        self.single || self.chunks != 0
+    }
+}
+
+impl RequestCookies {
+    /// Take the `Cookie` headers from an `http` header map (cheap: the values
+    /// are reference-counted).
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        RequestCookies(headers.get_all(COOKIE).iter().cloned().collect())
+    }
+
+    /// Take `Cookie` header values as raw bytes (for frameworks on other
+    /// versions of the `http` crate). Values that are not valid header bytes
+    /// are skipped.
+    pub fn from_raw<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        RequestCookies(
+            values
+                .into_iter()
+                .filter_map(|v| HeaderValue::from_bytes(v).ok())
+                .collect(),
+        )
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.0.iter().flat_map(|h| {
+            h.as_bytes().split(|&b| b == b';').filter_map(|pair| {
+                let pair = pair.trim_ascii();
+                let eq = pair.iter().position(|&b| b == b'=')?;
+                let (name, value) = pair.split_at(eq);
+                Some((name.trim_ascii(), value[1..].trim_ascii()))
+            })
+        })
+    }
+
+    /// Candidate cookie values for the session, in the order to try them: each
+    /// single cookie under the name, then the chunks joined in order.
+    pub(crate) fn candidates(&self, config: &SessionConfig) -> (Vec<Vec<u8>>, Presence) {
+        let name = config.cookie_name.as_bytes();
+        let mut presence = Presence::default();
+        let mut singles = Vec::new();
+        let mut chunks: Vec<Option<&[u8]>> = vec![None; config.max_cookies];
+        for (n, v) in self.pairs() {
+            if n == name {
+                presence.single = true;
+                singles.push(v.to_vec());
+            } else if let Some(i) = chunk_index(n, name, config.max_cookies) {
+                presence.chunks |= 1 << i;
+                if chunks[i].is_none() {
+                    chunks[i] = Some(v);
+                }
+            }
+        }
+        if chunks[0].is_some() {
+            let mut joined = Vec::new();
+            for c in chunks.iter().map_while(|c| *c) {
+                joined.extend_from_slice(c);
+            }
+            singles.push(joined);
+        }
+        (singles, presence)
+    }
+
+    /// Which session cookie names are present.
+    pub(crate) fn presence(&self, config: &SessionConfig) -> Presence {
+        let name = config.cookie_name.as_bytes();
+        let mut presence = Presence::default();
+        for (n, _) in self.pairs() {
+            if n == name {
+                presence.single = true;
+            } else if let Some(i) = chunk_index(n, name, config.max_cookies) {
+                presence.chunks |= 1 << i;
+            }
+        }
+        presence
+    }
+}
+
+fn chunk_index(candidate: &[u8], name: &[u8], max: usize) -> Option<usize> {
+    let rest = candidate.strip_prefix(name)?.strip_prefix(b".")?;
+    if rest.is_empty() || rest.len() > 2 || !rest.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let i = rest.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+    (i < max && !(rest.len() == 2 && rest[0] == b'0')).then_some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> SessionConfig {
+        SessionConfig::builder([[1u8; 32]]).build().unwrap()
+    }
+
+    #[test]
+    fn finds_single_and_chunked_values() {
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, HeaderValue::from_static("a=1; session.1=BB; session=XX"));
+        h.append(COOKIE, HeaderValue::from_static("session.0=AA;session.3=DD"));
+        let rc = RequestCookies::from_headers(&h);
+        let (c, p) = rc.candidates(&config());
+        assert_eq!(c, vec![b"XX".to_vec(), b"AABB".to_vec()]);
+        assert!(p.single);
+        assert_eq!(p.chunks, 0b1011);
+        assert_eq!(rc.presence(&config()), p);
+    }
+
+    #[test]
+    fn ignores_foreign_and_malformed_names() {
+        let rc = RequestCookies::from_raw([&b"sessionx=1; session.=2; session.01=3; session.9=4; noeq; =5"[..]]);
+        let (c, p) = rc.candidates(&config());
+        assert!(c.is_empty());
+        assert!(!p.any());
+    }
+}
