@@ -135,7 +135,7 @@ mod tests {
             KeyRing::new(Vec::<Vec<u8>>::new()),
             Err(Error::Config { .. })
         ));
-        assert_eq!(KeyRing::new([[0u8; 32], [1u8; 64]]).unwrap().len(), 2);
+        assert_eq!(KeyRing::new([vec![0u8; 32], vec![1u8; 64]]).unwrap().len(), 2);
     }
 
     #[test]

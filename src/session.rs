@@ -557,6 +557,7 @@ impl Session {
                     // Someone else saved first: re-apply this request's changes
                     // onto their version and try again.
                     Metrics::inc(&self.metrics().conflicts);
+                    backoff(attempts).await;
                     match store.load(&key, now).await? {
                         Some(latest) => active.rebase(latest),
                         None => return Ok(self.gone()),
@@ -627,6 +628,18 @@ impl Session {
             body,
         }
     }
+}
+
+/// Random, growing pause between conflict retries, so writers that keep
+/// colliding spread out instead of colliding again in lockstep.
+async fn backoff(attempt: usize) {
+    let mut r = [0u8; 2];
+    if getrandom::fill(&mut r).is_err() {
+        return;
+    }
+    let cap_ms = (1u64 << attempt.min(6)).min(50);
+    let jitter_us = u64::from(u16::from_le_bytes(r)) % (cap_ms * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(jitter_us)).await;
 }
 
 fn base_cookie(config: &SessionConfig, name: String, value: String) -> ::cookie::Cookie<'static> {

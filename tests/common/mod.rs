@@ -1,0 +1,250 @@
+//! Shared test fixtures: an app over the layer, a cookie jar, counting and
+//! failing store wrappers.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use tiered_sessions::{
+    CleanupBatch, CleanupCursor, Durability, Error, ManualClock, Record, Result, Session,
+    SessionConfig, SessionConfigBuilder, SessionLayer, SessionManager, SessionStore, StoreKey,
+    UnixTime, async_trait,
+};
+use tower::ServiceExt;
+
+pub const KEY: [u8; 32] = [0x11; 32];
+pub const T0: UnixTime = 1_800_000_000;
+
+pub fn builder(clock: &ManualClock) -> SessionConfigBuilder {
+    SessionConfig::builder([KEY]).clock(Arc::new(clock.clone()))
+}
+
+async fn get_key(session: Session, Path(key): Path<String>) -> Result<String> {
+    Ok(session
+        .get::<String>(&key)
+        .await?
+        .unwrap_or_else(|| "none".into()))
+}
+
+async fn set_key(session: Session, Path((key, value)): Path<(String, String)>) -> Result<&'static str> {
+    session.insert(&key, &value).await?;
+    Ok("ok")
+}
+
+async fn quick_key(session: Session, Path((key, value)): Path<(String, String)>) -> Result<&'static str> {
+    session.insert_quick(&key, &value).await?;
+    Ok("ok")
+}
+
+async fn big(session: Session, Path(n): Path<usize>) -> Result<&'static str> {
+    session.insert("big", &"x".repeat(n)).await?;
+    Ok("ok")
+}
+
+async fn incr(session: Session, Path(key): Path<String>) -> Result<String> {
+    let n = session.get::<u64>(&key).await?.unwrap_or(0) + 1;
+    session.insert(&key, &n).await?;
+    Ok(n.to_string())
+}
+
+async fn count(session: Session, Path(key): Path<String>) -> Result<String> {
+    Ok(session.get::<u64>(&key).await?.unwrap_or(0).to_string())
+}
+
+pub fn app(manager: SessionManager) -> Router {
+    Router::new()
+        .route("/get/{key}", get(get_key))
+        .route("/set/{key}/{value}", post(set_key))
+        .route("/quick/{key}/{value}", post(quick_key))
+        .route("/big/{n}", post(big))
+        .route("/incr/{key}", post(incr))
+        .route("/count/{key}", get(count))
+        .route(
+            "/remove/{key}",
+            post(|s: Session, Path(k): Path<String>| async move {
+                s.remove(&k).await.map(|had| had.to_string())
+            }),
+        )
+        .route(
+            "/clear",
+            post(|s: Session| async move { s.clear().await.map(|()| "ok") }),
+        )
+        .route(
+            "/regenerate",
+            post(|s: Session| async move { s.regenerate_id().await.map(|()| "ok") }),
+        )
+        .route(
+            "/terminate",
+            post(|s: Session| async move { s.terminate().await.map(|()| "ok") }),
+        )
+        .route(
+            "/id",
+            get(|s: Session| async move {
+                s.id().await.map(|id| id.map_or("none".into(), |i| i.to_text()))
+            }),
+        )
+        .route("/noop", get(|| async { "noop" }))
+        .route(
+            "/fail",
+            post(|s: Session| async move {
+                s.insert("failed", &"yes").await?;
+                Ok::<_, Error>((StatusCode::INTERNAL_SERVER_ERROR, "boom"))
+            }),
+        )
+        .layer(SessionLayer::new(manager))
+}
+
+/// A browser-like cookie jar: remembers what Set-Cookie says, forgets removals.
+#[derive(Default, Clone, Debug)]
+pub struct Jar(pub BTreeMap<String, String>);
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+    pub set_cookie: Vec<String>,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Jar {
+    pub fn header(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| {
+            self.0
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    pub fn absorb(&mut self, set_cookie: &[String]) {
+        for sc in set_cookie {
+            let first = sc.split(';').next().unwrap();
+            let (name, value) = first.split_once('=').unwrap();
+            if sc.contains("Max-Age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub async fn send(&mut self, app: &Router, method: &str, uri: &str) -> Reply {
+        let reply = send_raw(app, method, uri, self.header().as_deref()).await;
+        self.absorb(&reply.set_cookie);
+        reply
+    }
+}
+
+pub async fn send_raw(app: &Router, method: &str, uri: &str, cookie: Option<&str>) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let set_cookie = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Reply {
+        status,
+        body,
+        set_cookie,
+        headers,
+    }
+}
+
+/// Counts every call into the wrapped store, and can be told to fail.
+#[derive(Debug)]
+pub struct Counting<S> {
+    pub inner: S,
+    pub reads: AtomicUsize,
+    pub writes: AtomicUsize,
+    pub fail: AtomicBool,
+    /// Yield to the scheduler inside every call, so concurrent requests interleave.
+    pub yield_each_call: AtomicBool,
+}
+
+impl<S> Counting<S> {
+    pub fn new(inner: S) -> Arc<Self> {
+        Arc::new(Counting {
+            inner,
+            reads: AtomicUsize::new(0),
+            writes: AtomicUsize::new(0),
+            fail: AtomicBool::new(false),
+            yield_each_call: AtomicBool::new(false),
+        })
+    }
+
+    pub fn calls(&self) -> (usize, usize) {
+        (self.reads.load(Ordering::SeqCst), self.writes.load(Ordering::SeqCst))
+    }
+
+    async fn check(&self, counter: &AtomicUsize) -> Result<()> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        if self.yield_each_call.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
+        }
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(Error::unavailable(
+                "test-store",
+                std::io::Error::other("secret internal detail 10.0.0.7:6379"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for Counting<S> {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        self.check(&self.reads).await?;
+        self.inner.load(key, now).await
+    }
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        self.check(&self.writes).await?;
+        self.inner.create(key, record, now).await
+    }
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.check(&self.writes).await?;
+        self.inner.save(key, record, expected, durability, now).await
+    }
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        self.check(&self.writes).await?;
+        self.inner.delete(key).await
+    }
+    async fn touch(&self, key: &StoreKey, e: UnixTime, l: UnixTime, now: UnixTime) -> Result<()> {
+        self.check(&self.writes).await?;
+        self.inner.touch(key, e, l, now).await
+    }
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        self.check(&self.writes).await?;
+        self.inner.delete_expired(now, max, cursor).await
+    }
+}
