@@ -1,1 +1,126 @@
-fn main() {}
+//! Cookie-only path vs storage path (memory driver), against the same router
+//! without the session layer as the baseline, all in one run.
+//!
+//! `cargo bench --bench session_paths`; compare each `layer/*` figure with
+//! `baseline/*` in the same group.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::{get, post};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tiered_sessions::{Session, SessionConfig, SessionLayer, SessionManager};
+use tiered_sessions_memory::MemoryStore;
+use tower::ServiceExt;
+
+/// About 1 KiB of encoded session data: a user, a role, 14 short preferences.
+async fn fill(session: Session) -> &'static str {
+    session.insert("user", "alice@example.com").await.ok();
+    session.insert("role", "admin").await.ok();
+    for i in 0..14 {
+        session
+            .insert(&format!("pref{i:02}"), &"v".repeat(56))
+            .await
+            .ok();
+    }
+    "ok"
+}
+
+async fn read(session: Session) -> String {
+    session
+        .get::<String>("user")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+async fn write(session: Session) -> &'static str {
+    session.insert("role", "editor").await.ok();
+    "ok"
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/fill", post(fill))
+        .route("/read", get(read))
+        .route("/write", post(write))
+        .route("/noop", get(|| async { "ok" }))
+}
+
+fn baseline_routes() -> Router {
+    Router::new()
+        .route("/fill", post(|| async { "ok" }))
+        .route("/read", get(|| async { String::from("alice@example.com") }))
+        .route("/write", post(|| async { "ok" }))
+        .route("/noop", get(|| async { "ok" }))
+}
+
+fn manager(threshold: usize) -> SessionManager {
+    let config = SessionConfig::builder([[0x5au8; 32]])
+        .cookie_only_threshold(threshold)
+        .build()
+        .expect("valid config");
+    SessionManager::with_shared_store(config, Arc::new(MemoryStore::new()))
+}
+
+fn request(method: &str, uri: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    b.body(Body::empty()).expect("valid request")
+}
+
+async fn call(app: &Router, req: Request<Body>) -> Vec<String> {
+    let res = app.clone().oneshot(req).await.expect("infallible");
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let baseline = baseline_routes();
+    let cookie_app = routes().layer(SessionLayer::new(manager(4096)));
+    let store_app = routes().layer(SessionLayer::new(manager(0)));
+    let cookie_jar = rt.block_on(call(&cookie_app, request("POST", "/fill", None))).join("; ");
+    let store_jar = rt.block_on(call(&store_app, request("POST", "/fill", None))).join("; ");
+    assert!(cookie_jar.len() > 1300, "a ~1 KiB session in the cookie");
+
+    for (name, method, uri, jars) in [
+        ("untouched", "GET", "/noop", true),
+        ("read", "GET", "/read", true),
+        ("write", "POST", "/write", true),
+        ("new_session", "POST", "/fill", false),
+    ] {
+        let mut g = c.benchmark_group(name);
+        let cookie = jars.then_some(cookie_jar.as_str());
+        let stored = jars.then_some(store_jar.as_str());
+        g.bench_function("baseline", |b| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(call(&baseline, request(method, uri, cookie)).await) })
+        });
+        g.bench_function("layer/cookie", |b| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(call(&cookie_app, request(method, uri, cookie)).await) })
+        });
+        g.bench_function("layer/store", |b| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(call(&store_app, request(method, uri, stored)).await) })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,1 +1,145 @@
-fn main() {}
+//! The demo app: `cargo run --example demo`, then open <http://127.0.0.1:3000/>.
+//!
+//! Runs on the embedded default — the memory driver, as a cache tier in front of
+//! a memory "durable" tier — so it needs no services. `PORT` overrides the port;
+//! `SESSION_KEY` (64 hex characters) keeps sessions valid across restarts.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tiered_sessions::{Result, Session, SessionConfig, SessionLayer, SessionManager, TieredStore};
+use tiered_sessions_memory::MemoryStore;
+
+const INDEX: &str = r#"<!doctype html>
+<title>tiered-sessions demo</title>
+<h1>tiered-sessions demo</h1>
+<ul>
+<li><a href="/counter">GET /counter</a> — visit count (cookie-only session)</li>
+<li><code>POST /login?user=alice</code> — stores the user and regenerates the session id</li>
+<li><a href="/whoami">GET /whoami</a> — the logged-in user</li>
+<li><code>POST /logout</code> — ends the session everywhere and removes the cookie</li>
+<li><code>POST /big?kib=8</code> — stores enough to spill out of the cookie into the store</li>
+<li><code>POST /shrink</code> — drops the big value: the session moves back into the cookie</li>
+<li><code>POST /seen</code> — a quick (cache-only) write of the last-seen time</li>
+<li><a href="/stats">GET /stats</a> — cookie/store path and cache counters</li>
+</ul>
+"#;
+
+async fn counter(session: Session) -> Result<String> {
+    let n: u64 = session.get("visits").await?.unwrap_or(0);
+    session.insert("visits", &(n + 1)).await?;
+    Ok(n.to_string())
+}
+
+#[derive(Deserialize)]
+struct Login {
+    user: String,
+}
+
+async fn login(session: Session, Query(q): Query<Login>) -> Result<String> {
+    // New privileges, new id: a session id planted before login is worthless.
+    session.regenerate_id().await?;
+    session.insert("user", &q.user).await?;
+    Ok(format!("logged in as {}\n", q.user))
+}
+
+async fn whoami(session: Session) -> Result<String> {
+    Ok(session
+        .get::<String>("user")
+        .await?
+        .map_or_else(|| "anonymous\n".to_owned(), |u| format!("{u}\n")))
+}
+
+async fn logout(session: Session) -> Result<&'static str> {
+    session.terminate().await?;
+    Ok("logged out\n")
+}
+
+#[derive(Deserialize)]
+struct Big {
+    kib: Option<usize>,
+}
+
+async fn big(session: Session, Query(q): Query<Big>) -> Result<String> {
+    let kib = q.kib.unwrap_or(8).min(256);
+    session.insert("big", &"x".repeat(kib * 1024)).await?;
+    Ok(format!("stored {kib} KiB: this session now lives in the store\n"))
+}
+
+async fn shrink(session: Session) -> Result<&'static str> {
+    session.remove("big").await?;
+    Ok("removed the big value: back in the cookie\n")
+}
+
+async fn seen(session: Session) -> Result<String> {
+    let now = tiered_sessions::Clock::now(&tiered_sessions::SystemClock);
+    session.insert_quick("last_seen", &now).await?;
+    Ok(format!("last seen {now} (cache-only write)\n"))
+}
+
+async fn stats(State(manager): State<SessionManager>) -> String {
+    format!("{:#?}\n", manager.metrics().snapshot())
+}
+
+fn signing_key() -> Vec<u8> {
+    if let Ok(hex) = std::env::var("SESSION_KEY") {
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect();
+        if let Some(b) = bytes.filter(|b| b.len() >= 32) {
+            return b;
+        }
+        eprintln!("SESSION_KEY must be at least 64 hex characters; using a random key");
+    }
+    let mut key = vec![0u8; 32];
+    for chunk in key.chunks_mut(16) {
+        let id = tiered_sessions::SessionId::generate().expect("OS random source");
+        chunk.copy_from_slice(&id.as_bytes()[..chunk.len()]);
+    }
+    key
+}
+
+#[tokio::main]
+async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let metrics = Arc::new(tiered_sessions::Metrics::default());
+    let store = TieredStore::new(MemoryStore::new(), MemoryStore::new()).with_metrics(metrics.clone());
+    let config = SessionConfig::builder([signing_key()])
+        // The demo serves plain HTTP on localhost; keep Secure on in production.
+        .secure(false)
+        .build()?;
+    let manager = SessionManager::new(config, store).with_metrics(metrics);
+    let app = Router::new()
+        .route("/", get(|| async { Html(INDEX) }))
+        .route("/counter", get(counter))
+        .route("/login", post(login))
+        .route("/whoami", get(whoami))
+        .route("/logout", post(logout))
+        .route("/big", post(big))
+        .route("/shrink", post(shrink))
+        .route("/seen", post(seen))
+        .route("/stats", get(stats))
+        .with_state(manager.clone())
+        .layer(SessionLayer::new(manager));
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("tiered-sessions demo on http://{addr}/");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
