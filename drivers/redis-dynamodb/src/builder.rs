@@ -1,0 +1,267 @@
+//! [`DynamoStoreBuilder`]: table, region, endpoint, deadlines and retry budget.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use tiered_sessions::{Error, Result};
+
+use crate::store::DynamoStore;
+
+/// Environment variables read by [`DynamoStoreBuilder::from_env`] (the AWS
+/// SDK's own — `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_PROFILE`,
+/// `AWS_ENDPOINT_URL_DYNAMODB`, … — are read by the SDK as usual).
+pub mod env {
+    /// The table name (required).
+    pub const TABLE: &str = "TIERED_SESSIONS_DYNAMODB_TABLE";
+    /// An endpoint URL (DynamoDB Local, an emulator); overrides the SDK's.
+    pub const ENDPOINT: &str = "TIERED_SESSIONS_DYNAMODB_ENDPOINT";
+    /// The region; overrides `AWS_REGION`.
+    pub const REGION: &str = "TIERED_SESSIONS_DYNAMODB_REGION";
+    /// Deadline of one operation, all retries included, in milliseconds (default 3000).
+    pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_DYNAMODB_TIMEOUT_MS";
+    /// Attempts per operation, the first included (default 3).
+    pub const MAX_ATTEMPTS: &str = "TIERED_SESSIONS_DYNAMODB_MAX_ATTEMPTS";
+}
+
+/// Builds a [`DynamoStore`].
+#[derive(Clone)]
+pub struct DynamoStoreBuilder {
+    table: String,
+    region: Option<String>,
+    endpoint: Option<String>,
+    operation_timeout: Duration,
+    connect_timeout: Duration,
+    max_attempts: u32,
+    sdk_config: Option<SdkConfig>,
+}
+
+impl fmt::Debug for DynamoStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamoStoreBuilder")
+            .field("table", &self.table)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamoStoreBuilder {
+    /// A store on `table`, with region, credentials and endpoint from the
+    /// standard AWS sources unless set here.
+    pub fn new(table: impl Into<String>) -> Self {
+        DynamoStoreBuilder {
+            table: table.into(),
+            region: None,
+            endpoint: None,
+            operation_timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(1),
+            max_attempts: 3,
+            sdk_config: None,
+        }
+    }
+
+    /// Settings from the environment (see [`env`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the table variable is missing or a number does not parse.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`DynamoStoreBuilder::from_env`], reading variables through `lookup`.
+    ///
+    /// # Errors
+    /// As [`DynamoStoreBuilder::from_env`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let table = get(env::TABLE).ok_or_else(|| {
+            Error::config(format!("set {} to the sessions table name", env::TABLE))
+        })?;
+        let mut b = Self::new(table);
+        b.endpoint = get(env::ENDPOINT);
+        b.region = get(env::REGION);
+        if let Some(ms) = get(env::TIMEOUT_MS) {
+            b.operation_timeout = Duration::from_millis(parse(env::TIMEOUT_MS, &ms)?);
+        }
+        if let Some(n) = get(env::MAX_ATTEMPTS) {
+            b.max_attempts = u32::try_from(parse(env::MAX_ATTEMPTS, &n)?)
+                .map_err(|_| Error::config(format!("{} is too large", env::MAX_ATTEMPTS)))?;
+        }
+        Ok(b)
+    }
+
+    /// The AWS region (default: from `AWS_REGION` or the profile).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// An endpoint URL, for DynamoDB Local or an emulator (default: AWS's).
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Deadline of one operation, all its attempts and backoff included
+    /// (default 3 s); past it the call fails with [`Error::Timeout`].
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// Deadline to open a connection (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Attempts per operation, the first included (default 3). Throttling,
+    /// 5xx answers and connection failures are retried with jittered
+    /// exponential backoff, within the SDK's retry token bucket.
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Start from an SDK configuration you loaded yourself (credentials,
+    /// region, HTTP client); this builder's settings still apply on top.
+    pub fn sdk_config(mut self, config: SdkConfig) -> Self {
+        self.sdk_config = Some(config);
+        self
+    }
+
+    /// Load the AWS configuration and build the store. No request is sent.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an empty table name, no region, zero attempts or
+    /// a zero timeout.
+    pub async fn build(self) -> Result<DynamoStore> {
+        if self.table.is_empty() {
+            return Err(Error::config("the DynamoDB table name is empty"));
+        }
+        if self.max_attempts == 0 || self.operation_timeout.is_zero() {
+            return Err(Error::config(
+                "DynamoDB max_attempts and operation_timeout must be above zero",
+            ));
+        }
+        let sdk = match self.sdk_config {
+            Some(sdk) => sdk,
+            None => {
+                // rustls with ring: no legacy hyper 0.14 / rustls 0.21 stack and
+                // no aws-lc C build.
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .build_https();
+                aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(http)
+                    .load()
+                    .await
+            }
+        };
+        let requests = Arc::new(AtomicU64::new(0));
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(self.max_attempts)
+                    .with_initial_backoff(Duration::from_millis(50))
+                    .with_max_backoff(Duration::from_secs(1)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .operation_timeout(self.operation_timeout)
+                    .build(),
+            )
+            .interceptor(CountRequests(requests.clone()));
+        if let Some(region) = self.region {
+            conf = conf.region(Region::new(region));
+        }
+        if let Some(endpoint) = self.endpoint {
+            conf = conf.endpoint_url(endpoint);
+        }
+        let conf = conf.build();
+        if conf.region().is_none() {
+            return Err(Error::config(
+                "no AWS region: set AWS_REGION or the builder's region",
+            ));
+        }
+        Ok(DynamoStore {
+            client: aws_sdk_dynamodb::Client::from_conf(conf),
+            table: self.table.into(),
+            timeout: self.operation_timeout,
+            requests,
+        })
+    }
+}
+
+/// Counts every HTTP request sent (each attempt), for tests and benchmarks.
+#[derive(Debug)]
+struct CountRequests(Arc<AtomicU64>);
+
+impl Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "CountRequests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn parse(name: &str, value: &str) -> Result<u64> {
+    value
+        .parse()
+        .map_err(|_| Error::config(format!("{name} must be a whole number, not {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_needs_a_table_and_reads_settings() {
+        assert!(matches!(
+            DynamoStoreBuilder::from_lookup(|_| None),
+            Err(Error::Config { .. })
+        ));
+        let b = DynamoStoreBuilder::from_lookup(|k| {
+            match k {
+                env::TABLE => Some("sessions"),
+                env::ENDPOINT => Some("http://127.0.0.1:5005"),
+                env::TIMEOUT_MS => Some("1500"),
+                env::MAX_ATTEMPTS => Some("5"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+        .unwrap();
+        assert_eq!(b.table, "sessions");
+        assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:5005"));
+        assert_eq!(b.operation_timeout, Duration::from_millis(1500));
+        assert_eq!(b.max_attempts, 5);
+        let bad = DynamoStoreBuilder::from_lookup(|k| {
+            (k == env::TABLE || k == env::MAX_ATTEMPTS).then(|| "x".to_owned())
+        });
+        assert!(matches!(bad, Err(Error::Config { .. })));
+    }
+}

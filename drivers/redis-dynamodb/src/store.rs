@@ -1,0 +1,260 @@
+//! [`DynamoStore`]: the durable [`SessionStore`] over DynamoDB.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use tiered_sessions::{
+    CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
+    UnixTime,
+};
+
+use crate::builder::DynamoStoreBuilder;
+use crate::cleanup;
+use crate::error::sdk_error;
+use crate::item::{
+    self, ACTIVE, EXPIRES, PK, VERSION, from_item, key_of, live_version, num, to_item,
+};
+
+/// A DynamoDB table as a durable session store.
+///
+/// - reads are strongly consistent and never return an expired item, whether
+///   or not DynamoDB's TTL sweep has removed it yet;
+/// - `create` is a `PutItem` conditional on no live item; `save` is conditional
+///   on a live item whose version is not newer than the expected one, and a
+///   failed condition is told apart as [`Error::NotFound`] or [`Error::Conflict`]
+///   from the old item DynamoDB returns with the failure;
+/// - records above [`crate::MAX_RECORD_BYTES`] fail with [`Error::TooLarge`]
+///   before any request;
+/// - throttling, 5xx answers and connection failures are retried by the SDK
+///   within a bounded budget ([`DynamoStoreBuilder::max_attempts`]), then
+///   surface as the retryable [`Error::Unavailable`] (or [`Error::Timeout`]).
+///
+/// Build with [`DynamoStore::builder`]; create the table with
+/// [`DynamoStore::ensure_table`].
+#[derive(Clone)]
+pub struct DynamoStore {
+    pub(crate) client: Client,
+    pub(crate) table: Arc<str>,
+    pub(crate) timeout: Duration,
+    pub(crate) requests: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for DynamoStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamoStore")
+            .field("table", &self.table)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamoStore {
+    /// A builder for a store on `table`.
+    pub fn builder(table: impl Into<String>) -> DynamoStoreBuilder {
+        DynamoStoreBuilder::new(table)
+    }
+
+    /// The table name.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    /// The SDK client (for admin tools).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// How many HTTP requests this store has sent to DynamoDB so far (every
+    /// attempt, retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn fail<E, R>(&self, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> Error
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+        aws_sdk_dynamodb::error::SdkError<E, R>: crate::error::HasStatus,
+    {
+        sdk_error(e, self.timeout)
+    }
+
+    async fn get_item(&self, key: &StoreKey) -> Result<Option<item::Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .set_key(Some(key_of(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(out.item)
+    }
+}
+
+fn names(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+fn values(pairs: Vec<(&str, AttributeValue)>) -> Option<HashMap<String, AttributeValue>> {
+    Some(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        let Some(item) = self.get_item(key).await? else {
+            return Ok(None);
+        };
+        let record = from_item(&item)?;
+        Ok((!record.is_expired(now)).then_some(record))
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        let item = to_item(key, record)?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+            .set_expression_attribute_names(names(&[("#pk", PK), ("#exp", EXPIRES)]))
+            .set_expression_attribute_values(values(vec![(":now", num(now))]))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(Error::AlreadyExists)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        _durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        let item = to_item(key, record)?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(#pk) AND #exp > :now AND #v <= :expected")
+            .set_expression_attribute_names(names(&[
+                ("#pk", PK),
+                ("#exp", EXPIRES),
+                ("#v", VERSION),
+            ]))
+            .set_expression_attribute_values(values(vec![
+                (":now", num(now)),
+                (":expected", num(expected_version)),
+            ]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let failed = match out {
+            Ok(_) => return Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(se) if se.is_conditional_check_failed_exception() => match se {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                        c.item().cloned()
+                    }
+                    _ => None,
+                },
+                _ => return Err(self.fail(e)),
+            },
+        };
+        // An engine that does not return the old item with the failure: read it.
+        let old = match failed {
+            Some(item) => Some(item),
+            None => self.get_item(key).await?,
+        };
+        match live_version(old.as_ref(), now)? {
+            None => Err(Error::NotFound),
+            Some(_) => Err(Error::Conflict),
+        }
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(key_of(key)))
+            .send()
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(key_of(key)))
+            .update_expression("SET #exp = :e, #la = :l")
+            .condition_expression("attribute_exists(#pk) AND #exp > :now")
+            .set_expression_attribute_names(names(&[
+                ("#pk", PK),
+                ("#exp", EXPIRES),
+                ("#la", ACTIVE),
+            ]))
+            .set_expression_attribute_values(values(vec![
+                (":e", num(expires_at)),
+                (":l", num(last_active)),
+                (":now", num(now)),
+            ]))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(Error::NotFound)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        cleanup::delete_expired(self, now, max, cursor).await
+    }
+}

@@ -1,0 +1,339 @@
+//! [`RedisCacheBuilder`]: where the cache connects and how it behaves.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use deadpool::managed::{Pool, QueueMode, Timeouts};
+use deadpool_redis::Runtime;
+use deadpool_redis::redis::cluster::ClusterClientBuilder;
+use deadpool_redis::redis::{AsyncConnectionConfig, Client};
+use tiered_sessions::{Error, Result};
+
+use crate::cache::RedisCache;
+use crate::pool::{ClusterManager, Pools, SingleManager};
+
+/// The default deadline of one cache call.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
+/// The default key prefix.
+pub const DEFAULT_KEY_PREFIX: &str = "session:";
+/// The default largest record the cache accepts (encoded bytes).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+/// How long a deletion marker blocks refills of a deleted session.
+pub const DEFAULT_DELETION_MARKER: Duration = Duration::from_secs(60);
+
+/// Environment variables read by [`RedisCacheBuilder::from_env`].
+pub mod env {
+    /// A standalone Redis URL, e.g. `redis://127.0.0.1:6379/0` (`rediss://` is
+    /// not supported by this build).
+    pub const URL: &str = "TIERED_SESSIONS_REDIS_URL";
+    /// Comma-separated Redis Cluster node URLs; when set, cluster mode is used
+    /// and [`URL`] is ignored.
+    pub const CLUSTER_URLS: &str = "TIERED_SESSIONS_REDIS_CLUSTER_URLS";
+    /// Key prefix (default `session:`); must not contain `{` or `}`.
+    pub const KEY_PREFIX: &str = "TIERED_SESSIONS_REDIS_KEY_PREFIX";
+    /// Deadline of one cache call in milliseconds (default 200).
+    pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_REDIS_TIMEOUT_MS";
+    /// Most connections in the pool (default: 4 per CPU).
+    pub const POOL_SIZE: &str = "TIERED_SESSIONS_REDIS_POOL_SIZE";
+}
+
+#[derive(Clone)]
+enum Target {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+/// Builds a [`RedisCache`]: one standalone URL or a cluster's node URLs, a key
+/// prefix, a per-call deadline and a pool size.
+///
+/// `Debug` hides the URLs, which may carry a password.
+#[derive(Clone)]
+pub struct RedisCacheBuilder {
+    target: Target,
+    key_prefix: String,
+    call_timeout: Duration,
+    pool_size: Option<usize>,
+    max_record_bytes: usize,
+    deletion_marker: Duration,
+}
+
+impl fmt::Debug for RedisCacheBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match &self.target {
+            Target::Single(_) => "standalone",
+            Target::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisCacheBuilder")
+            .field("mode", &mode)
+            .field("key_prefix", &self.key_prefix)
+            .field("call_timeout", &self.call_timeout)
+            .field("pool_size", &self.pool_size)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCacheBuilder {
+    fn with_target(target: Target) -> Self {
+        RedisCacheBuilder {
+            target,
+            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            pool_size: None,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            deletion_marker: DEFAULT_DELETION_MARKER,
+        }
+    }
+
+    /// A standalone Redis at `url` (`redis://[user:password@]host:port[/db]`).
+    pub fn standalone(url: impl Into<String>) -> Self {
+        Self::with_target(Target::Single(url.into()))
+    }
+
+    /// A Redis Cluster reached through any of `urls` (the rest of the topology
+    /// is discovered).
+    pub fn cluster<I, S>(urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::with_target(Target::Cluster(urls.into_iter().map(Into::into).collect()))
+    }
+
+    /// Settings from the environment (see [`env`]): cluster mode when
+    /// [`env::CLUSTER_URLS`] is set, else standalone at [`env::URL`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when neither URL variable is set or a number does not parse.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`RedisCacheBuilder::from_env`], reading variables through `lookup`
+    /// (for tests, or a configuration source of your own).
+    ///
+    /// # Errors
+    /// As [`RedisCacheBuilder::from_env`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut builder = if let Some(urls) = get(env::CLUSTER_URLS) {
+            Self::cluster(urls.split(',').map(str::trim).filter(|u| !u.is_empty()))
+        } else if let Some(url) = get(env::URL) {
+            Self::standalone(url.trim())
+        } else {
+            return Err(Error::config(format!(
+                "set {} (standalone Redis) or {} (Redis Cluster)",
+                env::URL,
+                env::CLUSTER_URLS
+            )));
+        };
+        if let Some(prefix) = get(env::KEY_PREFIX) {
+            builder = builder.key_prefix(prefix);
+        }
+        if let Some(ms) = get(env::TIMEOUT_MS) {
+            builder =
+                builder.call_timeout(Duration::from_millis(parse_number(env::TIMEOUT_MS, &ms)?));
+        }
+        if let Some(n) = get(env::POOL_SIZE) {
+            let n = usize::try_from(parse_number(env::POOL_SIZE, &n)?)
+                .map_err(|_| Error::config(format!("{} is too large", env::POOL_SIZE)))?;
+            builder = builder.pool_size(n);
+        }
+        Ok(builder)
+    }
+
+    /// Prefix of every key (default `session:`). Use one per application or
+    /// environment sharing a Redis; it must not contain `{` or `}` (the store
+    /// key is the cluster hash tag).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// Deadline of one cache call, including waiting for a pooled connection
+    /// (default 200 ms). Past it the call fails with [`Error::Timeout`].
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Most pooled connections (default: 4 per CPU). Each is multiplexed, but
+    /// a call holds its connection until it ends.
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.pool_size = Some(size);
+        self
+    }
+
+    /// Largest encoded record cached (default 1 MiB); larger writes fail with
+    /// [`Error::TooLarge`] and the tiered store serves them from the durable tier.
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = limit;
+        self
+    }
+
+    /// How long a deletion marker blocks refills (default 60 s; at least 1 s).
+    pub fn deletion_marker(mut self, lifetime: Duration) -> Self {
+        self.deletion_marker = lifetime;
+        self
+    }
+
+    /// Validate and build. No connection is made yet: the pool connects on
+    /// first use, so a Redis that is down at start-up only costs cache misses.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unparsable URL, an empty cluster list, a key
+    /// prefix holding `{` or `}`, a zero timeout or pool size.
+    pub fn build(self) -> Result<RedisCache> {
+        if self.key_prefix.contains(['{', '}']) {
+            return Err(Error::config(
+                "the Redis key prefix must not contain `{` or `}` (the store key is the hash tag)",
+            ));
+        }
+        if self.call_timeout.is_zero() {
+            return Err(Error::config("the Redis call timeout must be above zero"));
+        }
+        let pool_size = self.pool_size.unwrap_or_else(default_pool_size);
+        if pool_size == 0 {
+            return Err(Error::config("the Redis pool size must be at least 1"));
+        }
+        let commands = Arc::new(AtomicU64::new(0));
+        let timeouts = Timeouts {
+            wait: Some(self.call_timeout),
+            create: Some(self.call_timeout),
+            recycle: Some(self.call_timeout),
+        };
+        let pools = match self.target {
+            Target::Single(url) => {
+                let client = Client::open(url.as_str())
+                    .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.call_timeout))
+                    .set_response_timeout(Some(self.call_timeout));
+                let manager = SingleManager {
+                    client,
+                    config,
+                    commands: commands.clone(),
+                };
+                Pools::Single(
+                    Pool::builder(manager)
+                        .max_size(pool_size)
+                        .timeouts(timeouts)
+                        .queue_mode(QueueMode::Lifo)
+                        .runtime(Runtime::Tokio1)
+                        .build()
+                        .map_err(|e| Error::config(format!("Redis pool: {e}")))?,
+                )
+            }
+            Target::Cluster(urls) => {
+                if urls.is_empty() {
+                    return Err(Error::config("a Redis Cluster needs at least one node URL"));
+                }
+                let client = ClusterClientBuilder::new(urls.iter().map(String::as_str))
+                    .connection_timeout(self.call_timeout)
+                    .response_timeout(self.call_timeout)
+                    .build()
+                    .map_err(|e| Error::config(format!("invalid Redis Cluster URLs: {e}")))?;
+                let manager = ClusterManager {
+                    client,
+                    commands: commands.clone(),
+                };
+                Pools::Cluster(
+                    Pool::builder(manager)
+                        .max_size(pool_size)
+                        .timeouts(timeouts)
+                        .queue_mode(QueueMode::Lifo)
+                        .runtime(Runtime::Tokio1)
+                        .build()
+                        .map_err(|e| Error::config(format!("Redis pool: {e}")))?,
+                )
+            }
+        };
+        Ok(RedisCache::from_parts(
+            pools,
+            self.key_prefix,
+            self.call_timeout,
+            self.max_record_bytes,
+            self.deletion_marker.as_secs().max(1),
+            commands,
+        ))
+    }
+}
+
+fn default_pool_size() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
+}
+
+fn parse_number(name: &str, value: &str) -> Result<u64> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::config(format!("{name} must be a whole number, not {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn env_selects_cluster_over_standalone_and_reads_settings() {
+        let b = RedisCacheBuilder::from_lookup(lookup(&[
+            (env::URL, "redis://a:1"),
+            (env::CLUSTER_URLS, "redis://b:1, redis://c:2,"),
+            (env::KEY_PREFIX, "app1:"),
+            (env::TIMEOUT_MS, "50"),
+            (env::POOL_SIZE, "3"),
+        ]))
+        .unwrap();
+        match &b.target {
+            Target::Cluster(urls) => assert_eq!(urls, &["redis://b:1", "redis://c:2"]),
+            Target::Single(_) => panic!("expected cluster mode"),
+        }
+        assert_eq!(b.key_prefix, "app1:");
+        assert_eq!(b.call_timeout, Duration::from_millis(50));
+        assert_eq!(b.pool_size, Some(3));
+    }
+
+    #[test]
+    fn env_errors_are_config_errors() {
+        let none = RedisCacheBuilder::from_lookup(lookup(&[]));
+        assert!(matches!(none, Err(Error::Config { .. })));
+        let bad = RedisCacheBuilder::from_lookup(lookup(&[
+            (env::URL, "redis://a:1"),
+            (env::TIMEOUT_MS, "soon"),
+        ]));
+        assert!(matches!(bad, Err(Error::Config { .. })));
+    }
+
+    #[test]
+    fn build_rejects_bad_settings() {
+        let bad = |b: RedisCacheBuilder| matches!(b.build(), Err(Error::Config { .. }));
+        assert!(bad(RedisCacheBuilder::standalone("not a url")));
+        assert!(bad(
+            RedisCacheBuilder::standalone("redis://127.0.0.1:1").key_prefix("a{b}")
+        ));
+        assert!(bad(
+            RedisCacheBuilder::standalone("redis://127.0.0.1:1").call_timeout(Duration::ZERO)
+        ));
+        assert!(bad(
+            RedisCacheBuilder::standalone("redis://127.0.0.1:1").pool_size(0)
+        ));
+        assert!(bad(RedisCacheBuilder::cluster(Vec::<String>::new())));
+    }
+
+    #[test]
+    fn debug_hides_urls() {
+        let b = RedisCacheBuilder::standalone("redis://user:hunter2@127.0.0.1:1");
+        assert!(!format!("{b:?}").contains("hunter2"));
+    }
+}

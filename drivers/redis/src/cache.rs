@@ -1,0 +1,326 @@
+//! [`RedisCache`]: the [`CacheTier`] over Redis.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, Cmd, FromRedisValue, Script, ScriptInvocation};
+use tiered_sessions::codec::{decode_record, encode_record};
+use tiered_sessions::{CacheTier, CasOutcome, Error, Record, Result, StoreKey, UnixTime};
+
+use crate::builder::RedisCacheBuilder;
+use crate::error::into_error;
+use crate::pool::{Call, CallError, Pools};
+use crate::scripts;
+
+/// Longest TTL set on a key: far enough for any session, short enough that
+/// Redis never rejects it as out of range.
+const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// A Redis cache tier: standalone Redis or Redis Cluster.
+///
+/// Each session is one hash under `{prefix}{<store key>}` (the store key is the
+/// cluster hash tag), expiring with the session. Reads are one `HMGET`;
+/// conditional writes are one Lua script each (`EVALSHA`, loaded on first use).
+/// Every call has a deadline ([`RedisCacheBuilder::call_timeout`]); connection
+/// failures are [`Error::Unavailable`], deadlines [`Error::Timeout`].
+///
+/// Cheap to share: wrap it in an `Arc` or give it to a [`tiered_sessions::TieredStore`].
+pub struct RedisCache {
+    pools: Pools,
+    prefix: String,
+    call_timeout: Duration,
+    max_record_bytes: usize,
+    marker_secs: u64,
+    commands: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match self.pools {
+            Pools::Single(_) => "standalone",
+            Pools::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisCache")
+            .field("mode", &mode)
+            .field("prefix", &self.prefix)
+            .field("call_timeout", &self.call_timeout)
+            .field("pool", &self.pools.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCache {
+    /// A builder for a standalone Redis at `url`.
+    pub fn standalone(url: impl Into<String>) -> RedisCacheBuilder {
+        RedisCacheBuilder::standalone(url)
+    }
+
+    /// A builder for a Redis Cluster reached through `urls`.
+    pub fn cluster<I, S>(urls: I) -> RedisCacheBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisCacheBuilder::cluster(urls)
+    }
+
+    pub(crate) fn from_parts(
+        pools: Pools,
+        prefix: String,
+        call_timeout: Duration,
+        max_record_bytes: usize,
+        marker_secs: u64,
+        commands: Arc<AtomicU64>,
+    ) -> Self {
+        RedisCache {
+            pools,
+            prefix,
+            call_timeout,
+            max_record_bytes,
+            marker_secs,
+            commands,
+        }
+    }
+
+    /// Whether this cache talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.pools, Pools::Cluster(_))
+    }
+
+    /// The key prefix.
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The deadline of one call.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    /// The largest encoded record cached.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// The Redis key a session is cached under.
+    pub fn redis_key(&self, key: &StoreKey) -> String {
+        let mut k = String::with_capacity(self.prefix.len() + key.as_str().len() + 2);
+        k.push_str(&self.prefix);
+        k.push('{');
+        k.push_str(key.as_str());
+        k.push('}');
+        k
+    }
+
+    /// How many Redis commands this cache has sent so far (every attempt,
+    /// including script loads; not the cluster client's own topology queries).
+    pub fn commands_sent(&self) -> u64 {
+        self.commands.load(Ordering::Relaxed)
+    }
+
+    /// Run any command on a pooled connection, under the same deadline, error
+    /// mapping and command count as the cache's own calls (for health checks,
+    /// admin tools and benchmarks).
+    ///
+    /// # Errors
+    /// [`Error::Timeout`], [`Error::Unavailable`] for connection failures and
+    /// retryable server states, [`Error::Backend`] for other server errors.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.run(Call::Cmd(cmd), false).await
+    }
+
+    /// Check that Redis answers (`PING`).
+    ///
+    /// # Errors
+    /// As [`RedisCache::query`].
+    pub async fn ping(&self) -> Result<()> {
+        self.query::<String>(&redis::cmd("PING")).await.map(drop)
+    }
+
+    async fn run<T: FromRedisValue>(&self, call: Call<'_>, idempotent: bool) -> Result<T> {
+        deadline(self.call_timeout, async {
+            match self.pools.call(&call).await {
+                // A pooled connection may have died with the server (restart,
+                // failover); an idempotent call gets one more go on a fresh one.
+                Err(CallError::Redis(e)) if idempotent && crate::pool::connection_failed(&e) => {
+                    tracing::debug!(error = %e, "redis connection lost; retrying once on a new one");
+                    self.pools.call(&call).await.map_err(|e| into_error(e, self.call_timeout))
+                }
+                other => other.map_err(|e| into_error(e, self.call_timeout)),
+            }
+        })
+        .await
+    }
+
+    async fn script<T: FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'static>,
+        idempotent: bool,
+    ) -> Result<T> {
+        self.run(Call::Script(invocation), idempotent).await
+    }
+
+    fn check_size(&self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() > self.max_record_bytes {
+            return Err(Error::TooLarge {
+                size: bytes.len(),
+                limit: self.max_record_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// A write of `record`: ARGV = now, version, bytes, expires_at, last_active, ttl.
+    fn write_invocation(
+        &self,
+        script: &'static Script,
+        key: &StoreKey,
+        record: &Record,
+        bytes: Vec<u8>,
+        now: UnixTime,
+    ) -> ScriptInvocation<'static> {
+        let mut inv = script.prepare_invoke();
+        inv.key(self.redis_key(key))
+            .arg(now)
+            .arg(record.version)
+            .arg(bytes)
+            .arg(record.expires_at)
+            .arg(record.last_active)
+            .arg(ttl(record.expires_at, now));
+        inv
+    }
+}
+
+/// Seconds from `now` to `expires_at`, at least 1 (Redis rejects 0) and at most
+/// [`MAX_TTL_SECS`].
+fn ttl(expires_at: UnixTime, now: UnixTime) -> u64 {
+    expires_at.saturating_sub(now).clamp(1, MAX_TTL_SECS)
+}
+
+async fn deadline<T>(after: Duration, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    match tokio::time::timeout(after, fut).await {
+        Ok(out) => out,
+        Err(_) => Err(Error::Timeout {
+            backend: "redis",
+            after,
+        }),
+    }
+}
+
+/// The fields `HMGET key r e l x` returns.
+type Fields = (
+    Option<Vec<u8>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn parse_u64(field: &str, text: &str) -> Result<u64> {
+    text.parse()
+        .map_err(|_| Error::codec(format!("cached field `{field}` is not a number")))
+}
+
+#[async_trait]
+impl CacheTier for RedisCache {
+    async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "x"]);
+        let (bytes, expires_at, last_active, marker): Fields =
+            self.run(Call::Cmd(&cmd), true).await?;
+        let (Some(bytes), None) = (bytes, marker) else {
+            return Ok(None);
+        };
+        let mut record = decode_record(&bytes)?;
+        // `touch` updates these two fields without rewriting the record.
+        if let Some(e) = expires_at {
+            record.expires_at = parse_u64("e", &e)?;
+        }
+        if let Some(l) = last_active {
+            record.last_active = parse_u64("l", &l)?;
+        }
+        Ok((!record.is_expired(now)).then_some(record))
+    }
+
+    async fn put_if_newer(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        if record.is_expired(now) {
+            return Ok(());
+        }
+        let bytes = encode_record(record);
+        self.check_size(&bytes)?;
+        let inv = self.write_invocation(&scripts::PUT_IF_NEWER, key, record, bytes, now);
+        self.script::<i64>(&inv, true).await.map(drop)
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<CasOutcome> {
+        let bytes = encode_record(record);
+        self.check_size(&bytes)?;
+        let mut inv = self.write_invocation(&scripts::COMPARE_AND_SWAP, key, record, bytes, now);
+        inv.arg(expected_version);
+        // Not retried: a swap whose answer was lost would come back as Conflict.
+        match self.script::<i64>(&inv, false).await? {
+            1 => Ok(CasOutcome::Swapped),
+            2 => Ok(CasOutcome::Conflict),
+            0 => Ok(CasOutcome::Missing),
+            other => Err(Error::backend(
+                "redis",
+                format!("unexpected compare-and-swap reply {other}"),
+            )),
+        }
+    }
+
+    async fn invalidate_unless_newer(&self, key: &StoreKey, expected_version: u64) -> Result<()> {
+        let mut inv = scripts::INVALIDATE_UNLESS_NEWER.prepare_invoke();
+        inv.key(self.redis_key(key)).arg(expected_version);
+        match self.script::<i64>(&inv, true).await? {
+            0 => Err(Error::Conflict),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        let mut inv = scripts::DELETE.prepare_invoke();
+        inv.key(self.redis_key(key))
+            .arg(now.saturating_add(self.marker_secs))
+            .arg(self.marker_secs);
+        self.script::<i64>(&inv, true).await.map(drop)
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut inv = scripts::TOUCH.prepare_invoke();
+        inv.key(self.redis_key(key))
+            .arg(now)
+            .arg(expires_at)
+            .arg(last_active)
+            .arg(ttl(expires_at, now));
+        self.script::<i64>(&inv, true).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_is_clamped() {
+        assert_eq!(ttl(100, 40), 60);
+        assert_eq!(ttl(100, 100), 1);
+        assert_eq!(ttl(100, 500), 1);
+        assert_eq!(ttl(u64::MAX, 0), MAX_TTL_SECS);
+    }
+}

@@ -1,0 +1,72 @@
+//! How Redis client and pool failures map onto [`tiered_sessions::Error`].
+
+use std::time::Duration;
+
+use deadpool::managed::PoolError;
+use deadpool_redis::redis::{RedisError, RetryMethod};
+use tiered_sessions::Error;
+
+use crate::pool::CallError;
+
+const BACKEND: &str = "redis";
+
+/// `after` is the call's deadline: the pool's and the connection's own
+/// timeouts are set to it, so whichever fires, the caller sees the same
+/// [`Error::Timeout`].
+pub(crate) fn into_error(e: CallError, after: Duration) -> Error {
+    let e = match e {
+        CallError::Redis(e) | CallError::Pool(PoolError::Backend(e)) => e,
+        CallError::Pool(PoolError::Timeout(_)) => {
+            return Error::Timeout {
+                backend: BACKEND,
+                after,
+            };
+        }
+        CallError::Pool(e) => return Error::unavailable(BACKEND, e),
+    };
+    if e.is_timeout() {
+        return Error::Timeout {
+            backend: BACKEND,
+            after,
+        };
+    }
+    redis_error(e)
+}
+
+/// Retryable (connection, timeout, cluster reshaping, loading) or not (a server
+/// error such as a script error or a wrong type under our key).
+pub(crate) fn redis_error(e: RedisError) -> Error {
+    let permanent =
+        !e.is_io_error() && !e.is_timeout() && matches!(e.retry_method(), RetryMethod::NoRetry);
+    if permanent {
+        Error::backend(BACKEND, e)
+    } else {
+        Error::unavailable(BACKEND, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deadpool_redis::redis::ErrorKind;
+
+    #[test]
+    fn connection_errors_are_retryable_server_errors_are_not() {
+        let io = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(matches!(
+            redis_error(io),
+            Error::Unavailable {
+                backend: "redis",
+                ..
+            }
+        ));
+        let typed = RedisError::from((ErrorKind::UnexpectedReturnType, "wrong type"));
+        assert!(matches!(
+            redis_error(typed),
+            Error::Backend {
+                backend: "redis",
+                ..
+            }
+        ));
+    }
+}
