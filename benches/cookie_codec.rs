@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tiered_sessions::codec::{decode_data, encode_data, encode_value};
+use tiered_sessions::codec::{EncodedData, decode_data, encode_data, encode_value};
 use tiered_sessions::cookie::{CookieBody, CookieContents, decode, encode};
 use tiered_sessions::{KeyRing, SessionData, SessionId};
 
@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         expires_at: u64::MAX,
         created_at: 1,
         last_active: 1,
-        body: CookieBody::Data(data.clone()),
+        body: CookieBody::Data(EncodedData::encode(&data)),
     };
     let value = encode(&ring, "session", &contents, false).expect("encodes");
     let sealed = encode(&ring, "session", &contents, true).expect("encodes");
@@ -45,6 +45,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| encode(&ring, "session", black_box(&contents), true))
     });
     g.bench_function("data_decode_1k", |b| b.iter(|| decode_data(black_box(&framed))));
+    g.bench_function("data_validate_1k", |b| {
+        b.iter(|| EncodedData::from_bytes(black_box(framed.clone())))
+    });
     g.bench_function("data_encode_1k", |b| b.iter(|| encode_data(black_box(&data))));
     g.finish();
 }

@@ -89,6 +89,102 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record> {
     })
 }
 
+/// Session data in its encoded form, already validated: a key can be read
+/// without decoding the rest, so a request that reads one key of a cookie
+/// session allocates nothing for the others.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncodedData(Vec<u8>);
+
+impl EncodedData {
+    /// Validate `bytes` (as written by [`encode_data`]) without decoding it.
+    ///
+    /// # Errors
+    /// [`Error::Codec`] on truncated or malformed input, duplicate or unsorted
+    /// keys, or trailing bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+        let mut r = Reader(&bytes);
+        let count = r.len()?;
+        let mut previous: Option<&[u8]> = None;
+        for _ in 0..count {
+            let klen = r.len()?;
+            let key = r.take(klen)?;
+            std::str::from_utf8(key).map_err(Error::codec)?;
+            if previous.is_some_and(|p| p >= key) {
+                return Err(Error::codec("keys out of order or duplicated"));
+            }
+            previous = Some(key);
+            let vlen = r.len()?;
+            r.take(vlen)?;
+        }
+        r.finish()?;
+        Ok(EncodedData(bytes))
+    }
+
+    /// Wrap bytes that were authenticated by the cookie MAC, so were written by
+    /// this crate's own encoder: skips the validation pass. Reads stay total
+    /// (a malformed entry just ends the iteration), so this cannot panic.
+    pub(crate) fn from_authenticated(bytes: Vec<u8>) -> Self {
+        EncodedData(bytes)
+    }
+
+    /// Encode `data`.
+    pub fn encode(data: &SessionData) -> Self {
+        EncodedData(encode_data(data))
+    }
+
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The encoded length.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds no bytes at all (never true for valid data).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        let mut r = Reader(&self.0);
+        // Validated at construction, so these reads cannot fail.
+        let count = r.len().unwrap_or(0);
+        (0..count).map_while(move |_| {
+            let klen = r.len().ok()?;
+            let key = std::str::from_utf8(r.take(klen).ok()?).ok()?;
+            let vlen = r.len().ok()?;
+            Some((key, r.take(vlen).ok()?))
+        })
+    }
+
+    /// The encoded value under `key`.
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.entries().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries().map(|(k, _)| k)
+    }
+
+    /// Decode into a map.
+    pub fn decode(&self) -> SessionData {
+        self.entries()
+            .map(|(k, v)| (k.to_owned(), v.to_vec()))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for EncodedData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodedData")
+            .field("keys", &self.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 fn put_data(out: &mut Vec<u8>, data: &SessionData) {
     put_uvarint(out, data.len() as u64);
     for (k, v) in data {
@@ -144,7 +240,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn len(&mut self) -> Result<usize> {
+    pub(crate) fn len(&mut self) -> Result<usize> {
         let n = self.uvarint()?;
         // A length can never exceed what is left; this also bounds allocations.
         usize::try_from(n)
@@ -228,6 +324,26 @@ mod tests {
             dup.extend_from_slice(&[1, b'a', 0]);
         }
         assert!(decode_data(&dup).is_err());
+    }
+
+    #[test]
+    fn encoded_data_reads_keys_without_decoding() {
+        let data = sample().data;
+        let enc = EncodedData::encode(&data);
+        assert_eq!(enc.get("user"), data.get("user").map(Vec::as_slice));
+        assert_eq!(enc.get("empty"), Some(&[][..]));
+        assert_eq!(enc.get("missing"), None);
+        assert_eq!(enc.decode(), data);
+        assert_eq!(enc.keys().collect::<Vec<_>>(), ["empty", "n", "user"]);
+        let again = EncodedData::from_bytes(enc.as_bytes().to_vec()).unwrap();
+        assert_eq!(again, enc);
+        let bytes = enc.as_bytes();
+        for cut in 0..bytes.len() {
+            assert!(EncodedData::from_bytes(bytes[..cut].to_vec()).is_err(), "cut {cut}");
+        }
+        // Unsorted keys are rejected (the encoder always sorts).
+        let unsorted = vec![2, 1, b'b', 0, 1, b'a', 0];
+        assert!(EncodedData::from_bytes(unsorted).is_err());
     }
 
     #[test]

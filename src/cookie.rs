@@ -14,10 +14,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 
 use crate::clock::UnixTime;
-use crate::codec;
+use crate::codec::EncodedData;
 use crate::error::Result;
 use crate::keys::{CookieKey, KeyRing};
-use crate::record::SessionData;
 use crate::session_id::{SESSION_ID_LEN, SessionId};
 
 const FORMAT: u8 = 1;
@@ -30,7 +29,7 @@ const TAG_LEN: usize = 32;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CookieBody {
     /// A cookie-only session: the data travels in the cookie.
-    Data(SessionData),
+    Data(EncodedData),
     /// The data lives in the store under the id's store key.
     Stored,
 }
@@ -115,11 +114,10 @@ pub fn encode(
     payload.extend_from_slice(&contents.created_at.to_be_bytes());
     payload.extend_from_slice(&contents.last_active.to_be_bytes());
     if let CookieBody::Data(data) = &contents.body {
-        let plain = codec::encode_data(data);
         if encrypt {
-            payload.extend_from_slice(&key.encrypt(&plain)?);
+            payload.extend_from_slice(&key.encrypt(data.as_bytes())?);
         } else {
-            payload.extend_from_slice(&plain);
+            payload.extend_from_slice(data.as_bytes());
         }
     }
     let tag = tag(key, name, &payload);
@@ -192,22 +190,29 @@ pub fn decode(
     if expires_at <= now {
         return Err(CookieRejection::Expired);
     }
-    let body = if flags & FLAG_STORED != 0 {
-        if !body.is_empty() || flags & FLAG_ENCRYPTED != 0 {
+    let stored = flags & FLAG_STORED != 0;
+    let encrypted = flags & FLAG_ENCRYPTED != 0;
+    let body = if stored {
+        if !body.is_empty() || encrypted {
             return Err(CookieRejection::Malformed);
         }
         CookieBody::Stored
-    } else if flags & FLAG_ENCRYPTED != 0 {
+    } else if encrypted {
         let plain = ring.all()[key_index]
             .decrypt(body)
             .ok_or(CookieRejection::Malformed)?;
-        CookieBody::Data(codec::decode_data(&plain).map_err(|_| CookieRejection::Malformed)?)
+        CookieBody::Data(EncodedData::from_authenticated(plain))
     } else {
-        CookieBody::Data(codec::decode_data(body).map_err(|_| CookieRejection::Malformed)?)
+        // Reuse the decoded buffer: drop the tag and the header in place.
+        let mut raw = raw;
+        raw.truncate(raw.len() - TAG_LEN);
+        raw.drain(..HEADER_LEN);
+        CookieBody::Data(EncodedData::from_authenticated(raw))
     };
+    let id = SessionId::from_bytes(id);
     Ok(Decoded {
         contents: CookieContents {
-            id: SessionId::from_bytes(id),
+            id,
             expires_at,
             created_at,
             last_active,
@@ -235,6 +240,8 @@ pub fn split(value: &str, chunk_len: usize) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec;
+    use crate::record::SessionData;
 
     fn ring(seed: u8) -> KeyRing {
         KeyRing::new([[seed; 32]]).unwrap()
@@ -250,10 +257,10 @@ mod tests {
         }
     }
 
-    fn data() -> SessionData {
+    fn data() -> EncodedData {
         let mut d = SessionData::new();
         d.insert("user".into(), codec::encode_value("alice").unwrap());
-        d
+        EncodedData::encode(&d)
     }
 
     #[test]
@@ -278,7 +285,7 @@ mod tests {
         let mut d = SessionData::new();
         d.insert("secret".into(), b"plain-text-marker".to_vec());
         let r = ring(1);
-        let v = encode(&r, "sid", &contents(CookieBody::Data(d)), true).unwrap();
+        let v = encode(&r, "sid", &contents(CookieBody::Data(EncodedData::encode(&d))), true).unwrap();
         let raw = URL_SAFE_NO_PAD.decode(v).unwrap();
         assert!(!raw.windows(17).any(|w| w == b"plain-text-marker"));
     }

@@ -1,6 +1,8 @@
 //! The raw `Cookie` headers of a request, kept unparsed until a handler asks
 //! for its session (lazy loading: an untouched session costs no decoding).
 
+use std::borrow::Cow;
+
 use http::HeaderValue;
 use http::header::{COOKIE, HeaderMap};
 
@@ -57,15 +59,15 @@ impl RequestCookies {
 
     /// Candidate cookie values for the session, in the order to try them: each
     /// single cookie under the name, then the chunks joined in order.
-    pub(crate) fn candidates(&self, config: &SessionConfig) -> (Vec<Vec<u8>>, Presence) {
+    pub(crate) fn candidates(&self, config: &SessionConfig) -> (Vec<Cow<'_, [u8]>>, Presence) {
         let name = config.cookie_name.as_bytes();
         let mut presence = Presence::default();
         let mut singles = Vec::new();
-        let mut chunks: Vec<Option<&[u8]>> = vec![None; config.max_cookies];
+        let mut chunks: [Option<&[u8]>; 32] = [None; 32];
         for (n, v) in self.pairs() {
             if n == name {
                 presence.single = true;
-                singles.push(v.to_vec());
+                singles.push(Cow::Borrowed(v));
             } else if let Some(i) = chunk_index(n, name, config.max_cookies) {
                 presence.chunks |= 1 << i;
                 if chunks[i].is_none() {
@@ -78,7 +80,7 @@ impl RequestCookies {
             for c in chunks.iter().map_while(|c| *c) {
                 joined.extend_from_slice(c);
             }
-            singles.push(joined);
+            singles.push(Cow::Owned(joined));
         }
         (singles, presence)
     }
@@ -122,7 +124,7 @@ mod tests {
         h.append(COOKIE, HeaderValue::from_static("session.0=AA;session.3=DD"));
         let rc = RequestCookies::from_headers(&h);
         let (c, p) = rc.candidates(&config());
-        assert_eq!(c, vec![b"XX".to_vec(), b"AABB".to_vec()]);
+        assert_eq!(c, vec![Cow::Borrowed(&b"XX"[..]), Cow::Owned(b"AABB".to_vec())]);
         assert!(p.single);
         assert_eq!(p.chunks, 0b1011);
         assert_eq!(rc.presence(&config()), p);

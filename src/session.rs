@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use crate::clock::UnixTime;
-use crate::codec;
+use crate::codec::{self, EncodedData};
 use crate::config::{SameSite, SessionConfig, cookie_value_len};
 use crate::cookie::{self as wire, CookieBody, CookieContents};
 use crate::error::{Error, Result};
@@ -56,10 +56,66 @@ struct Change {
     removed: bool,
 }
 
+/// The session's data: left encoded (as the cookie carried it) until a handler
+/// changes it, so reading a key decodes only that key.
+struct Data {
+    /// While `Some`, the data is this and `map` is unused.
+    encoded: Option<EncodedData>,
+    map: SessionData,
+}
+
+impl Data {
+    fn decoded(map: SessionData) -> Self {
+        Data { encoded: None, map }
+    }
+
+    fn get(&self, key: &str) -> Option<&[u8]> {
+        match &self.encoded {
+            Some(e) => e.get(key),
+            None => self.map.get(key).map(Vec::as_slice),
+        }
+    }
+
+    fn map(&mut self) -> &mut SessionData {
+        if let Some(e) = self.encoded.take() {
+            self.map = e.decode();
+        }
+        &mut self.map
+    }
+
+    fn is_empty(&self) -> bool {
+        match &self.encoded {
+            Some(e) => e.keys().next().is_none(),
+            None => self.map.is_empty(),
+        }
+    }
+
+    fn keys(&self) -> Vec<String> {
+        match &self.encoded {
+            Some(e) => e.keys().map(str::to_owned).collect(),
+            None => self.map.keys().cloned().collect(),
+        }
+    }
+
+    fn encoded(&self) -> EncodedData {
+        match &self.encoded {
+            Some(e) => e.clone(),
+            None => EncodedData::encode(&self.map),
+        }
+    }
+
+    fn to_map(&self) -> SessionData {
+        match &self.encoded {
+            Some(e) => e.decode(),
+            None => self.map.clone(),
+        }
+    }
+}
+
 struct Active {
     id: Option<SessionId>,
     origin: Origin,
-    data: SessionData,
+    data: Data,
     /// Keys this request changed; on a conflict exactly these are re-applied.
     changes: BTreeMap<String, Change>,
     cleared: Option<Durability>,
@@ -79,7 +135,7 @@ impl Active {
         Active {
             id: None,
             origin: Origin::New,
-            data: SessionData::new(),
+            data: Data::decoded(SessionData::new()),
             changes: BTreeMap::new(),
             cleared: None,
             created_at: now,
@@ -128,10 +184,10 @@ impl Active {
             if change.removed {
                 data.remove(key);
             } else if let Some(v) = self.data.get(key) {
-                data.insert(key.clone(), v.clone());
+                data.insert(key.clone(), v.to_vec());
             }
         }
-        self.data = data;
+        self.data = Data::decoded(data);
         self.created_at = latest.created_at;
         self.origin = Origin::Stored(latest.version);
     }
@@ -228,7 +284,7 @@ impl Session {
         let mut active = Active {
             id: Some(c.id),
             origin: Origin::Cookie,
-            data: SessionData::new(),
+            data: Data::decoded(SessionData::new()),
             changes: BTreeMap::new(),
             cleared: None,
             created_at: c.created_at,
@@ -242,7 +298,7 @@ impl Session {
         match c.body {
             CookieBody::Data(data) => {
                 Metrics::inc(&self.metrics().cookie_loads);
-                active.data = data;
+                active.data = Data { encoded: Some(data), map: SessionData::new() };
             }
             CookieBody::Stored => {
                 let Some(store) = self.store() else {
@@ -259,7 +315,7 @@ impl Session {
                             return Ok(Active::fresh(now, config));
                         }
                         active.origin = Origin::Stored(record.version);
-                        active.data = record.data;
+                        active.data = Data::decoded(record.data);
                         active.created_at = record.created_at;
                         active.last_active = record.last_active;
                         active.expires_at = expires_at;
@@ -299,7 +355,7 @@ impl Session {
         let bytes = codec::encode_value(value)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        active.data.insert(key.to_owned(), bytes);
+        active.data.map().insert(key.to_owned(), bytes);
         active.mark(key, durability, false);
         Ok(())
     }
@@ -325,7 +381,7 @@ impl Session {
     async fn take(&self, key: &str, durability: Durability) -> Result<bool> {
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        let had = active.data.remove(key).is_some();
+        let had = active.data.map().remove(key).is_some();
         if had || active.changes.contains_key(key) {
             active.mark(key, durability, true);
         }
@@ -355,7 +411,7 @@ impl Session {
     pub async fn clear(&self) -> Result<()> {
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        active.data.clear();
+        active.data = Data::decoded(SessionData::new());
         active.changes.clear();
         active.cleared = Some(Durability::Durable);
         Ok(())
@@ -440,7 +496,7 @@ impl Session {
     /// A store error while loading.
     pub async fn keys(&self) -> Result<Vec<String>> {
         let mut state = self.inner.state.lock().await;
-        Ok(self.active(&mut state).await?.data.keys().cloned().collect())
+        Ok(self.active(&mut state).await?.data.keys())
     }
 
     /// Whether the session holds no data.
@@ -487,11 +543,11 @@ impl Session {
                 store.delete(&key).await?;
             }
         }
-        let presence = self.inner.cookies.presence(config);
+        let presence = || self.inner.cookies.presence(config);
         let set_cookie = match written {
             Written::Nothing => Vec::new(),
-            Written::Remove => removals(config, presence, true),
-            Written::Cookie(contents) => set_cookies(config, &contents, presence, now)?,
+            Written::Remove => removals(config, presence(), true),
+            Written::Cookie(contents) => set_cookies(config, &contents, presence(), now)?,
         };
         Ok(ResponseCookies { set_cookie })
     }
@@ -509,7 +565,8 @@ impl Session {
         };
         active.last_active = now;
         active.expires_at = config.expiry(active.created_at, now);
-        let size = codec::encode_data(&active.data).len();
+        let encoded = active.data.encoded();
+        let size = encoded.len();
         let fits_cookie = config.cookie_only_threshold > 0 && size <= config.cookie_only_threshold;
         let Some(store) = self.store().filter(|_| !fits_cookie) else {
             if cookie_value_len(size, config.encrypt) > config.max_value_len() {
@@ -523,7 +580,7 @@ impl Session {
                 active.doomed.push(config.store_keys.key_for(&id));
             }
             active.origin = Origin::Cookie;
-            return Ok(Written::Cookie(self.contents(active, &id, CookieBody::Data(active.data.clone()))));
+            return Ok(Written::Cookie(self.contents(active, &id, CookieBody::Data(encoded))));
         };
         let mut key = config.store_keys.key_for(&id);
         let durability = active.durability();
@@ -604,14 +661,14 @@ impl Session {
                 }
                 CookieBody::Stored
             }
-            _ => CookieBody::Data(active.data.clone()),
+            _ => CookieBody::Data(active.data.encoded()),
         };
         Ok(Written::Cookie(self.contents(active, &id, body)))
     }
 
     fn record(&self, active: &Active, version: u64) -> Record {
         Record {
-            data: active.data.clone(),
+            data: active.data.to_map(),
             expires_at: active.expires_at,
             created_at: active.created_at,
             last_active: active.last_active,

@@ -16,8 +16,11 @@ use crate::store::{CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durabilit
 ///
 /// The ordering loses nothing acknowledged:
 /// - a durable save first drops the cached copy (failing with `Conflict` if the
-///   cache holds a newer quick save), then writes the durable tier, then the
-///   cache; a failed cache write leaves the entry dropped, never stale;
+///   cache holds a newer quick save, which stays), then writes the durable
+///   tier, then the cache; a failed cache write leaves the entry dropped, never
+///   stale, and if the cache cannot be reached to drop the entry the save fails
+///   before the durable write (a cache that comes back must not serve the old
+///   version);
 /// - a quick save swaps the cached record by version; if the cache has lost it
 ///   the save is written durably instead;
 /// - a read tries the cache within `cache_timeout`, falls back to the durable
@@ -131,8 +134,9 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
                 Metrics::inc(&self.metrics.conflicts);
                 return Err(Error::Conflict);
             }
-            // The cache is unreachable: whatever it holds is unreachable too.
-            Err(_) => {}
+            // An unreachable cache may still hold the old version and serve it
+            // once it is back: refuse the save rather than leave it stale.
+            Err(e) => return Err(e),
         }
         Metrics::inc(&self.metrics.durable_writes);
         match self
@@ -144,6 +148,10 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
             Err(e) => {
                 if matches!(e, Error::Conflict) {
                     Metrics::inc(&self.metrics.conflicts);
+                    // The cache may hold a version the durable tier has moved
+                    // past (a write whose cache step failed); drop it so the
+                    // reload is fresh.
+                    self.drop_cached(key).await;
                 }
                 return Err(e);
             }
@@ -206,18 +214,14 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
                     Metrics::inc(&self.metrics.conflicts);
                     return Err(Error::Conflict);
                 }
-                // Missing or failing cache: a quick save is never dropped, it is
-                // written durably instead.
+                // Missing or failing cache: a quick save is never dropped; it is
+                // written durably instead (or fails if the cache is unreachable).
                 Ok(CasOutcome::Missing) | Err(_) => {}
             }
         }
-        let out = self.durable_save(key, record, expected_version, now).await;
-        if matches!(out, Err(Error::Conflict)) {
-            // The cache may hold a version the durable tier has moved past
-            // (a write whose cache step failed); drop it so the reload is fresh.
-            self.drop_cached(key).await;
-        }
-        out
+        // A conflict reported by the cache means it holds a newer quick save:
+        // that entry is the latest state and stays.
+        self.durable_save(key, record, expected_version, now).await
     }
 
     async fn delete(&self, key: &StoreKey) -> Result<()> {
@@ -259,5 +263,181 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
         cursor: Option<CleanupCursor>,
     ) -> Result<CleanupBatch> {
         self.durable.delete_expired(now, max, cursor).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::session_id::{SessionId, StoreKeyHasher};
+
+    /// A cache that can be cut off while keeping what it holds.
+    #[derive(Debug, Default)]
+    struct Cache {
+        map: Mutex<HashMap<StoreKey, Record>>,
+        down: AtomicBool,
+    }
+
+    impl Cache {
+        fn check(&self) -> Result<()> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(Error::unavailable("cache", "down"));
+            }
+            Ok(())
+        }
+        fn held(&self, key: &StoreKey) -> Option<Record> {
+            self.map.lock().unwrap().get(key).cloned()
+        }
+    }
+
+    #[async_trait]
+    impl CacheTier for Cache {
+        async fn get(&self, key: &StoreKey, _: UnixTime) -> Result<Option<Record>> {
+            self.check()?;
+            Ok(self.held(key))
+        }
+        async fn put_if_newer(&self, key: &StoreKey, record: &Record, _: UnixTime) -> Result<()> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            if map.get(key).is_none_or(|r| r.version < record.version) {
+                map.insert(key.clone(), record.clone());
+            }
+            Ok(())
+        }
+        async fn compare_and_swap(
+            &self,
+            key: &StoreKey,
+            record: &Record,
+            expected: u64,
+            _: UnixTime,
+        ) -> Result<CasOutcome> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            Ok(match map.get(key) {
+                None => CasOutcome::Missing,
+                Some(r) if r.version != expected => CasOutcome::Conflict,
+                Some(_) => {
+                    map.insert(key.clone(), record.clone());
+                    CasOutcome::Swapped
+                }
+            })
+        }
+        async fn invalidate_unless_newer(&self, key: &StoreKey, expected: u64) -> Result<()> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            if map.get(key).is_some_and(|r| r.version > expected) {
+                return Err(Error::Conflict);
+            }
+            map.remove(key);
+            Ok(())
+        }
+        async fn delete(&self, key: &StoreKey, _: UnixTime) -> Result<()> {
+            self.check()?;
+            self.map.lock().unwrap().remove(key);
+            Ok(())
+        }
+        async fn touch(&self, _: &StoreKey, _: UnixTime, _: UnixTime, _: UnixTime) -> Result<()> {
+            self.check()
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct Durable(Mutex<HashMap<StoreKey, Record>>);
+
+    #[async_trait]
+    impl SessionStore for Durable {
+        async fn load(&self, key: &StoreKey, _: UnixTime) -> Result<Option<Record>> {
+            Ok(self.0.lock().unwrap().get(key).cloned())
+        }
+        async fn create(&self, key: &StoreKey, record: &Record, _: UnixTime) -> Result<()> {
+            self.0.lock().unwrap().insert(key.clone(), record.clone());
+            Ok(())
+        }
+        async fn save(
+            &self,
+            key: &StoreKey,
+            record: &Record,
+            expected: u64,
+            _: Durability,
+            _: UnixTime,
+        ) -> Result<()> {
+            let mut map = self.0.lock().unwrap();
+            match map.get(key) {
+                None => Err(Error::NotFound),
+                Some(r) if r.version > expected => Err(Error::Conflict),
+                Some(_) => {
+                    map.insert(key.clone(), record.clone());
+                    Ok(())
+                }
+            }
+        }
+        async fn delete(&self, key: &StoreKey) -> Result<()> {
+            self.0.lock().unwrap().remove(key);
+            Ok(())
+        }
+        async fn touch(&self, _: &StoreKey, _: UnixTime, _: UnixTime, _: UnixTime) -> Result<()> {
+            Ok(())
+        }
+        async fn delete_expired(
+            &self,
+            _: UnixTime,
+            _: usize,
+            _: Option<CleanupCursor>,
+        ) -> Result<CleanupBatch> {
+            Ok(CleanupBatch::default())
+        }
+    }
+
+    fn setup() -> (TieredStore<Arc<Cache>, Arc<Durable>>, Arc<Cache>, StoreKey, Record) {
+        let cache = Arc::new(Cache::default());
+        let store = TieredStore::new(cache.clone(), Arc::new(Durable::default()));
+        let key = StoreKeyHasher::new(&[4u8; 32])
+            .unwrap()
+            .key_for(&SessionId::generate().unwrap());
+        let v1 = Record {
+            expires_at: 1000,
+            version: 1,
+            ..Record::default()
+        };
+        (store, cache, key, v1)
+    }
+
+    fn version(v: u64, tag: &str) -> Record {
+        let mut r = Record {
+            expires_at: 1000,
+            version: v,
+            ..Record::default()
+        };
+        r.data.insert(tag.into(), vec![1]);
+        r
+    }
+
+    #[tokio::test]
+    async fn unreachable_cache_fails_a_durable_save_instead_of_leaving_it_stale() {
+        let (store, cache, key, v1) = setup();
+        store.create(&key, &v1, 0).await.unwrap();
+        cache.down.store(true, Ordering::SeqCst);
+        let out = store.save(&key, &version(2, "b"), 1, Durability::Durable, 1).await;
+        assert!(matches!(out, Err(Error::Unavailable { .. })), "{out:?}");
+        cache.down.store(false, Ordering::SeqCst);
+        // Nothing was acknowledged, and nothing newer sits behind the cached copy.
+        assert_eq!(store.load(&key, 2).await.unwrap(), Some(v1.clone()));
+        assert_eq!(store.durable().load(&key, 2).await.unwrap(), Some(v1));
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_durable_save_keeps_the_newer_quick_save() {
+        let (store, cache, key, v1) = setup();
+        store.create(&key, &v1, 0).await.unwrap();
+        let quick = version(2, "quick");
+        store.save(&key, &quick, 1, Durability::Quick, 1).await.unwrap();
+        let stale = store.save(&key, &version(2, "stale"), 1, Durability::Durable, 2).await;
+        assert!(matches!(stale, Err(Error::Conflict)), "{stale:?}");
+        assert_eq!(cache.held(&key), Some(quick.clone()));
+        assert_eq!(store.load(&key, 3).await.unwrap(), Some(quick));
     }
 }
