@@ -40,6 +40,7 @@ pub struct DynamoStoreBuilder {
     operation_timeout: Duration,
     connect_timeout: Duration,
     max_attempts: u32,
+    max_record_bytes: usize,
     sdk_config: Option<SdkConfig>,
 }
 
@@ -66,6 +67,7 @@ impl DynamoStoreBuilder {
             operation_timeout: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(1),
             max_attempts: 3,
+            max_record_bytes: crate::MAX_RECORD_BYTES,
             sdk_config: None,
         }
     }
@@ -137,6 +139,14 @@ impl DynamoStoreBuilder {
         self
     }
 
+    /// Lower the largest record stored (default and ceiling:
+    /// [`crate::MAX_RECORD_BYTES`], what fits DynamoDB's 400 KB item). moto
+    /// counts binary attributes as base64 text, so against it use about 300 000.
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = limit.min(crate::MAX_RECORD_BYTES);
+        self
+    }
+
     /// Start from an SDK configuration you loaded yourself (credentials,
     /// region, HTTP client); this builder's settings still apply on top.
     pub fn sdk_config(mut self, config: SdkConfig) -> Self {
@@ -204,6 +214,7 @@ impl DynamoStoreBuilder {
             table: self.table.into(),
             timeout: self.operation_timeout,
             requests,
+            max_record_bytes: self.max_record_bytes,
         })
     }
 }

@@ -48,7 +48,7 @@ pub(crate) fn key_of(key: &StoreKey) -> Item {
 
 /// Encoded length of `record` as `encode_record` would produce it, given its
 /// encoded data (without encoding it twice).
-fn record_len(record: &Record, data: &[u8]) -> usize {
+pub(crate) fn record_len(record: &Record, data: &[u8]) -> usize {
     let varint = |n: u64| (64 - n.leading_zeros() as usize).max(1).div_ceil(7);
     1 + varint(record.version)
         + varint(record.expires_at)
@@ -57,15 +57,12 @@ fn record_len(record: &Record, data: &[u8]) -> usize {
         + data.len()
 }
 
-/// The item for `record`, or [`Error::TooLarge`] if it cannot be stored.
-pub(crate) fn to_item(key: &StoreKey, record: &Record) -> Result<Item> {
+/// The item for `record`, or [`Error::TooLarge`] if its encoding is above `limit`.
+pub(crate) fn to_item(key: &StoreKey, record: &Record, limit: usize) -> Result<Item> {
     let data = encode_data(&record.data);
     let size = record_len(record, &data);
-    if size > MAX_RECORD_BYTES {
-        return Err(Error::TooLarge {
-            size,
-            limit: MAX_RECORD_BYTES,
-        });
+    if size > limit {
+        return Err(Error::TooLarge { size, limit });
     }
     let mut item = key_of(key);
     item.insert(VERSION.to_owned(), num(record.version));
@@ -140,7 +137,10 @@ mod tests {
     #[test]
     fn item_round_trips() {
         let r = record(10);
-        assert_eq!(from_item(&to_item(&key(), &r).unwrap()).unwrap(), r);
+        assert_eq!(
+            from_item(&to_item(&key(), &r, MAX_RECORD_BYTES).unwrap()).unwrap(),
+            r
+        );
     }
 
     #[test]
@@ -164,7 +164,7 @@ mod tests {
         };
         let fits = at_limit(-4);
         assert!(encode_record(&fits).len() <= MAX_RECORD_BYTES);
-        let item = to_item(&key(), &fits).unwrap();
+        let item = to_item(&key(), &fits, MAX_RECORD_BYTES).unwrap();
         let approx: usize = item
             .iter()
             .map(|(k, v)| {
@@ -180,7 +180,7 @@ mod tests {
         assert!(approx < MAX_ITEM_BYTES);
         let over = at_limit(8);
         assert!(matches!(
-            to_item(&key(), &over),
+            to_item(&key(), &over, MAX_RECORD_BYTES),
             Err(Error::TooLarge {
                 limit: MAX_RECORD_BYTES,
                 ..
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn malformed_items_are_codec_errors() {
-        let mut item = to_item(&key(), &record(1)).unwrap();
+        let mut item = to_item(&key(), &record(1), MAX_RECORD_BYTES).unwrap();
         item.insert(VERSION.into(), AttributeValue::S("x".into()));
         assert!(matches!(from_item(&item), Err(Error::Codec { .. })));
         item.remove(DATA);

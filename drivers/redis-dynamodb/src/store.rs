@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use tiered_sessions::{
     CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
@@ -43,6 +44,7 @@ pub struct DynamoStore {
     pub(crate) table: Arc<str>,
     pub(crate) timeout: Duration,
     pub(crate) requests: Arc<AtomicU64>,
+    pub(crate) max_record_bytes: usize,
 }
 
 impl fmt::Debug for DynamoStore {
@@ -63,6 +65,11 @@ impl DynamoStore {
     /// The table name.
     pub fn table_name(&self) -> &str {
         &self.table
+    }
+
+    /// The largest encoded record stored (default [`crate::MAX_RECORD_BYTES`]).
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
     }
 
     /// The SDK client (for admin tools).
@@ -87,6 +94,38 @@ impl DynamoStore {
         aws_sdk_dynamodb::error::SdkError<E, R>: crate::error::HasStatus,
     {
         sdk_error(e, self.timeout)
+    }
+
+    /// A write's failure: the engine's own item-size check (stricter than ours
+    /// on some emulators) is reported as [`Error::TooLarge`] too.
+    fn write_failed<E, R>(
+        &self,
+        e: aws_sdk_dynamodb::error::SdkError<E, R>,
+        record: &Record,
+    ) -> Error
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+        aws_sdk_dynamodb::error::SdkError<E, R>: crate::error::HasStatus,
+    {
+        let too_large = e.as_service_error().is_some_and(|se| {
+            se.code() == Some("ValidationException")
+                && se
+                    .message()
+                    .is_some_and(|m| m.contains("size has exceeded"))
+        });
+        if too_large {
+            let size = item::record_len(record, &tiered_sessions::codec::encode_data(&record.data));
+            return Error::TooLarge {
+                size,
+                limit: item::MAX_ITEM_BYTES,
+            };
+        }
+        self.fail(e)
     }
 
     async fn get_item(&self, key: &StoreKey) -> Result<Option<item::Item>> {
@@ -127,7 +166,7 @@ impl SessionStore for DynamoStore {
     }
 
     async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
-        let item = to_item(key, record)?;
+        let item = to_item(key, record, self.max_record_bytes)?;
         let out = self
             .client
             .put_item()
@@ -146,7 +185,7 @@ impl SessionStore for DynamoStore {
             {
                 Err(Error::AlreadyExists)
             }
-            Err(e) => Err(self.fail(e)),
+            Err(e) => Err(self.write_failed(e, record)),
         }
     }
 
@@ -158,7 +197,7 @@ impl SessionStore for DynamoStore {
         _durability: Durability,
         now: UnixTime,
     ) -> Result<()> {
-        let item = to_item(key, record)?;
+        let item = to_item(key, record, self.max_record_bytes)?;
         let out = self
             .client
             .put_item()
@@ -186,7 +225,7 @@ impl SessionStore for DynamoStore {
                     }
                     _ => None,
                 },
-                _ => return Err(self.fail(e)),
+                _ => return Err(self.write_failed(e, record)),
             },
         };
         // An engine that does not return the old item with the failure: read it.
