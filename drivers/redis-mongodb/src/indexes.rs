@@ -1,0 +1,105 @@
+//! The TTL index on the expiry field, created without surprises.
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{RawDocumentBuf, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, IndexModel};
+use tiered_sessions::{Error, Result};
+
+use crate::document::EXPIRES;
+use crate::error;
+
+/// The name given to the TTL index.
+pub const TTL_INDEX_NAME: &str = "exp_ttl";
+
+/// `NamespaceNotFound`: listing the indexes of a collection not yet created.
+const NAMESPACE_NOT_FOUND: i32 = 26;
+/// `IndexOptionsConflict` (mongod) and `IndexKeySpecsConflict` (mongod for a
+/// name clash; SecantusDB for an options clash too).
+const INDEX_CONFLICT: [i32; 2] = [85, 86];
+
+/// What [`crate::MongoStore::ensure_indexes`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexOutcome {
+    /// The TTL index was created.
+    Created,
+    /// A matching TTL index was already there (under this name).
+    AlreadyPresent {
+        /// The existing index's name.
+        name: String,
+    },
+}
+
+/// A description of an index, for messages.
+fn describe(index: &IndexModel) -> String {
+    let options = index.options.as_ref();
+    let ttl = options.and_then(|o| o.expire_after).map_or_else(
+        || "no TTL".to_owned(),
+        |d| format!("expireAfterSeconds {}", d.as_secs()),
+    );
+    format!("key {} and {ttl}", index.keys)
+}
+
+fn conflict_message(collection: &str, name: &str, found: &str) -> String {
+    format!(
+        "the session collection `{collection}` has an index `{name}` with {found}, where a TTL \
+         index on `{EXPIRES}` with expireAfterSeconds 0 is needed; drop it \
+         (db.{collection}.dropIndex(\"{name}\")) and call ensure_indexes again"
+    )
+}
+
+/// Create the TTL index unless an equivalent one exists; a conflicting one is a
+/// clear [`Error::Config`] rather than a server error.
+pub(crate) async fn ensure_ttl_index(
+    collection: &Collection<RawDocumentBuf>,
+) -> Result<IndexOutcome> {
+    let existing: Vec<IndexModel> = match collection.list_indexes().await {
+        Ok(cursor) => cursor.try_collect().await.map_err(error::map)?,
+        Err(e) if error::code(&e) == Some(NAMESPACE_NOT_FOUND) => Vec::new(),
+        Err(e) => return Err(error::map(e)),
+    };
+    for index in &existing {
+        let name = index
+            .options
+            .as_ref()
+            .and_then(|o| o.name.clone())
+            .unwrap_or_default();
+        let on_expiry = index.keys.len() == 1 && index.keys.contains_key(EXPIRES);
+        if !on_expiry && name != TTL_INDEX_NAME {
+            continue;
+        }
+        let ttl = index.options.as_ref().and_then(|o| o.expire_after);
+        if on_expiry && ttl == Some(Duration::ZERO) {
+            return Ok(IndexOutcome::AlreadyPresent { name });
+        }
+        return Err(Error::config(conflict_message(
+            collection.name(),
+            &name,
+            &describe(index),
+        )));
+    }
+    let model = IndexModel::builder()
+        .keys(doc! { EXPIRES: 1 })
+        .options(
+            IndexOptions::builder()
+                .name(TTL_INDEX_NAME.to_owned())
+                .expire_after(Duration::ZERO)
+                .build(),
+        )
+        .build();
+    match collection.create_index(model).await {
+        Ok(_) => Ok(IndexOutcome::Created),
+        // Another process created a different index in between.
+        Err(e) if error::code(&e).is_some_and(|c| INDEX_CONFLICT.contains(&c)) => {
+            Err(Error::config(conflict_message(
+                collection.name(),
+                TTL_INDEX_NAME,
+                "options other than the ones requested",
+            )))
+        }
+        Err(e) => Err(error::map(e)),
+    }
+}

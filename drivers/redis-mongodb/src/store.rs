@@ -1,0 +1,455 @@
+//! [`MongoStore`]: the durable tier, a [`SessionStore`] on one MongoDB collection.
+
+use std::fmt;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{Bson, RawDocumentBuf, doc};
+use mongodb::options::{
+    ClientOptions, CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
+};
+use mongodb::{Client, Collection, Database};
+use tiered_sessions::{
+    CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
+    UnixTime, async_trait,
+};
+
+use crate::document::{self, EXPIRES, ID, LAST_ACTIVE, MAX_RECORD_BYTES, VERSION, date, int};
+use crate::error::{self, BACKEND, DUPLICATE_KEY};
+use crate::indexes::{self, IndexOutcome};
+
+/// Default database when neither the builder nor the URI names one.
+pub const DEFAULT_DATABASE: &str = "sessions";
+/// Default collection.
+pub const DEFAULT_COLLECTION: &str = "sessions";
+/// Default for finding a server and for opening a connection to it. The
+/// driver's own default is 30 s, which would hold every request of an outage
+/// for half a minute.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default deadline for one store operation, server selection included.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most documents one cleanup batch deletes, whatever `max` asks for; keeps the
+/// `$in` list of one `delete_many` far below the 16 MiB command limit.
+pub const MAX_CLEANUP_BATCH: usize = 10_000;
+
+/// Settings for [`MongoStore::connect`]. Start with [`MongoStore::builder`].
+///
+/// `Debug` does not show the URI, which may hold a password.
+#[derive(Clone)]
+pub struct MongoStoreBuilder {
+    uri: String,
+    database: Option<String>,
+    collection: String,
+    connect_timeout: Duration,
+    operation_timeout: Duration,
+    max_record_bytes: usize,
+    app_name: Option<String>,
+}
+
+impl fmt::Debug for MongoStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoStoreBuilder")
+            .field("uri", &"<redacted>")
+            .field("database", &self.database)
+            .field("collection", &self.collection)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("app_name", &self.app_name)
+            .finish()
+    }
+}
+
+impl MongoStoreBuilder {
+    /// The database (default: the one named in the URI's path, else
+    /// [`DEFAULT_DATABASE`]).
+    pub fn database(mut self, name: impl Into<String>) -> Self {
+        self.database = Some(name.into());
+        self
+    }
+
+    /// The collection (default [`DEFAULT_COLLECTION`]).
+    pub fn collection(mut self, name: impl Into<String>) -> Self {
+        self.collection = name.into();
+        self
+    }
+
+    /// How long to look for a usable server and to open a connection (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]); past it a request fails with
+    /// [`Error::Unavailable`]. Overrides `serverSelectionTimeoutMS` and
+    /// `connectTimeoutMS` in the URI.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The deadline for one whole store call (default
+    /// [`DEFAULT_OPERATION_TIMEOUT`]); past it the call fails with
+    /// [`Error::Timeout`]. Also the write concern's `wtimeout`.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// The largest record accepted, measured as
+    /// `tiered_sessions::codec::encode_record(record).len()` (default and
+    /// maximum: [`MAX_RECORD_BYTES`], which keeps the document within MongoDB's
+    /// 16 MiB). Larger records fail with [`Error::TooLarge`] before anything is
+    /// sent.
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = limit.min(MAX_RECORD_BYTES);
+        self
+    }
+
+    /// The application name the server logs for each connection.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// Parse the URI and create the client. No connection is opened yet: the
+    /// first operation (or [`MongoStore::ensure_indexes`]) connects.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed URI (or a `mongodb+srv://` URI without
+    /// the `dns-srv` feature); [`Error::Unavailable`] if resolving a
+    /// `mongodb+srv://` URI fails.
+    pub async fn build(self) -> Result<MongoStore> {
+        let mut options = ClientOptions::parse(&self.uri)
+            .await
+            .map_err(|e| match e.kind.as_ref() {
+                mongodb::error::ErrorKind::InvalidArgument { message, .. } => Error::config(format!(
+                    "invalid MongoDB URI: {message} (for mongodb+srv:// enable the `dns-srv` feature)"
+                )),
+                _ => error::map(e),
+            })?;
+        options.server_selection_timeout = Some(self.connect_timeout);
+        options.connect_timeout = Some(self.connect_timeout);
+        if self.app_name.is_some() {
+            options.app_name.clone_from(&self.app_name);
+        }
+        let database = self
+            .database
+            .clone()
+            .or_else(|| options.default_database.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let client = Client::with_options(options).map_err(|e| match e.kind.as_ref() {
+            mongodb::error::ErrorKind::InvalidArgument { message, .. } => {
+                Error::config(format!("invalid MongoDB client options: {message}"))
+            }
+            _ => error::map(e),
+        })?;
+        Ok(
+            MongoStore::from_database(&client.database(&database), &self.collection)
+                .with_operation_timeout(self.operation_timeout)
+                .with_max_record_bytes(self.max_record_bytes),
+        )
+    }
+}
+
+/// Session records in one MongoDB collection, one document per session.
+///
+/// A complete [`SessionStore`] on its own, and the durable tier of
+/// [`crate::RedisMongoStore`].
+///
+/// - **Documents**: `_id` is the [`StoreKey`] (a keyed hash, never the raw id),
+///   `v` the version, `exp` the expiry as a BSON date (swept by the TTL index
+///   that [`MongoStore::ensure_indexes`] creates), `ca`/`la` creation and last
+///   activity in UNIX seconds, `d` the data as one binary.
+/// - **Expiry** is enforced on every read and write filter, so a document the
+///   TTL monitor has not swept yet (it runs about once a minute) is never
+///   returned, saved over or touched.
+/// - **Consistency**: writes use write concern `majority` (an acknowledged
+///   write survives the loss of the primary) and reads go to the primary with
+///   read concern `local`. Together these give read-your-writes on a replica
+///   set without client sessions: an acknowledged write is on the primary, and
+///   any new primary must hold every majority-acknowledged write. (A
+///   `majority` read could briefly miss it just after a failover, before the
+///   new primary's majority snapshot catches up.)
+/// - **Conflicts**: saves replace the document only if its version is not
+///   newer than the expected one; creates never overwrite a live document.
+/// - **Failures**: network errors, no reachable primary, stepdowns and
+///   retryable labels map to the retryable [`Error::Unavailable`], a passed
+///   operation deadline to [`Error::Timeout`], the rest to [`Error::Backend`],
+///   always with the driver's error as the source.
+#[derive(Clone)]
+pub struct MongoStore {
+    database: Database,
+    collection: Collection<RawDocumentBuf>,
+    operation_timeout: Duration,
+    max_record_bytes: usize,
+}
+
+impl fmt::Debug for MongoStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoStore")
+            .field("database", &self.database.name())
+            .field("collection", &self.collection.name())
+            .field("operation_timeout", &self.operation_timeout)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .finish()
+    }
+}
+
+impl MongoStore {
+    /// Settings for a store at `uri` (`mongodb://…`, or `mongodb+srv://…` with
+    /// the `dns-srv` feature).
+    pub fn builder(uri: impl Into<String>) -> MongoStoreBuilder {
+        MongoStoreBuilder {
+            uri: uri.into(),
+            database: None,
+            collection: DEFAULT_COLLECTION.to_owned(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            max_record_bytes: MAX_RECORD_BYTES,
+            app_name: None,
+        }
+    }
+
+    /// A store on `collection` of a database whose client you configured
+    /// yourself. The store still sets its own write concern (`majority`), read
+    /// concern (`local`) and read preference (`primary`) on the collection; set
+    /// short server selection and connect timeouts on your client (the
+    /// driver's default of 30 s holds requests that long during an outage).
+    pub fn from_database(database: &Database, collection: &str) -> Self {
+        let store = MongoStore {
+            database: database.clone(),
+            collection: database.collection(collection),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            max_record_bytes: MAX_RECORD_BYTES,
+        };
+        store.with_operation_timeout(DEFAULT_OPERATION_TIMEOUT)
+    }
+
+    /// The deadline for one whole store call; see
+    /// [`MongoStoreBuilder::operation_timeout`].
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        let mut write_concern = WriteConcern::majority();
+        write_concern.w_timeout = Some(timeout);
+        let options = CollectionOptions::builder()
+            .write_concern(write_concern)
+            .read_concern(ReadConcern::local())
+            .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+            .build();
+        self.collection = self
+            .database
+            .collection_with_options(self.collection.name(), options);
+        self
+    }
+
+    /// The largest record accepted; see [`MongoStoreBuilder::max_record_bytes`].
+    pub fn with_max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = limit.min(MAX_RECORD_BYTES);
+        self
+    }
+
+    /// The largest record accepted (encoded bytes).
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// The collection, for admin tools and tests.
+    pub fn collection(&self) -> &Collection<RawDocumentBuf> {
+        &self.collection
+    }
+
+    /// Create the TTL index on `exp` (named `exp_ttl`, `expireAfterSeconds: 0`)
+    /// unless it exists. Idempotent; call it at startup or from a deploy step.
+    ///
+    /// The TTL monitor then deletes expired sessions about once a minute;
+    /// [`SessionStore::delete_expired`] covers what it has not reached yet.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if an index on `exp` or named `exp_ttl` exists with
+    /// other options (a different TTL, or not a TTL index): the message names
+    /// the index to drop. [`Error::Unavailable`]/[`Error::Timeout`] when the
+    /// server cannot be reached, [`Error::Backend`] otherwise.
+    pub async fn ensure_indexes(&self) -> Result<IndexOutcome> {
+        self.deadline(indexes::ensure_ttl_index(&self.collection))
+            .await
+    }
+
+    /// Run `fut` within the operation deadline.
+    async fn deadline<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.operation_timeout, fut).await {
+            Ok(out) => out,
+            Err(_) => Err(Error::Timeout {
+                backend: BACKEND,
+                after: self.operation_timeout,
+            }),
+        }
+    }
+
+    /// The live document's version, if there is a live document.
+    async fn live_version(&self, key: &StoreKey, now: UnixTime) -> Result<Option<i64>> {
+        let found = self
+            .collection
+            .find_one(doc! { ID: key.as_str(), EXPIRES: { "$gt": date(now) } })
+            .projection(doc! { VERSION: 1 })
+            .await
+            .map_err(error::map)?;
+        found
+            .map(|d| d.get_i64(VERSION).map_err(Error::codec))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl SessionStore for MongoStore {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        self.deadline(async {
+            let found = self
+                .collection
+                .find_one(doc! { ID: key.as_str(), EXPIRES: { "$gt": date(now) } })
+                .await
+                .map_err(error::map)?;
+            let Some(found) = found else {
+                return Ok(None);
+            };
+            // The filter already excludes expired documents; checking again
+            // costs nothing and does not depend on the server's comparison.
+            Ok(Some(document::from_document(&found)?).filter(|r| !r.is_expired(now)))
+        })
+        .await
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        let doc = document::to_document(key, record, self.max_record_bytes)?;
+        self.deadline(async {
+            // One round trip: replace an expired document, or insert if there
+            // is none. A live document does not match the filter, so the upsert
+            // tries to insert its `_id` again and fails with a duplicate key.
+            let out = self
+                .collection
+                .replace_one(
+                    doc! { ID: key.as_str(), EXPIRES: { "$lte": date(now) } },
+                    &doc,
+                )
+                .upsert(true)
+                .await;
+            match out {
+                Ok(_) => Ok(()),
+                Err(e) if error::code(&e) == Some(DUPLICATE_KEY) => Err(Error::AlreadyExists),
+                Err(e) => Err(error::map(e)),
+            }
+        })
+        .await
+    }
+
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        _durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        let doc = document::to_document(key, record, self.max_record_bytes)?;
+        self.deadline(async {
+            let replaced = self
+                .collection
+                .replace_one(
+                    doc! {
+                        ID: key.as_str(),
+                        EXPIRES: { "$gt": date(now) },
+                        VERSION: { "$lte": int(expected_version) },
+                    },
+                    &doc,
+                )
+                .await
+                .map_err(error::map)?;
+            if replaced.matched_count > 0 {
+                return Ok(());
+            }
+            // Nothing matched: either no live document, or a newer version.
+            match self.live_version(key, now).await? {
+                None => Err(Error::NotFound),
+                Some(_) => Err(Error::Conflict),
+            }
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        self.deadline(async {
+            self.collection
+                .delete_one(doc! { ID: key.as_str() })
+                .await
+                .map_err(error::map)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.deadline(async {
+            let updated = self
+                .collection
+                .update_one(
+                    doc! { ID: key.as_str(), EXPIRES: { "$gt": date(now) } },
+                    doc! { "$set": { EXPIRES: date(expires_at), LAST_ACTIVE: int(last_active) } },
+                )
+                .await
+                .map_err(error::map)?;
+            if updated.matched_count == 0 {
+                return Err(Error::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        let batch = max.clamp(1, MAX_CLEANUP_BATCH);
+        self.deadline(async {
+            let mut filter = doc! { EXPIRES: { "$lte": date(now) } };
+            if let Some(CleanupCursor(after)) = &cursor {
+                filter.insert(ID, doc! { "$gt": after.as_str() });
+            }
+            let found: Vec<RawDocumentBuf> = self
+                .collection
+                .find(filter)
+                .sort(doc! { ID: 1 })
+                .limit(i64::try_from(batch).unwrap_or(i64::MAX))
+                .projection(doc! { ID: 1 })
+                .await
+                .map_err(error::map)?
+                .try_collect()
+                .await
+                .map_err(error::map)?;
+            let ids = found
+                .iter()
+                .map(|d| d.get_str(ID).map(str::to_owned).map_err(Error::codec))
+                .collect::<Result<Vec<_>>>()?;
+            let Some(last) = ids.last().cloned() else {
+                return Ok(CleanupBatch::default());
+            };
+            let full = ids.len() >= batch;
+            let ids: Vec<Bson> = ids.into_iter().map(Bson::String).collect();
+            // Re-check expiry: a session touched since the scan stays.
+            let deleted = self
+                .collection
+                .delete_many(doc! { ID: { "$in": ids }, EXPIRES: { "$lte": date(now) } })
+                .await
+                .map_err(error::map)?
+                .deleted_count;
+            Ok(CleanupBatch {
+                deleted,
+                next: full.then_some(CleanupCursor(last)),
+            })
+        })
+        .await
+    }
+}

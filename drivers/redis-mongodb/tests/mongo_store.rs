@@ -1,0 +1,451 @@
+//! What is particular to the MongoDB tier, against a real MongoDB-protocol
+//! server in replica-set and standalone mode: indexes, the size limit,
+//! documents the TTL monitor has not swept yet, foreign documents, concerns,
+//! unreachable servers. The SessionStore contract itself is the conformance
+//! suite's job (tests/conformance.rs).
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use libtest_mimic::{Arguments, Trial};
+use tiered_sessions::codec::encode_value;
+use tiered_sessions::{
+    Clock, Durability, Error, Record, SessionId, SessionStore, SessionStoreExt, StoreKey,
+    StoreKeyHasher, SystemClock,
+};
+use tiered_sessions_redis_mongodb::mongodb::bson::{DateTime, doc};
+use tiered_sessions_redis_mongodb::mongodb::options::{IndexOptions, ReadConcernLevel};
+use tiered_sessions_redis_mongodb::mongodb::{Client, IndexModel};
+use tiered_sessions_redis_mongodb::{IndexOutcome, MAX_RECORD_BYTES, MongoStore, TTL_INDEX_NAME};
+
+type Case = fn(Ctx) -> BoxFuture<'static, ()>;
+
+/// One test's own database and collection on one server.
+struct Ctx {
+    uri: String,
+    database: String,
+}
+
+impl Ctx {
+    async fn store(&self) -> MongoStore {
+        MongoStore::builder(&self.uri)
+            .database(&self.database)
+            .collection("sessions")
+            .build()
+            .await
+            .expect("store")
+    }
+
+    async fn client(&self) -> Client {
+        Client::with_uri_str(&self.uri).await.expect("client")
+    }
+}
+
+fn key() -> StoreKey {
+    StoreKeyHasher::new(&[7u8; 32])
+        .expect("hasher")
+        .key_for(&SessionId::generate().expect("id"))
+}
+
+fn now() -> u64 {
+    SystemClock.now()
+}
+
+fn record(version: u64, expires_at: u64) -> Record {
+    let mut r = Record {
+        expires_at,
+        created_at: now(),
+        last_active: now(),
+        version,
+        ..Record::default()
+    };
+    r.data
+        .insert("user".into(), encode_value("alice").expect("encode"));
+    r
+}
+
+fn ensure_indexes_creates_then_recognises(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        assert_eq!(
+            store.ensure_indexes().await.expect("create"),
+            IndexOutcome::Created
+        );
+        assert_eq!(
+            store.ensure_indexes().await.expect("again"),
+            IndexOutcome::AlreadyPresent {
+                name: TTL_INDEX_NAME.to_owned()
+            }
+        );
+        let indexes = store.collection().list_index_names().await.expect("list");
+        assert!(indexes.iter().any(|n| n == TTL_INDEX_NAME), "{indexes:?}");
+    })
+}
+
+fn ensure_indexes_reports_a_conflicting_ttl_index(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let other = IndexModel::builder()
+            .keys(doc! { "exp": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("exp_1".to_owned())
+                    .expire_after(Duration::from_secs(3600))
+                    .build(),
+            )
+            .build();
+        store
+            .collection()
+            .create_index(other)
+            .await
+            .expect("seed index");
+        let err = store.ensure_indexes().await.expect_err("conflict");
+        let Error::Config { message } = &err else {
+            panic!("expected a config error, got {err:?}");
+        };
+        assert!(message.contains("exp_1"), "{message}");
+        assert!(message.contains("dropIndex"), "{message}");
+        // Dropping it, as the message says, fixes it.
+        store.collection().drop_index("exp_1").await.expect("drop");
+        assert_eq!(
+            store.ensure_indexes().await.expect("create"),
+            IndexOutcome::Created
+        );
+    })
+}
+
+fn ensure_indexes_reports_a_name_clash(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let other = IndexModel::builder()
+            .keys(doc! { "la": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name(TTL_INDEX_NAME.to_owned())
+                    .build(),
+            )
+            .build();
+        store
+            .collection()
+            .create_index(other)
+            .await
+            .expect("seed index");
+        let err = store.ensure_indexes().await.expect_err("conflict");
+        assert!(
+            matches!(&err, Error::Config { message } if message.contains(TTL_INDEX_NAME)),
+            "{err:?}"
+        );
+    })
+}
+
+fn records_over_the_limit_are_refused_before_sending(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let k = key();
+        let mut big = record(1, now() + 600);
+        big.data.insert("blob".into(), vec![7u8; 16 * 1024 * 1024]);
+        let err = store.create(&k, &big, now()).await.expect_err("too large");
+        assert!(
+            matches!(err, Error::TooLarge { size, limit } if size > limit && limit == MAX_RECORD_BYTES),
+            "{err:?}"
+        );
+        assert!(store.load(&k, now()).await.expect("load").is_none());
+
+        // A lower configured limit applies to saves too.
+        let small = store.with_max_record_bytes(4096);
+        small
+            .create(&k, &record(1, now() + 600), now())
+            .await
+            .expect("create");
+        let mut grown = record(2, now() + 600);
+        grown.data.insert("blob".into(), vec![1u8; 5000]);
+        let err = small
+            .save(&k, &grown, 1, Durability::Durable, now())
+            .await
+            .expect_err("too large");
+        assert!(
+            matches!(err, Error::TooLarge { limit: 4096, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            small
+                .load(&k, now())
+                .await
+                .expect("load")
+                .expect("kept")
+                .version,
+            1
+        );
+    })
+}
+
+fn a_large_record_within_the_limit_round_trips(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let k = key();
+        let mut big = record(1, now() + 600);
+        big.data.insert("blob".into(), vec![9u8; 4 * 1024 * 1024]);
+        store.create(&k, &big, now()).await.expect("create");
+        assert_eq!(store.load(&k, now()).await.expect("load"), Some(big));
+    })
+}
+
+/// A document past its expiry that the TTL monitor has not removed yet.
+fn unswept_expired_documents_are_dead(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let k = key();
+        let t = now();
+        store
+            .create(&k, &record(3, t + 100), t)
+            .await
+            .expect("create");
+        assert!(matches!(
+            store.create(&k, &record(1, t + 100), t + 99).await,
+            Err(Error::AlreadyExists)
+        ));
+        // Seen from after its expiry, it is gone for every operation…
+        let later = t + 100;
+        assert!(store.load(&k, later).await.expect("load").is_none());
+        assert!(matches!(
+            store.touch(&k, later + 50, later, later).await,
+            Err(Error::NotFound)
+        ));
+        assert!(matches!(
+            store
+                .save(&k, &record(4, later + 50), 3, Durability::Durable, later)
+                .await,
+            Err(Error::NotFound)
+        ));
+        // …though it is still in the collection, and a create may replace it.
+        let raw = store
+            .collection()
+            .find_one(doc! { "_id": k.as_str() })
+            .await
+            .expect("find");
+        assert!(raw.is_some());
+        store
+            .create(&k, &record(1, later + 600), later)
+            .await
+            .expect("replace");
+        assert_eq!(
+            store
+                .load(&k, later)
+                .await
+                .expect("load")
+                .expect("live")
+                .version,
+            1
+        );
+    })
+}
+
+fn cleanup_deletes_only_expired_in_resumable_batches(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let t = now();
+        let mut live = Vec::new();
+        for i in 0..7u64 {
+            let k = key();
+            store
+                .create(&k, &record(1, t + 10 + i), t)
+                .await
+                .expect("create");
+            if i >= 5 {
+                live.push(k);
+            }
+        }
+        let at = t + 14; // five expired (at or before it), two live
+        let mut batches = 0;
+        let mut total = 0;
+        let mut cursor = None;
+        loop {
+            let page = store.delete_expired(at, 2, cursor).await.expect("batch");
+            assert!(page.deleted <= 2);
+            total += page.deleted;
+            batches += 1;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(total, 5);
+        assert!(batches >= 3);
+        let left = store
+            .collection()
+            .count_documents(doc! {})
+            .await
+            .expect("count");
+        assert_eq!(left, 2);
+        for k in &live {
+            assert!(store.load(k, at).await.expect("load").is_some());
+        }
+        assert_eq!(store.delete_all_expired(at, 100).await.expect("again"), 0);
+    })
+}
+
+fn foreign_documents_are_codec_errors(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let client = ctx.client().await;
+        let k = key();
+        client
+            .database(&ctx.database)
+            .collection("sessions")
+            .insert_one(doc! {
+                "_id": k.as_str(),
+                "v": "not a number",
+                "exp": DateTime::from_millis(i64::try_from(now() + 600).expect("i64") * 1000),
+            })
+            .await
+            .expect("insert");
+        let err = store.load(&k, now()).await.expect_err("codec");
+        assert!(matches!(err, Error::Codec { .. }), "{err:?}");
+    })
+}
+
+fn writes_are_majority_and_reads_see_them_from_another_client(ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let store = ctx.store().await;
+        let wc = store.collection().write_concern().expect("write concern");
+        assert_eq!(
+            wc.w,
+            Some(tiered_sessions_redis_mongodb::mongodb::options::Acknowledgment::Majority)
+        );
+        let rc = store.collection().read_concern().expect("read concern");
+        assert_eq!(rc.level, ReadConcernLevel::Local);
+
+        let k = key();
+        let r = record(1, now() + 600);
+        store.create(&k, &r, now()).await.expect("create");
+        let other = ctx.store().await;
+        assert_eq!(other.load(&k, now()).await.expect("load"), Some(r));
+    })
+}
+
+fn an_unreachable_server_is_a_retryable_error_not_a_hang(_ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        // Port 9 (discard) on loopback: nothing listens there.
+        let store = MongoStore::builder("mongodb://127.0.0.1:9/?directConnection=true")
+            .connect_timeout(Duration::from_millis(300))
+            .build()
+            .await
+            .expect("build does not connect");
+        let err = store.load(&key(), now()).await.expect_err("down");
+        assert!(err.is_retryable(), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Unavailable {
+                    backend: "mongodb",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = store
+            .create(&key(), &record(1, now() + 60), now())
+            .await
+            .expect_err("down");
+        assert!(err.is_retryable(), "{err:?}");
+    })
+}
+
+fn malformed_uris_are_config_errors(_ctx: Ctx) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        for uri in [
+            "localhost:27017",
+            "mongodb://",
+            "mongodb://h/?w=banana&wtimeoutMS=x",
+        ] {
+            let err = MongoStore::builder(uri).build().await.expect_err(uri);
+            assert!(matches!(err, Error::Config { .. }), "{uri}: {err:?}");
+        }
+    })
+}
+
+const CASES: &[(&str, Case)] = &[
+    (
+        "ensure_indexes_creates_then_recognises",
+        ensure_indexes_creates_then_recognises,
+    ),
+    (
+        "ensure_indexes_reports_a_conflicting_ttl_index",
+        ensure_indexes_reports_a_conflicting_ttl_index,
+    ),
+    (
+        "ensure_indexes_reports_a_name_clash",
+        ensure_indexes_reports_a_name_clash,
+    ),
+    (
+        "records_over_the_limit_are_refused_before_sending",
+        records_over_the_limit_are_refused_before_sending,
+    ),
+    (
+        "a_large_record_within_the_limit_round_trips",
+        a_large_record_within_the_limit_round_trips,
+    ),
+    (
+        "unswept_expired_documents_are_dead",
+        unswept_expired_documents_are_dead,
+    ),
+    (
+        "cleanup_deletes_only_expired_in_resumable_batches",
+        cleanup_deletes_only_expired_in_resumable_batches,
+    ),
+    (
+        "foreign_documents_are_codec_errors",
+        foreign_documents_are_codec_errors,
+    ),
+    (
+        "writes_are_majority_and_reads_see_them_from_another_client",
+        writes_are_majority_and_reads_see_them_from_another_client,
+    ),
+    (
+        "an_unreachable_server_is_a_retryable_error_not_a_hang",
+        an_unreachable_server_is_a_retryable_error_not_a_hang,
+    ),
+    (
+        "malformed_uris_are_config_errors",
+        malformed_uris_are_config_errors,
+    ),
+];
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    for (mode, var) in [
+        ("replica_set", "TS_MONGO_RS_URI"),
+        ("standalone", "TS_MONGO_STANDALONE_URI"),
+    ] {
+        let endpoint = support::endpoint(var);
+        let run = support::unique("ts_mongo_store");
+        for (i, (name, case)) in CASES.iter().enumerate() {
+            let endpoint = endpoint.clone();
+            let database = format!("{run}_{i}");
+            let case = *case;
+            trials.push(Trial::ignorable_test(
+                format!("{mode}::{name}"),
+                move || {
+                    match endpoint {
+                        Err(reason) => support::missing(reason),
+                        Ok(uri) => support::block_on(async move {
+                            let ctx = Ctx {
+                                uri: uri.clone(),
+                                database: database.clone(),
+                            };
+                            case(ctx).await;
+                            // Best effort: the next run uses new names anyway.
+                            if let Ok(c) = Client::with_uri_str(&uri).await {
+                                let _ = c.database(&database).drop().await;
+                            }
+                        }),
+                    }
+                },
+            ));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
