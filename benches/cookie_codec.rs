@@ -10,10 +10,16 @@ use tiered_sessions::{KeyRing, SessionData, SessionId};
 
 fn session() -> SessionData {
     let mut d = SessionData::new();
-    d.insert("user".into(), encode_value("alice@example.com").expect("encodes"));
+    d.insert(
+        "user".into(),
+        encode_value("alice@example.com").expect("encodes"),
+    );
     d.insert("role".into(), encode_value("admin").expect("encodes"));
     for i in 0..14 {
-        d.insert(format!("pref{i:02}"), encode_value(&"v".repeat(56)).expect("encodes"));
+        d.insert(
+            format!("pref{i:02}"),
+            encode_value(&"v".repeat(56)).expect("encodes"),
+        );
     }
     d
 }
@@ -44,11 +50,15 @@ fn bench(c: &mut Criterion) {
     g.bench_function("encode_sign_encrypt_1k", |b| {
         b.iter(|| encode(&ring, "session", black_box(&contents), true))
     });
-    g.bench_function("data_decode_1k", |b| b.iter(|| decode_data(black_box(&framed))));
+    g.bench_function("data_decode_1k", |b| {
+        b.iter(|| decode_data(black_box(&framed)))
+    });
     g.bench_function("data_validate_1k", |b| {
         b.iter(|| EncodedData::from_bytes(black_box(framed.clone())))
     });
-    g.bench_function("data_encode_1k", |b| b.iter(|| encode_data(black_box(&data))));
+    g.bench_function("data_encode_1k", |b| {
+        b.iter(|| encode_data(black_box(&data)))
+    });
     g.finish();
 }
 

@@ -93,8 +93,12 @@ fn bench(c: &mut Criterion) {
     let baseline = baseline_routes();
     let cookie_app = routes().layer(SessionLayer::new(manager(4096)));
     let store_app = routes().layer(SessionLayer::new(manager(0)));
-    let cookie_jar = rt.block_on(call(&cookie_app, request("POST", "/fill", None))).join("; ");
-    let store_jar = rt.block_on(call(&store_app, request("POST", "/fill", None))).join("; ");
+    let cookie_jar = rt
+        .block_on(call(&cookie_app, request("POST", "/fill", None)))
+        .join("; ");
+    let store_jar = rt
+        .block_on(call(&store_app, request("POST", "/fill", None)))
+        .join("; ");
     assert!(cookie_jar.len() > 1300, "a ~1 KiB session in the cookie");
 
     for (name, method, uri, jars) in [

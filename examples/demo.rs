@@ -68,7 +68,9 @@ struct Big {
 async fn big(session: Session, Query(q): Query<Big>) -> Result<String> {
     let kib = q.kib.unwrap_or(8).min(256);
     session.insert("big", &"x".repeat(kib * 1024)).await?;
-    Ok(format!("stored {kib} KiB: this session now lives in the store\n"))
+    Ok(format!(
+        "stored {kib} KiB: this session now lives in the store\n"
+    ))
 }
 
 async fn shrink(session: Session) -> Result<&'static str> {
@@ -90,7 +92,10 @@ fn signing_key() -> Vec<u8> {
     if let Ok(hex) = std::env::var("SESSION_KEY") {
         let bytes: Option<Vec<u8>> = (0..hex.len())
             .step_by(2)
-            .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
             .collect();
         if let Some(b) = bytes.filter(|b| b.len() >= 32) {
             return b;
@@ -109,12 +114,12 @@ fn signing_key() -> Vec<u8> {
 async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let metrics = Arc::new(tiered_sessions::Metrics::default());
-    let store = TieredStore::new(MemoryStore::new(), MemoryStore::new()).with_metrics(metrics.clone());
+    let store =
+        TieredStore::new(MemoryStore::new(), MemoryStore::new()).with_metrics(metrics.clone());
     let config = SessionConfig::builder([signing_key()])
         // The demo serves plain HTTP on localhost; keep Secure on in production.
         .secure(false)
@@ -132,7 +137,10 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .route("/stats", get(stats))
         .with_state(manager.clone())
         .layer(SessionLayer::new(manager));
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("tiered-sessions demo on http://{addr}/");

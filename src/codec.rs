@@ -339,7 +339,10 @@ mod tests {
         assert_eq!(again, enc);
         let bytes = enc.as_bytes();
         for cut in 0..bytes.len() {
-            assert!(EncodedData::from_bytes(bytes[..cut].to_vec()).is_err(), "cut {cut}");
+            assert!(
+                EncodedData::from_bytes(bytes[..cut].to_vec()).is_err(),
+                "cut {cut}"
+            );
         }
         // Unsorted keys are rejected (the encoder always sorts).
         let unsorted = vec![2, 1, b'b', 0, 1, b'a', 0];

@@ -162,7 +162,10 @@ pub struct SessionConfigBuilder {
 impl fmt::Debug for SessionConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionConfigBuilder")
-            .field("signing_keys", &format_args!("<{} secret>", self.signing_keys.len()))
+            .field(
+                "signing_keys",
+                &format_args!("<{} secret>", self.signing_keys.len()),
+            )
             .field("cookie_name", &self.cookie_name)
             .finish_non_exhaustive()
     }
@@ -299,7 +302,8 @@ impl SessionConfigBuilder {
         if self.same_site == SameSite::None && !self.secure {
             return Err(Error::config("SameSite=None requires Secure"));
         }
-        if self.absolute_timeout.as_secs() == 0 || self.idle_timeout.is_some_and(|d| d.as_secs() == 0)
+        if self.absolute_timeout.as_secs() == 0
+            || self.idle_timeout.is_some_and(|d| d.as_secs() == 0)
         {
             return Err(Error::config("timeouts must be at least one second"));
         }
@@ -318,7 +322,9 @@ impl SessionConfigBuilder {
         }
         let touch_interval = match (self.touch_interval, self.idle_timeout) {
             (Some(t), Some(idle)) if t >= idle => {
-                return Err(Error::config("touch_interval must be shorter than idle_timeout"));
+                return Err(Error::config(
+                    "touch_interval must be shorter than idle_timeout",
+                ));
             }
             (Some(t), _) => t,
             (None, Some(idle)) => (idle / 10).min(Duration::from_secs(300)),
@@ -399,13 +405,25 @@ mod tests {
     #[test]
     fn injection_in_name_path_domain_is_rejected() {
         for name in ["", "a;b", "a\rb", "a\nb", "a b", "a=b"] {
-            assert!(matches!(builder().cookie_name(name).build(), Err(Error::Config { .. })), "{name:?}");
+            assert!(
+                matches!(
+                    builder().cookie_name(name).build(),
+                    Err(Error::Config { .. })
+                ),
+                "{name:?}"
+            );
         }
         for path in ["/a;b", "/a\r", "/a\n", "relative"] {
-            assert!(matches!(builder().path(path).build(), Err(Error::Config { .. })), "{path:?}");
+            assert!(
+                matches!(builder().path(path).build(), Err(Error::Config { .. })),
+                "{path:?}"
+            );
         }
         for domain in ["a.com;x", "a.com\r\n", "", "a com"] {
-            assert!(matches!(builder().domain(domain).build(), Err(Error::Config { .. })), "{domain:?}");
+            assert!(
+                matches!(builder().domain(domain).build(), Err(Error::Config { .. })),
+                "{domain:?}"
+            );
         }
     }
 
@@ -414,8 +432,19 @@ mod tests {
         assert!(SessionConfig::builder([[0u8; 31]]).build().is_err());
         assert!(builder().store_key_secret([1u8; 16]).build().is_err());
         assert!(builder().cookie_only_threshold(100_000).build().is_err());
-        assert!(builder().same_site(SameSite::None).secure(false).build().is_err());
-        assert!(builder().touch_interval(Duration::from_secs(24 * 3600)).build().is_err());
+        assert!(
+            builder()
+                .same_site(SameSite::None)
+                .secure(false)
+                .build()
+                .is_err()
+        );
+        assert!(
+            builder()
+                .touch_interval(Duration::from_secs(24 * 3600))
+                .build()
+                .is_err()
+        );
         assert!(builder().absolute_timeout(Duration::ZERO).build().is_err());
         assert!(builder().max_cookies(0).build().is_err());
     }

@@ -285,7 +285,13 @@ mod tests {
         let mut d = SessionData::new();
         d.insert("secret".into(), b"plain-text-marker".to_vec());
         let r = ring(1);
-        let v = encode(&r, "sid", &contents(CookieBody::Data(EncodedData::encode(&d))), true).unwrap();
+        let v = encode(
+            &r,
+            "sid",
+            &contents(CookieBody::Data(EncodedData::encode(&d))),
+            true,
+        )
+        .unwrap();
         let raw = URL_SAFE_NO_PAD.decode(v).unwrap();
         assert!(!raw.windows(17).any(|w| w == b"plain-text-marker"));
     }
@@ -308,7 +314,11 @@ mod tests {
             let mut t = raw.clone();
             t[i] ^= 0x01;
             let s = URL_SAFE_NO_PAD.encode(&t);
-            assert_eq!(dec(s.as_bytes()), Err(CookieRejection::BadSignature), "flip {i}");
+            assert_eq!(
+                dec(s.as_bytes()),
+                Err(CookieRejection::BadSignature),
+                "flip {i}"
+            );
         }
         // Appended garbage.
         let mut appended = v.clone();

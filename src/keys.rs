@@ -130,12 +130,18 @@ mod tests {
 
     #[test]
     fn short_or_missing_keys_are_config_errors() {
-        assert!(matches!(KeyRing::new([[0u8; 31]]), Err(Error::Config { .. })));
+        assert!(matches!(
+            KeyRing::new([[0u8; 31]]),
+            Err(Error::Config { .. })
+        ));
         assert!(matches!(
             KeyRing::new(Vec::<Vec<u8>>::new()),
             Err(Error::Config { .. })
         ));
-        assert_eq!(KeyRing::new([vec![0u8; 32], vec![1u8; 64]]).unwrap().len(), 2);
+        assert_eq!(
+            KeyRing::new([vec![0u8; 32], vec![1u8; 64]]).unwrap().len(),
+            2
+        );
     }
 
     #[test]

@@ -10,7 +10,16 @@ use crate::config::SessionConfig;
 
 /// A request's `Cookie` header values, as received.
 #[derive(Clone, Debug, Default)]
-pub struct RequestCookies(Vec<HeaderValue>);
+pub struct RequestCookies(Headers);
+
+/// Almost every request has at most one `Cookie` header: keep that one inline.
+#[derive(Clone, Debug, Default)]
+enum Headers {
+    #[default]
+    None,
+    One(HeaderValue),
+    Many(Vec<HeaderValue>),
+}
 
 /// Which of the session's cookie names the request carried, so stale ones can
 /// be expired on the response.
@@ -31,23 +40,40 @@ impl RequestCookies {
     /// Take the `Cookie` headers from an `http` header map (cheap: the values
     /// are reference-counted).
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        RequestCookies(headers.get_all(COOKIE).iter().cloned().collect())
+        let mut all = headers.get_all(COOKIE).iter();
+        RequestCookies(match (all.next(), all.next()) {
+            (None, _) => Headers::None,
+            (Some(one), None) => Headers::One(one.clone()),
+            (Some(a), Some(b)) => {
+                let mut v = vec![a.clone(), b.clone()];
+                v.extend(all.cloned());
+                Headers::Many(v)
+            }
+        })
     }
 
     /// Take `Cookie` header values as raw bytes (for frameworks on other
     /// versions of the `http` crate). Values that are not valid header bytes
     /// are skipped.
     pub fn from_raw<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        RequestCookies(
+        RequestCookies(Headers::Many(
             values
                 .into_iter()
                 .filter_map(|v| HeaderValue::from_bytes(v).ok())
                 .collect(),
-        )
+        ))
+    }
+
+    fn values(&self) -> &[HeaderValue] {
+        match &self.0 {
+            Headers::None => &[],
+            Headers::One(h) => std::slice::from_ref(h),
+            Headers::Many(v) => v,
+        }
     }
 
     fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.0.iter().flat_map(|h| {
+        self.values().iter().flat_map(|h| {
             h.as_bytes().split(|&b| b == b';').filter_map(|pair| {
                 let pair = pair.trim_ascii();
                 let eq = pair.iter().position(|&b| b == b'=')?;
@@ -105,7 +131,9 @@ fn chunk_index(candidate: &[u8], name: &[u8], max: usize) -> Option<usize> {
     if rest.is_empty() || rest.len() > 2 || !rest.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let i = rest.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+    let i = rest
+        .iter()
+        .fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
     (i < max && !(rest.len() == 2 && rest[0] == b'0')).then_some(i)
 }
 
@@ -120,11 +148,20 @@ mod tests {
     #[test]
     fn finds_single_and_chunked_values() {
         let mut h = HeaderMap::new();
-        h.append(COOKIE, HeaderValue::from_static("a=1; session.1=BB; session=XX"));
-        h.append(COOKIE, HeaderValue::from_static("session.0=AA;session.3=DD"));
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; session.1=BB; session=XX"),
+        );
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("session.0=AA;session.3=DD"),
+        );
         let rc = RequestCookies::from_headers(&h);
         let (c, p) = rc.candidates(&config());
-        assert_eq!(c, vec![Cow::Borrowed(&b"XX"[..]), Cow::Owned(b"AABB".to_vec())]);
+        assert_eq!(
+            c,
+            vec![Cow::Borrowed(&b"XX"[..]), Cow::Owned(b"AABB".to_vec())]
+        );
         assert!(p.single);
         assert_eq!(p.chunks, 0b1011);
         assert_eq!(rc.presence(&config()), p);
@@ -132,7 +169,9 @@ mod tests {
 
     #[test]
     fn ignores_foreign_and_malformed_names() {
-        let rc = RequestCookies::from_raw([&b"sessionx=1; session.=2; session.01=3; session.9=4; noeq; =5"[..]]);
+        let rc = RequestCookies::from_raw([
+            &b"sessionx=1; session.=2; session.01=3; session.9=4; noeq; =5"[..],
+        ]);
         let (c, p) = rc.candidates(&config());
         assert!(c.is_empty());
         assert!(!p.any());

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -32,6 +33,9 @@ pub struct Session {
 struct Inner {
     manager: SessionManager,
     cookies: RequestCookies,
+    /// Set by the first method call; lets `finish` skip even the lock when the
+    /// handler never touched the session.
+    touched: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -220,6 +224,7 @@ impl Session {
             inner: Arc::new(Inner {
                 manager,
                 cookies,
+                touched: AtomicBool::new(false),
                 state: Mutex::new(State::Unloaded),
             }),
         }
@@ -238,6 +243,7 @@ impl Session {
     }
 
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
+        self.inner.touched.store(true, Ordering::Release);
         if let State::Unloaded = state {
             *state = State::Ready(Box::new(self.load().await?));
         }
@@ -298,14 +304,19 @@ impl Session {
         match c.body {
             CookieBody::Data(data) => {
                 Metrics::inc(&self.metrics().cookie_loads);
-                active.data = Data { encoded: Some(data), map: SessionData::new() };
+                active.data = Data {
+                    encoded: Some(data),
+                    map: SessionData::new(),
+                };
             }
             CookieBody::Stored => {
                 let Some(store) = self.store() else {
                     return Ok(Active::fresh(now, config));
                 };
                 Metrics::inc(&self.metrics().store_loads);
-                let key = config.store_keys.key_for(active.id.as_ref().ok_or(Error::NotFound)?);
+                let key = config
+                    .store_keys
+                    .key_for(active.id.as_ref().ok_or(Error::NotFound)?);
                 match store.load(&key, now).await? {
                     Some(record) => {
                         let expires_at = record
@@ -518,6 +529,9 @@ impl Session {
     /// A store error. The adapter should answer with an opaque 5xx: the
     /// handler's changes were not acknowledged.
     pub async fn finish(&self, status: u16) -> Result<ResponseCookies> {
+        if !self.inner.touched.load(Ordering::Acquire) {
+            return Ok(ResponseCookies::default());
+        }
         let mut state = self.inner.state.lock().await;
         let State::Ready(active) = &mut *state else {
             return Ok(ResponseCookies::default());
@@ -580,7 +594,11 @@ impl Session {
                 active.doomed.push(config.store_keys.key_for(&id));
             }
             active.origin = Origin::Cookie;
-            return Ok(Written::Cookie(self.contents(active, &id, CookieBody::Data(encoded))));
+            return Ok(Written::Cookie(self.contents(
+                active,
+                &id,
+                CookieBody::Data(encoded),
+            )));
         };
         let mut key = config.store_keys.key_for(&id);
         let durability = active.durability();
@@ -590,7 +608,10 @@ impl Session {
             let (result, expected) = match active.origin {
                 Origin::Stored(version) => {
                     let record = self.record(active, version + 1);
-                    (store.save(&key, &record, version, durability, now).await, Some(version))
+                    (
+                        store.save(&key, &record, version, durability, now).await,
+                        Some(version),
+                    )
                 }
                 Origin::New | Origin::Cookie => {
                     let record = self.record(active, 1);
@@ -625,7 +646,11 @@ impl Session {
             }
         }
         let id = active.id.clone().ok_or(Error::NotFound)?;
-        Ok(Written::Cookie(self.contents(active, &id, CookieBody::Stored)))
+        Ok(Written::Cookie(self.contents(
+            active,
+            &id,
+            CookieBody::Stored,
+        )))
     }
 
     /// A concurrent logout deleted the record: never resurrect it.
@@ -715,7 +740,13 @@ fn base_cookie(config: &SessionConfig, name: String, value: String) -> ::cookie:
     c
 }
 
-fn timed_cookie(config: &SessionConfig, name: &str, value: &str, expires_at: UnixTime, now: UnixTime) -> String {
+fn timed_cookie(
+    config: &SessionConfig,
+    name: &str,
+    value: &str,
+    expires_at: UnixTime,
+    now: UnixTime,
+) -> String {
     use ::cookie::time::{Duration, OffsetDateTime};
     let mut c = base_cookie(config, name.to_owned(), value.to_owned());
     let max_age = i64::try_from(expires_at.saturating_sub(now)).unwrap_or(i64::MAX);

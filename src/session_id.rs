@@ -50,7 +50,9 @@ impl SessionId {
             .decode_slice(text.as_bytes(), &mut bytes)
             .map_err(Error::codec)?;
         if n != SESSION_ID_LEN || text.len() != 43 {
-            return Err(Error::codec("a session id is 32 bytes in 43 base64url characters"));
+            return Err(Error::codec(
+                "a session id is 32 bytes in 43 base64url characters",
+            ));
         }
         Ok(SessionId(bytes))
     }
@@ -114,7 +116,9 @@ impl StoreKeyHasher {
     /// [`Error::Config`] if the secret is shorter than 32 bytes.
     pub fn new(secret: &[u8]) -> Result<Self> {
         if secret.len() < 32 {
-            return Err(Error::config("the store key secret must be at least 32 bytes"));
+            return Err(Error::config(
+                "the store key secret must be at least 32 bytes",
+            ));
         }
         let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
             .map_err(|_| Error::config("unusable store key secret"))?;
@@ -158,7 +162,10 @@ mod tests {
     #[test]
     fn bad_id_text_is_a_codec_error() {
         for bad in ["", "abc", "!!!!", &"A".repeat(44), &"A".repeat(42)] {
-            assert!(matches!(SessionId::parse(bad), Err(Error::Codec { .. })), "{bad}");
+            assert!(
+                matches!(SessionId::parse(bad), Err(Error::Codec { .. })),
+                "{bad}"
+            );
         }
     }
 
@@ -184,6 +191,9 @@ mod tests {
 
     #[test]
     fn short_store_secret_is_config_error() {
-        assert!(matches!(StoreKeyHasher::new(&[0u8; 31]), Err(Error::Config { .. })));
+        assert!(matches!(
+            StoreKeyHasher::new(&[0u8; 31]),
+            Err(Error::Config { .. })
+        ));
     }
 }

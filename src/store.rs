@@ -265,7 +265,9 @@ macro_rules! forward_cache {
                 key: &StoreKey,
                 expected_version: u64,
             ) -> Result<()> {
-                (**self).invalidate_unless_newer(key, expected_version).await
+                (**self)
+                    .invalidate_unless_newer(key, expected_version)
+                    .await
             }
             async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
                 (**self).delete(key, now).await

@@ -98,7 +98,11 @@ async fn large_session_spills_to_the_store_and_moves_back() {
     assert!(env.store.inner.is_empty(), "server copy must be deleted");
     let (reads, _) = env.store.calls();
     assert_eq!(jar.send(&env.app, "GET", "/get/user").await.body, "alice");
-    assert_eq!(env.store.calls().0, reads, "cookie-only read needs no store");
+    assert_eq!(
+        env.store.calls().0,
+        reads,
+        "cookie-only read needs no store"
+    );
 }
 
 #[tokio::test]
@@ -112,10 +116,18 @@ async fn threshold_zero_puts_every_session_in_the_store() {
 
 #[tokio::test]
 async fn big_cookie_sessions_are_chunked_and_stale_chunks_expired() {
-    let env = setup(|b| b.cookie_only_threshold(8500).max_cookie_len(3000).max_cookies(4));
+    let env = setup(|b| {
+        b.cookie_only_threshold(8500)
+            .max_cookie_len(3000)
+            .max_cookies(4)
+    });
     let mut jar = Jar::default();
     let r = jar.send(&env.app, "POST", "/big/7000").await;
-    let names: Vec<_> = r.set_cookie.iter().map(|c| c.split('=').next().unwrap().to_owned()).collect();
+    let names: Vec<_> = r
+        .set_cookie
+        .iter()
+        .map(|c| c.split('=').next().unwrap().to_owned())
+        .collect();
     assert_eq!(names, ["session.0", "session.1", "session.2", "session.3"]);
     assert!(r.set_cookie.iter().all(|c| c.len() < 3200));
     assert!(env.store.inner.is_empty());
@@ -124,8 +136,16 @@ async fn big_cookie_sessions_are_chunked_and_stale_chunks_expired() {
     assert_eq!(jar.send(&env.app, "GET", "/get/user").await.body, "alice");
     // Shrinking to two chunks expires chunks 2 and 3.
     let r = jar.send(&env.app, "POST", "/big/3000").await;
-    assert!(r.set_cookie.iter().any(|c| c.starts_with("session.2=;") && c.contains("Max-Age=0")));
-    assert!(r.set_cookie.iter().any(|c| c.starts_with("session.3=;") && c.contains("Max-Age=0")));
+    assert!(
+        r.set_cookie
+            .iter()
+            .any(|c| c.starts_with("session.2=;") && c.contains("Max-Age=0"))
+    );
+    assert!(
+        r.set_cookie
+            .iter()
+            .any(|c| c.starts_with("session.3=;") && c.contains("Max-Age=0"))
+    );
     assert_eq!(jar.0.len(), 2);
     // Back to one cookie: all chunks are expired.
     let r = jar.send(&env.app, "POST", "/remove/big").await;
@@ -136,7 +156,10 @@ async fn big_cookie_sessions_are_chunked_and_stale_chunks_expired() {
     let mut broken = Jar::default();
     broken.send(&env.app, "POST", "/big/7000").await;
     broken.0.remove("session.1");
-    assert_eq!(broken.send(&env.app, "GET", "/get/big").await.status, StatusCode::OK);
+    assert_eq!(
+        broken.send(&env.app, "GET", "/get/big").await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -148,10 +171,18 @@ async fn read_only_and_untouched_requests_write_nothing() {
     let r = jar.send(&env.app, "GET", "/get/user").await;
     assert!(r.set_cookie.is_empty());
     assert!(r.headers.get("vary").is_none());
-    assert_eq!(env.store.calls(), (before.0 + 1, before.1), "one read, no write");
+    assert_eq!(
+        env.store.calls(),
+        (before.0 + 1, before.1),
+        "one read, no write"
+    );
     let r = jar.send(&env.app, "GET", "/noop").await;
     assert!(r.set_cookie.is_empty());
-    assert_eq!(env.store.calls(), (before.0 + 1, before.1), "untouched: no store I/O");
+    assert_eq!(
+        env.store.calls(),
+        (before.0 + 1, before.1),
+        "untouched: no store I/O"
+    );
     // A new visitor who only reads creates nothing.
     let r = Jar::default().send(&env.app, "GET", "/get/user").await;
     assert!(r.set_cookie.is_empty());
@@ -170,13 +201,18 @@ async fn tampered_and_foreign_cookies_are_no_session() {
         let store = Counting::new(MemoryStore::new());
         app(SessionManager::with_shared_store(other_key, store))
     };
-    foreign.send(&foreign_env, "POST", "/set/user/mallory").await;
+    foreign
+        .send(&foreign_env, "POST", "/set/user/mallory")
+        .await;
     let mut flipped = good.clone().into_bytes();
     flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
     let cases = [
         "session=".to_owned(),
         format!("session={}", &good[..good.len() / 2]),
-        format!("session={}", good.replace(|c: char| c.is_ascii_alphanumeric(), "%")),
+        format!(
+            "session={}",
+            good.replace(|c: char| c.is_ascii_alphanumeric(), "%")
+        ),
         format!("session={}", String::from_utf8(flipped).unwrap()),
         format!("session={}", foreign.0["session"]),
         format!("session={good}AAAA"),
@@ -207,7 +243,11 @@ async fn a_valid_cookie_moved_under_another_name_is_rejected() {
         store.clone(),
     ));
     let admin = app(SessionManager::with_shared_store(
-        builder(&clock).cookie_only_threshold(0).cookie_name("admin").build().unwrap(),
+        builder(&clock)
+            .cookie_only_threshold(0)
+            .cookie_name("admin")
+            .build()
+            .unwrap(),
         store.clone(),
     ));
     let mut jar = Jar::default();
@@ -327,9 +367,17 @@ async fn key_rotation_reissues_old_cookies_under_the_new_key() {
     assert_eq!(r.set_cookie.len(), 1, "re-issued under the current key");
     assert_ne!(jar.0["session"], old_value);
     // The re-issued cookie verifies with the new key alone.
-    assert_eq!(jar.send(&new_only_app, "GET", "/get/user").await.body, "alice");
+    assert_eq!(
+        jar.send(&new_only_app, "GET", "/get/user").await.body,
+        "alice"
+    );
     // And a read with a current-key cookie re-issues nothing.
-    assert!(jar.send(&new_app, "GET", "/get/user").await.set_cookie.is_empty());
+    assert!(
+        jar.send(&new_app, "GET", "/get/user")
+            .await
+            .set_cookie
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -344,7 +392,12 @@ async fn idle_timeout_with_throttled_touch() {
     // Within the touch interval a read writes nothing.
     env.clock.advance(Duration::from_secs(30));
     let writes = env.store.calls().1;
-    assert!(jar.send(&env.app, "GET", "/get/user").await.set_cookie.is_empty());
+    assert!(
+        jar.send(&env.app, "GET", "/get/user")
+            .await
+            .set_cookie
+            .is_empty()
+    );
     assert_eq!(env.store.calls().1, writes);
     // Past it, one read refreshes the expiry: one touch, a new cookie.
     env.clock.advance(Duration::from_secs(500));
@@ -379,7 +432,11 @@ async fn absolute_timeout_ends_even_an_active_session() {
         }
         // 1500 s in; the cookie cannot outlive creation + 1800.
         env.clock.advance(Duration::from_secs(301));
-        assert_eq!(jar.send(&env.app, "GET", "/get/user").await.body, "none", "threshold {threshold}");
+        assert_eq!(
+            jar.send(&env.app, "GET", "/get/user").await.body,
+            "none",
+            "threshold {threshold}"
+        );
     }
 }
 
@@ -401,7 +458,9 @@ async fn store_failure_is_an_opaque_5xx() {
     let env = setup(|b| b.cookie_only_threshold(0));
     let mut jar = Jar::default();
     jar.send(&env.app, "POST", "/set/user/alice").await;
-    env.store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    env.store
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     // Failing load (inside the handler) and failing save (after it).
     for (method, uri) in [("GET", "/get/user"), ("POST", "/set/user/bob")] {
         let r = jar.send(&env.app, method, uri).await;
@@ -413,14 +472,18 @@ async fn store_failure_is_an_opaque_5xx() {
     let r = fresh.send(&env.app, "POST", "/big/5000").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.body.is_empty());
-    env.store.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    env.store
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(jar.send(&env.app, "GET", "/get/user").await.body, "alice");
 }
 
 #[tokio::test]
 async fn concurrent_requests_changing_different_keys_both_survive() {
     let env = setup(|b| b.cookie_only_threshold(0));
-    env.store.yield_each_call.store(true, std::sync::atomic::Ordering::SeqCst);
+    env.store
+        .yield_each_call
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let mut jar = Jar::default();
     jar.send(&env.app, "POST", "/set/start/yes").await;
     let tasks: Vec<_> = (0..8)
@@ -439,7 +502,12 @@ async fn concurrent_requests_changing_different_keys_both_survive() {
         t.await.unwrap();
     }
     for t in 0..8 {
-        assert_eq!(jar.send(&env.app, "GET", &format!("/count/k{t}")).await.body, "10");
+        assert_eq!(
+            jar.send(&env.app, "GET", &format!("/count/k{t}"))
+                .await
+                .body,
+            "10"
+        );
     }
     assert_eq!(jar.send(&env.app, "GET", "/get/start").await.body, "yes");
     // The re-apply path really ran: requests met newer versions and merged.
@@ -459,7 +527,10 @@ async fn quick_writes_reach_the_cache_only_until_a_durable_write() {
     let key = durable.keys()[0].clone();
     jar.send(&app, "POST", "/quick/seen/1").await;
     let d = durable.load(&key, T0).await.unwrap().unwrap();
-    assert!(!d.data.contains_key("seen"), "quick write must not reach the durable tier");
+    assert!(
+        !d.data.contains_key("seen"),
+        "quick write must not reach the durable tier"
+    );
     assert_eq!(jar.send(&app, "GET", "/get/seen").await.body, "1");
     // Durable + quick in one request: the quick key is not downgraded... and
     // a later durable write persists the latest state including the quick key.
@@ -477,7 +548,10 @@ async fn cookie_only_mode_without_a_store_refuses_oversized_sessions() {
     let config = builder(&clock).build().unwrap();
     let app = app(SessionManager::cookie_only(config));
     let mut jar = Jar::default();
-    assert_eq!(jar.send(&app, "POST", "/set/user/alice").await.status, StatusCode::OK);
+    assert_eq!(
+        jar.send(&app, "POST", "/set/user/alice").await.status,
+        StatusCode::OK
+    );
     let r = jar.send(&app, "POST", "/big/100000").await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.body.is_empty());
@@ -497,12 +571,22 @@ async fn admin_access_by_id() {
     // Raw ids never reach the store: keys are keyed hashes.
     let text = id.to_text();
     jar.send(&env.app, "POST", "/set/user/carol").await;
-    assert!(env.store.inner.keys().iter().all(|k| !k.as_str().contains(&text)));
+    assert!(
+        env.store
+            .inner
+            .keys()
+            .iter()
+            .all(|k| !k.as_str().contains(&text))
+    );
 }
 
 #[tokio::test]
 async fn expired_records_are_cleaned_up_in_batches() {
-    let env = setup(|b| b.cookie_only_threshold(0).idle_timeout(None).absolute_timeout(Duration::from_secs(100)));
+    let env = setup(|b| {
+        b.cookie_only_threshold(0)
+            .idle_timeout(None)
+            .absolute_timeout(Duration::from_secs(100))
+    });
     for _ in 0..7 {
         Jar::default().send(&env.app, "POST", "/set/a/b").await;
     }

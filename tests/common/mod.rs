@@ -33,12 +33,18 @@ async fn get_key(session: Session, Path(key): Path<String>) -> Result<String> {
         .unwrap_or_else(|| "none".into()))
 }
 
-async fn set_key(session: Session, Path((key, value)): Path<(String, String)>) -> Result<&'static str> {
+async fn set_key(
+    session: Session,
+    Path((key, value)): Path<(String, String)>,
+) -> Result<&'static str> {
     session.insert(&key, &value).await?;
     Ok("ok")
 }
 
-async fn quick_key(session: Session, Path((key, value)): Path<(String, String)>) -> Result<&'static str> {
+async fn quick_key(
+    session: Session,
+    Path((key, value)): Path<(String, String)>,
+) -> Result<&'static str> {
     session.insert_quick(&key, &value).await?;
     Ok("ok")
 }
@@ -87,7 +93,9 @@ pub fn app(manager: SessionManager) -> Router {
         .route(
             "/id",
             get(|s: Session| async move {
-                s.id().await.map(|id| id.map_or("none".into(), |i| i.to_text()))
+                s.id()
+                    .await
+                    .map(|id| id.map_or("none".into(), |i| i.to_text()))
             }),
         )
         .route("/noop", get(|| async { "noop" }))
@@ -159,7 +167,8 @@ pub async fn send_raw(app: &Router, method: &str, uri: &str, cookie: Option<&str
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    let body = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let body =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     Reply {
         status,
         body,
@@ -191,7 +200,10 @@ impl<S> Counting<S> {
     }
 
     pub fn calls(&self) -> (usize, usize) {
-        (self.reads.load(Ordering::SeqCst), self.writes.load(Ordering::SeqCst))
+        (
+            self.reads.load(Ordering::SeqCst),
+            self.writes.load(Ordering::SeqCst),
+        )
     }
 
     async fn check(&self, counter: &AtomicUsize) -> Result<()> {
@@ -228,7 +240,9 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         now: UnixTime,
     ) -> Result<()> {
         self.check(&self.writes).await?;
-        self.inner.save(key, record, expected, durability, now).await
+        self.inner
+            .save(key, record, expected, durability, now)
+            .await
     }
     async fn delete(&self, key: &StoreKey) -> Result<()> {
         self.check(&self.writes).await?;
