@@ -105,14 +105,18 @@ impl RedisDynamoBuilder {
         self
     }
 
-    /// Build the tiered store (and the table, if asked).
+    /// Build the tiered store (and the table, if asked). The cache's record
+    /// limit is lowered to DynamoDB's, so a quick save never accepts what a
+    /// durable save would refuse.
     ///
     /// # Errors
     /// [`Error::Config`] for invalid settings; a backend error from
     /// `ensure_table`. Redis is not contacted: it connects on first use.
     pub async fn build(self) -> Result<RedisDynamoStore> {
-        let cache = self.redis.build()?;
         let durable = self.dynamo.build().await?;
+        // A quick save the cache accepts must also fit the durable tier later.
+        let limit = self.redis.record_limit().min(durable.max_record_bytes());
+        let cache = self.redis.max_record_bytes(limit).build()?;
         if self.ensure_table {
             durable.ensure_table().await?;
         }

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use tiered_sessions::{
     CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,

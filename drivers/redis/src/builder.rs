@@ -173,6 +173,11 @@ impl RedisCacheBuilder {
         self
     }
 
+    /// The record limit set so far (see [`RedisCacheBuilder::max_record_bytes`]).
+    pub fn record_limit(&self) -> usize {
+        self.max_record_bytes
+    }
+
     /// How long a deletion marker blocks refills (default 60 s; at least 1 s).
     pub fn deletion_marker(mut self, lifetime: Duration) -> Self {
         self.deletion_marker = lifetime;

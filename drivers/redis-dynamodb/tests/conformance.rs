@@ -1,0 +1,179 @@
+//! The published conformance suite against the Redis+DynamoDB driver, in three
+//! combinations on real services, each case named `<combination>::<case>`:
+//!
+//! - `redis_moto`: standalone Redis + moto
+//! - `redis_dynalite`: standalone Redis + dynalite
+//! - `cluster_moto`: a 3-node Redis Cluster + moto
+//!
+//! Every case gets a fresh key prefix and a fresh table. A missing service
+//! shows its cases as ignored with the reason (a failure under `CI=true`).
+
+mod support_redis;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use support_redis::RedisNodes;
+use tiered_sessions_conformance::{
+    Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, unique_namespace,
+};
+use tiered_sessions_redis_dynamodb::{DynamoStore, MAX_RECORD_BYTES, RedisCache};
+
+#[derive(Clone, Copy)]
+enum Redis {
+    Standalone,
+    Cluster,
+}
+
+#[derive(Clone, Copy)]
+enum Engine {
+    Moto,
+    Dynalite,
+}
+
+struct RedisDynamo {
+    redis: Redis,
+    engine: Engine,
+}
+
+impl Engine {
+    fn endpoint_var(self) -> &'static str {
+        match self {
+            Engine::Moto => "TS_DYNAMODB_MOTO_ENDPOINT",
+            Engine::Dynalite => "TS_DYNAMODB_DYNALITE_ENDPOINT",
+        }
+    }
+
+    /// moto measures binary attributes as base64 text, so it refuses items
+    /// DynamoDB accepts: the fixture declares (and sets) a lower limit.
+    fn max_record_bytes(self) -> usize {
+        match self {
+            Engine::Moto => 300_000,
+            Engine::Dynalite => MAX_RECORD_BYTES,
+        }
+    }
+}
+
+fn skip(e: impl std::fmt::Display) -> Skip {
+    Skip::new(e.to_string())
+}
+
+#[tiered_sessions::async_trait]
+impl Factory for RedisDynamo {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_cache_tier(true)
+            .with_native_ttl(true)
+            .with_cluster(matches!(self.redis, Redis::Cluster))
+            .with_max_record_bytes(self.engine.max_record_bytes())
+    }
+
+    async fn fixture(&self) -> Result<Fixture, Skip> {
+        let endpoint = env_endpoint(self.engine.endpoint_var())?;
+        // The SDK's credential chain would otherwise look off this machine.
+        env_endpoint("AWS_ACCESS_KEY_ID")?;
+        let ns = unique_namespace("ts");
+        let prefix = format!("{ns}:");
+        let (builder, nodes) = match self.redis {
+            Redis::Standalone => {
+                let url = env_endpoint("TS_REDIS_URL")?;
+                (RedisCache::standalone(url.clone()), vec![url])
+            }
+            Redis::Cluster => {
+                let urls: Vec<String> = env_endpoint("TS_REDIS_CLUSTER_URLS")?
+                    .split(',')
+                    .map(|u| u.trim().to_owned())
+                    .filter(|u| !u.is_empty())
+                    .collect();
+                (RedisCache::cluster(urls.clone()), urls)
+            }
+        };
+        let cache = builder
+            .key_prefix(prefix.clone())
+            .max_record_bytes(self.engine.max_record_bytes())
+            .build()
+            .map_err(skip)?;
+        let cache = Arc::new(cache);
+        let durable = DynamoStore::builder(ns)
+            .endpoint_url(endpoint)
+            .region("us-east-1")
+            .max_record_bytes(self.engine.max_record_bytes())
+            .build()
+            .await
+            .map_err(skip)?;
+        durable
+            .ensure_table()
+            .await
+            .map_err(|e| skip(format!("cannot create the table: {e}")))?;
+        let durable = Arc::new(durable);
+        let nodes = RedisNodes(nodes);
+        let (flush_nodes, flush_prefix) = (nodes.clone(), prefix.clone());
+        let table = durable.clone();
+        Ok(Fixture::tiered(cache, durable)
+            .with_flush_cache(move || {
+                let (nodes, prefix) = (flush_nodes.clone(), flush_prefix.clone());
+                async move { nodes.flush(&prefix).await }
+            })
+            .with_key_lister(move || {
+                let (nodes, prefix, table) = (nodes.clone(), prefix.clone(), table.clone());
+                async move {
+                    let mut keys = nodes.keys(&prefix).await;
+                    keys.extend(table_keys(&table).await);
+                    keys
+                }
+            }))
+    }
+}
+
+/// Every partition key in the fixture's table.
+async fn table_keys(store: &DynamoStore) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let Ok(page) = store
+            .client()
+            .scan()
+            .table_name(store.table_name())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+        else {
+            return out;
+        };
+        for item in page.items() {
+            if let Some(Ok(pk)) = item.get("pk").map(|v| v.as_s()) {
+                out.push(pk.clone());
+            }
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut all = trials(
+        "redis_moto",
+        RedisDynamo {
+            redis: Redis::Standalone,
+            engine: Engine::Moto,
+        },
+    );
+    all.extend(trials(
+        "redis_dynalite",
+        RedisDynamo {
+            redis: Redis::Standalone,
+            engine: Engine::Dynalite,
+        },
+    ));
+    all.extend(trials(
+        "cluster_moto",
+        RedisDynamo {
+            redis: Redis::Cluster,
+            engine: Engine::Moto,
+        },
+    ));
+    libtest_mimic::run(&args, all).exit_code()
+}
