@@ -27,7 +27,13 @@ pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// [`Error::Codec`] if the bytes are not a `T` (for example a value written as
 /// another type under the same key).
 pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(Error::codec)
+    // Postcard does not describe types, so a value read as another type is
+    // caught by insisting that it consumes every byte.
+    let (value, rest) = postcard::take_from_bytes(bytes).map_err(Error::codec)?;
+    if !rest.is_empty() {
+        return Err(Error::codec("value has trailing bytes: stored as another type?"));
+    }
+    Ok(value)
 }
 
 /// Encode session data.
@@ -357,5 +363,8 @@ mod tests {
             decode_value::<String>(&[0xff, 0xff]),
             Err(Error::Codec { .. })
         ));
+        // A string read as a number is caught by its leftover bytes.
+        let s = encode_value("not-a-number").unwrap();
+        assert!(matches!(decode_value::<u64>(&s), Err(Error::Codec { .. })));
     }
 }

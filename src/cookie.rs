@@ -344,6 +344,39 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic() {
+        // A small xorshift PRNG: deterministic, no dependency.
+        let r = ring(1);
+        let good = encode(&r, "sid", &contents(CookieBody::Data(data())), false).unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..20_000u32 {
+            let len = (next() % 300) as usize;
+            let mut bytes: Vec<u8> = if round % 2 == 0 {
+                (0..len).map(|_| next() as u8).collect()
+            } else {
+                // Mostly-valid base64 around a real cookie, mutated.
+                let mut b = good.clone().into_bytes();
+                let i = (next() as usize) % b.len();
+                b[i] = b"ABCxyz019-_=%"[(next() % 13) as usize];
+                b.truncate(b.len().min(len + 100));
+                b
+            };
+            if round % 7 == 0 {
+                bytes.extend_from_slice(b"==");
+            }
+            let result = decode(&r, "sid", &bytes, 1_100, 8192);
+            // Only an unchanged cookie may pass (a "mutation" can pick the same byte).
+            assert_eq!(result.is_ok(), bytes == good.as_bytes(), "round {round}");
+        }
+    }
+
+    #[test]
     fn rotation_verifies_old_keys_and_flags_them() {
         let old = KeyRing::new([[1u8; 32]]).unwrap();
         let rotated = KeyRing::new([[2u8; 32], [1u8; 32]]).unwrap();

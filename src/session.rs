@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 use crate::clock::UnixTime;
 use crate::codec::{self, EncodedData};
@@ -245,7 +246,11 @@ impl Session {
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
         self.inner.touched.store(true, Ordering::Release);
         if let State::Unloaded = state {
-            *state = State::Ready(Box::new(self.load().await?));
+            let active = self
+                .load()
+                .instrument(tracing::debug_span!("session.load"))
+                .await?;
+            *state = State::Ready(Box::new(active));
         }
         match state {
             State::Ready(active) => Ok(active),
@@ -532,6 +537,12 @@ impl Session {
         if !self.inner.touched.load(Ordering::Acquire) {
             return Ok(ResponseCookies::default());
         }
+        self.finish_touched(status)
+            .instrument(tracing::debug_span!("session.save", status))
+            .await
+    }
+
+    async fn finish_touched(&self, status: u16) -> Result<ResponseCookies> {
         let mut state = self.inner.state.lock().await;
         let State::Ready(active) = &mut *state else {
             return Ok(ResponseCookies::default());

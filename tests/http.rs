@@ -559,6 +559,18 @@ async fn cookie_only_mode_without_a_store_refuses_oversized_sessions() {
 }
 
 #[tokio::test]
+async fn reading_a_value_as_the_wrong_type_is_an_opaque_error() {
+    let env = setup(|b| b);
+    let mut jar = Jar::default();
+    jar.send(&env.app, "POST", "/set/n/not-a-number").await;
+    let r = jar.send(&env.app, "GET", "/count/n").await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.body.is_empty());
+    // The session itself is intact.
+    assert_eq!(jar.send(&env.app, "GET", "/get/n").await.body, "not-a-number");
+}
+
+#[tokio::test]
 async fn admin_access_by_id() {
     let env = setup(|b| b.cookie_only_threshold(0));
     let mut jar = Jar::default();
