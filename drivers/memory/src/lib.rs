@@ -119,13 +119,27 @@ impl MemoryStore {
         Ok(())
     }
 
-    fn put(&self, inner: &mut Inner, key: &StoreKey, record: Option<Record>, until: UnixTime, now: UnixTime) {
+    fn put(
+        &self,
+        inner: &mut Inner,
+        key: &StoreKey,
+        record: Option<Record>,
+        until: UnixTime,
+        now: UnixTime,
+    ) {
         if !inner.entries.contains_key(key) && inner.entries.len() >= self.capacity {
             inner.evict_one(now);
         }
         inner.tick += 1;
         let used = inner.tick;
-        if let Some(old) = inner.entries.insert(key.clone(), Entry { record, until, used }) {
+        if let Some(old) = inner.entries.insert(
+            key.clone(),
+            Entry {
+                record,
+                until,
+                used,
+            },
+        ) {
             inner.lru.remove(&old.used);
         }
         inner.lru.insert(used, key.clone());
@@ -185,7 +199,13 @@ impl SessionStore for MemoryStore {
         if inner.live_record(key, now).is_some() {
             return Err(Error::AlreadyExists);
         }
-        self.put(&mut inner, key, Some(record.clone()), record.expires_at, now);
+        self.put(
+            &mut inner,
+            key,
+            Some(record.clone()),
+            record.expires_at,
+            now,
+        );
         Ok(())
     }
 
@@ -203,7 +223,13 @@ impl SessionStore for MemoryStore {
         if current.version > expected_version {
             return Err(Error::Conflict);
         }
-        self.put(&mut inner, key, Some(record.clone()), record.expires_at, now);
+        self.put(
+            &mut inner,
+            key,
+            Some(record.clone()),
+            record.expires_at,
+            now,
+        );
         Ok(())
     }
 
@@ -292,7 +318,13 @@ impl CacheTier for MemoryStore {
                 Some(_) => {}
             }
         }
-        self.put(&mut inner, key, Some(record.clone()), record.expires_at, now);
+        self.put(
+            &mut inner,
+            key,
+            Some(record.clone()),
+            record.expires_at,
+            now,
+        );
         Ok(())
     }
 
@@ -311,7 +343,13 @@ impl CacheTier for MemoryStore {
         if cached.version != expected_version {
             return Ok(CasOutcome::Conflict);
         }
-        self.put(&mut inner, key, Some(record.clone()), record.expires_at, now);
+        self.put(
+            &mut inner,
+            key,
+            Some(record.clone()),
+            record.expires_at,
+            now,
+        );
         Ok(CasOutcome::Swapped)
     }
 
@@ -351,6 +389,7 @@ impl CacheTier for MemoryStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use super::*;
     use tiered_sessions::{SessionId, StoreKeyHasher};
@@ -396,7 +435,9 @@ mod tests {
         CacheTier::delete(&s, &k, 10).await.unwrap();
         s.put_if_newer(&k, &rec(5, 1000), 11).await.unwrap();
         assert!(s.get(&k, 11).await.unwrap().is_none());
-        s.put_if_newer(&k, &rec(5, 1000), 10 + DELETION_MARKER_SECS).await.unwrap();
+        s.put_if_newer(&k, &rec(5, 1000), 10 + DELETION_MARKER_SECS)
+            .await
+            .unwrap();
         assert!(s.get(&k, 100).await.unwrap().is_some());
     }
 }

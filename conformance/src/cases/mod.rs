@@ -1,0 +1,182 @@
+//! Every case of the suite, each a public async function a driver's own test
+//! can call on its own, and [`all`], the list the runner turns into tests.
+//!
+//! A case returns `Ok(())` when its clause holds, [`CaseError::Unsupported`]
+//! when the driver or fixture cannot run it (never a pass), and any other
+//! [`CaseError`] when the clause is broken.
+
+mod browser;
+mod check;
+mod http;
+mod model;
+mod outages;
+mod sample;
+mod store;
+mod tiers;
+
+use futures_util::future::BoxFuture;
+
+pub use self::http::{
+    http_cookie_only_session_makes_no_store_calls, http_read_only_requests_make_no_writes,
+    http_regenerate_kills_the_old_id, http_spilled_session_round_trips_and_moves_back,
+    http_tampered_cookies_are_no_session, http_terminate_deletes_everywhere,
+};
+pub use self::model::{DEFAULT_SEED, ModelRun, model_based_random_operations, model_based_with};
+pub use self::outages::{
+    CACHE_TIMEOUT, DURABLE_ALLOWANCE, fault_cache_failures_leave_no_stale_or_ahead_entry,
+    fault_cache_outage_reads_fall_back_within_deadline, fault_durable_failure_is_an_opaque_5xx,
+    fault_durable_failures_are_typed_and_lose_nothing,
+};
+pub use self::store::{
+    cleanup_deletes_exactly_the_expired_in_batches, concurrent_saves_of_different_keys_all_survive,
+    create_never_overwrites, delete_twice_is_fine, expired_records_are_never_returned,
+    idle_and_absolute_timeouts, late_save_never_resurrects, round_trip,
+    save_condition_is_not_newer_than_expected, size_limit_is_enforced_with_a_typed_error,
+    stale_version_conflicts, store_keys_never_contain_the_raw_id, touch_extends_expiry,
+    unknown_key_loads_none,
+};
+pub use self::tiers::{
+    cache_loss_falls_back_to_durable_and_refills, delete_removes_every_tier,
+    quick_save_reaches_the_cache_only, quick_save_survives_a_conflicting_durable_save,
+    quick_save_without_a_cache_entry_is_durable,
+};
+use crate::{Capabilities, CaseError, Fixture};
+
+/// A case as a function pointer.
+pub type CaseFn = for<'a> fn(&'a Fixture, &'a Capabilities) -> BoxFuture<'a, Result<(), CaseError>>;
+
+/// What a case needs from the driver's declared [`Capabilities`]; a case whose
+/// need is unmet is reported ignored without asking the factory for a fixture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Need {
+    /// Nothing beyond the contract.
+    Contract,
+    /// A cache tier in front of a durable tier (`cache_tier`).
+    CacheTier,
+    /// A documented record size limit (`max_record_bytes`).
+    SizeLimit,
+}
+
+impl Need {
+    /// Why `caps` cannot run a case with this need, if they cannot.
+    pub fn unmet(self, caps: &Capabilities) -> Option<&'static str> {
+        match self {
+            Need::Contract => None,
+            Need::CacheTier if !caps.cache_tier => Some("the driver has no cache tier"),
+            Need::SizeLimit if caps.max_record_bytes.is_none() => {
+                Some("the driver declares no max_record_bytes")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One case of the suite.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    /// The test name (the function's name).
+    pub name: &'static str,
+    /// Which group it belongs to: `store`, `tiers`, `http`, `faults` or `model`.
+    pub group: &'static str,
+    /// What it needs from the capabilities.
+    pub need: Need,
+    /// The case itself.
+    pub run: CaseFn,
+}
+
+macro_rules! case {
+    ($group:literal, $need:ident, $f:ident) => {
+        Case {
+            name: stringify!($f),
+            group: $group,
+            need: Need::$need,
+            run: |fx, caps| Box::pin($f(fx, caps)),
+        }
+    };
+}
+
+/// Every case, in a stable order.
+pub fn all() -> Vec<Case> {
+    vec![
+        case!("store", Contract, round_trip),
+        case!("store", Contract, unknown_key_loads_none),
+        case!("store", Contract, delete_twice_is_fine),
+        case!("store", Contract, create_never_overwrites),
+        case!("store", Contract, expired_records_are_never_returned),
+        case!("store", Contract, touch_extends_expiry),
+        case!("store", Contract, idle_and_absolute_timeouts),
+        case!("store", Contract, stale_version_conflicts),
+        case!("store", Contract, save_condition_is_not_newer_than_expected),
+        case!("store", Contract, late_save_never_resurrects),
+        case!(
+            "store",
+            Contract,
+            concurrent_saves_of_different_keys_all_survive
+        ),
+        case!(
+            "store",
+            Contract,
+            cleanup_deletes_exactly_the_expired_in_batches
+        ),
+        case!(
+            "store",
+            SizeLimit,
+            size_limit_is_enforced_with_a_typed_error
+        ),
+        case!("store", Contract, store_keys_never_contain_the_raw_id),
+        case!("tiers", CacheTier, quick_save_reaches_the_cache_only),
+        case!(
+            "tiers",
+            CacheTier,
+            quick_save_without_a_cache_entry_is_durable
+        ),
+        case!(
+            "tiers",
+            CacheTier,
+            quick_save_survives_a_conflicting_durable_save
+        ),
+        case!(
+            "tiers",
+            CacheTier,
+            cache_loss_falls_back_to_durable_and_refills
+        ),
+        case!("tiers", CacheTier, delete_removes_every_tier),
+        case!(
+            "http",
+            Contract,
+            http_cookie_only_session_makes_no_store_calls
+        ),
+        case!(
+            "http",
+            Contract,
+            http_spilled_session_round_trips_and_moves_back
+        ),
+        case!("http", Contract, http_regenerate_kills_the_old_id),
+        case!("http", Contract, http_terminate_deletes_everywhere),
+        case!("http", Contract, http_tampered_cookies_are_no_session),
+        case!("http", Contract, http_read_only_requests_make_no_writes),
+        case!(
+            "faults",
+            CacheTier,
+            fault_cache_outage_reads_fall_back_within_deadline
+        ),
+        case!(
+            "faults",
+            CacheTier,
+            fault_cache_failures_leave_no_stale_or_ahead_entry
+        ),
+        case!(
+            "faults",
+            CacheTier,
+            fault_durable_failures_are_typed_and_lose_nothing
+        ),
+        case!("faults", Contract, fault_durable_failure_is_an_opaque_5xx),
+        case!("model", Contract, model_based_random_operations),
+    ]
+}
+
+/// The case called `name`, if there is one.
+pub fn by_name(name: &str) -> Option<Case> {
+    all().into_iter().find(|c| c.name == name)
+}

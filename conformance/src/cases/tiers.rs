@@ -1,0 +1,269 @@
+//! Cache-tier cases: quick saves, cache loss and deletes across tiers.
+
+use std::sync::Arc;
+
+use tiered_sessions::{CacheTier, Durability, Error, SessionStore};
+
+use super::check::{expect_err, same};
+use super::sample;
+use crate::case_error::{CaseError, During};
+use crate::{Capabilities, Fixture, Hook};
+
+type Tiers<'a> = (&'a Arc<dyn CacheTier>, &'a Arc<dyn SessionStore>);
+
+/// The two tiers, or why a tier case cannot run.
+pub(crate) fn tiers<'a>(fx: &'a Fixture, caps: &Capabilities) -> Result<Tiers<'a>, CaseError> {
+    if !caps.cache_tier {
+        return Err(CaseError::unsupported("the driver has no cache tier"));
+    }
+    match &fx.tiers {
+        Some((cache, durable)) => Ok((cache, durable)),
+        None => Err(CaseError::unsupported(
+            "the fixture does not expose its tiers (Fixture::tiers)",
+        )),
+    }
+}
+
+/// The cache-flush hook, or why a cache-loss case cannot run.
+pub(crate) fn flush_hook<'a>(fx: &'a Fixture, caps: &Capabilities) -> Result<&'a Hook, CaseError> {
+    if !caps.cache_tier {
+        return Err(CaseError::unsupported("the driver has no cache tier"));
+    }
+    fx.flush_cache
+        .as_ref()
+        .ok_or_else(|| CaseError::unsupported("the fixture has no flush_cache hook"))
+}
+
+/// A quick save reaches the cache only; the durable save after it persists
+/// the latest state, quick changes included.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn quick_save_reaches_the_cache_only(
+    fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    let (_, durable) = tiers(fx, caps)?;
+    let s = &fx.store;
+    let now = sample::now();
+    let k = sample::key()?;
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    s.create(&k, &v1, now).await.during("creating version 1")?;
+    let v2 = sample::next(&v1, now + 1, "quick", b"2");
+    s.save(&k, &v2, 1, Durability::Quick, now + 1)
+        .await
+        .during("quick-saving version 2")?;
+    let got = s
+        .load(&k, now + 1)
+        .await
+        .during("loading after the quick save")?;
+    same(got.as_ref(), Some(&v2), "the store after a quick save")?;
+    let got = durable
+        .load(&k, now + 1)
+        .await
+        .during("loading the durable tier")?;
+    same(
+        got.as_ref(),
+        Some(&v1),
+        "the durable tier after a quick save (it must not reach it)",
+    )?;
+
+    let v3 = sample::next(&v2, now + 2, "durable", b"3");
+    s.save(&k, &v3, 2, Durability::Durable, now + 2)
+        .await
+        .during("durably saving version 3")?;
+    let got = durable
+        .load(&k, now + 2)
+        .await
+        .during("loading the durable tier")?;
+    same(
+        got.as_ref(),
+        Some(&v3),
+        "the durable tier after the durable save that followed a quick one",
+    )?;
+    if let Some(flush) = &fx.flush_cache {
+        flush().await;
+        let got = s
+            .load(&k, now + 3)
+            .await
+            .during("loading after a cache flush")?;
+        same(got.as_ref(), Some(&v3), "the store after a flush")?;
+    }
+    Ok(())
+}
+
+/// A quick save finding no cache entry (flushed) is written durably instead,
+/// never dropped.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn quick_save_without_a_cache_entry_is_durable(
+    fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    let (_, durable) = tiers(fx, caps)?;
+    let flush = flush_hook(fx, caps)?;
+    let s = &fx.store;
+    let now = sample::now();
+    let k = sample::key()?;
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    s.create(&k, &v1, now).await.during("creating version 1")?;
+    flush().await;
+    let v2 = sample::next(&v1, now + 1, "quick", b"2");
+    s.save(&k, &v2, 1, Durability::Quick, now + 1)
+        .await
+        .during("quick-saving with the cache entry gone")?;
+    let got = durable
+        .load(&k, now + 1)
+        .await
+        .during("loading the durable tier")?;
+    same(
+        got.as_ref(),
+        Some(&v2),
+        "the durable tier after a quick save that found no cache entry",
+    )?;
+    flush().await;
+    let got = s
+        .load(&k, now + 2)
+        .await
+        .during("loading after another flush")?;
+    same(got.as_ref(), Some(&v2), "the store after another flush")
+}
+
+/// A durable save that conflicts with a newer quick save fails with
+/// `Conflict` and leaves the quick save in place (no lost update).
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn quick_save_survives_a_conflicting_durable_save(
+    fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    if !caps.cache_tier {
+        return Err(CaseError::unsupported("the driver has no cache tier"));
+    }
+    let s = &fx.store;
+    let now = sample::now();
+    let k = sample::key()?;
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    s.create(&k, &v1, now).await.during("creating version 1")?;
+    let quick = sample::next(&v1, now + 1, "b", b"quick");
+    s.save(&k, &quick, 1, Durability::Quick, now + 1)
+        .await
+        .during("quick-saving version 2")?;
+    let stale = sample::next(&v1, now + 2, "c", b"stale durable");
+    expect_err!(
+        s.save(&k, &stale, 1, Durability::Durable, now + 2).await,
+        Error::Conflict,
+        "a durable save expecting version 1 over a quick-saved version 2"
+    );
+    let got = s
+        .load(&k, now + 2)
+        .await
+        .during("reloading after the conflict")?;
+    same(
+        got.as_ref(),
+        Some(&quick),
+        "the reload after a conflict with a quick save",
+    )?;
+    let v3 = sample::next(&quick, now + 3, "c", b"re-applied");
+    s.save(&k, &v3, 2, Durability::Durable, now + 3)
+        .await
+        .during("re-applying onto version 2")?;
+    let got = s.load(&k, now + 3).await.during("loading version 3")?;
+    same(
+        got.as_ref(),
+        Some(&v3),
+        "the store after the re-applied save",
+    )
+}
+
+/// After cache loss the durable data still loads, and the load refills the cache.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn cache_loss_falls_back_to_durable_and_refills(
+    fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    let (cache, _) = tiers(fx, caps)?;
+    let flush = flush_hook(fx, caps)?;
+    let s = &fx.store;
+    let now = sample::now();
+    let k = sample::key()?;
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    s.create(&k, &v1, now).await.during("creating version 1")?;
+    let v2 = sample::next(&v1, now + 1, "a", b"2");
+    s.save(&k, &v2, 1, Durability::Durable, now + 1)
+        .await
+        .during("durably saving version 2")?;
+    flush().await;
+    let got = cache
+        .get(&k, now + 1)
+        .await
+        .during("reading the flushed cache")?;
+    same(
+        got.as_ref(),
+        None,
+        "the cache tier right after a flush (the hook must empty it)",
+    )?;
+    let got = s
+        .load(&k, now + 2)
+        .await
+        .during("loading after cache loss")?;
+    same(got.as_ref(), Some(&v2), "the store after cache loss")?;
+    let got = cache
+        .get(&k, now + 2)
+        .await
+        .during("reading the cache after the load")?;
+    same(
+        got.as_ref(),
+        Some(&v2),
+        "the cache tier after a load that missed it (refill)",
+    )
+}
+
+/// A delete removes the record from every tier, including a quick-saved
+/// version that only the cache held.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn delete_removes_every_tier(fx: &Fixture, caps: &Capabilities) -> Result<(), CaseError> {
+    let (cache, durable) = tiers(fx, caps)?;
+    let s = &fx.store;
+    let now = sample::now();
+    let k = sample::key()?;
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    s.create(&k, &v1, now).await.during("creating version 1")?;
+    let v2 = sample::next(&v1, now + 1, "a", b"quick");
+    s.save(&k, &v2, 1, Durability::Quick, now + 1)
+        .await
+        .during("quick-saving version 2")?;
+    s.delete(&k).await.during("deleting")?;
+    let got = cache
+        .get(&k, now + 2)
+        .await
+        .during("reading the cache tier")?;
+    same(got.as_ref(), None, "the cache tier after delete")?;
+    let got = durable
+        .load(&k, now + 2)
+        .await
+        .during("loading the durable tier")?;
+    same(got.as_ref(), None, "the durable tier after delete")?;
+    let got = s.load(&k, now + 2).await.during("loading the store")?;
+    same(got.as_ref(), None, "the store after delete")?;
+    // A refill racing with the delete must not bring it back.
+    cache
+        .put_if_newer(&k, &v1, now + 3)
+        .await
+        .during("a late refill of the deleted key")?;
+    let got = s
+        .load(&k, now + 3)
+        .await
+        .during("loading after a late refill")?;
+    same(
+        got.as_ref(),
+        None,
+        "the store after a late refill of a deleted key (deletion marker)",
+    )
+}
