@@ -6,146 +6,22 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, RawDocumentBuf, doc};
 use mongodb::options::{
-    ClientOptions, CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
+    CollectionOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
 };
-use mongodb::{Client, Collection, Database};
+use mongodb::{Collection, Database};
 use tiered_sessions::{
     CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
     UnixTime, async_trait,
 };
 
+use crate::builder::MongoStoreBuilder;
 use crate::document::{self, EXPIRES, ID, LAST_ACTIVE, MAX_RECORD_BYTES, VERSION, date, int};
 use crate::error::{self, BACKEND, DUPLICATE_KEY};
 use crate::indexes::{self, IndexOutcome};
 
-/// Default database when neither the builder nor the URI names one.
-pub const DEFAULT_DATABASE: &str = "sessions";
-/// Default collection.
-pub const DEFAULT_COLLECTION: &str = "sessions";
-/// Default for finding a server and for opening a connection to it. The
-/// driver's own default is 30 s, which would hold every request of an outage
-/// for half a minute.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Default deadline for one store operation, server selection included.
-pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most documents one cleanup batch deletes, whatever `max` asks for; keeps the
 /// `$in` list of one `delete_many` far below the 16 MiB command limit.
 pub const MAX_CLEANUP_BATCH: usize = 10_000;
-
-/// Settings for [`MongoStore::connect`]. Start with [`MongoStore::builder`].
-///
-/// `Debug` does not show the URI, which may hold a password.
-#[derive(Clone)]
-pub struct MongoStoreBuilder {
-    uri: String,
-    database: Option<String>,
-    collection: String,
-    connect_timeout: Duration,
-    operation_timeout: Duration,
-    max_record_bytes: usize,
-    app_name: Option<String>,
-}
-
-impl fmt::Debug for MongoStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MongoStoreBuilder")
-            .field("uri", &"<redacted>")
-            .field("database", &self.database)
-            .field("collection", &self.collection)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("operation_timeout", &self.operation_timeout)
-            .field("max_record_bytes", &self.max_record_bytes)
-            .field("app_name", &self.app_name)
-            .finish()
-    }
-}
-
-impl MongoStoreBuilder {
-    /// The database (default: the one named in the URI's path, else
-    /// [`DEFAULT_DATABASE`]).
-    pub fn database(mut self, name: impl Into<String>) -> Self {
-        self.database = Some(name.into());
-        self
-    }
-
-    /// The collection (default [`DEFAULT_COLLECTION`]).
-    pub fn collection(mut self, name: impl Into<String>) -> Self {
-        self.collection = name.into();
-        self
-    }
-
-    /// How long to look for a usable server and to open a connection (default
-    /// [`DEFAULT_CONNECT_TIMEOUT`]); past it a request fails with
-    /// [`Error::Unavailable`]. Overrides `serverSelectionTimeoutMS` and
-    /// `connectTimeoutMS` in the URI.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The deadline for one whole store call (default
-    /// [`DEFAULT_OPERATION_TIMEOUT`]); past it the call fails with
-    /// [`Error::Timeout`]. Also the write concern's `wtimeout`.
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = timeout;
-        self
-    }
-
-    /// The largest record accepted, measured as
-    /// `tiered_sessions::codec::encode_record(record).len()` (default and
-    /// maximum: [`MAX_RECORD_BYTES`], which keeps the document within MongoDB's
-    /// 16 MiB). Larger records fail with [`Error::TooLarge`] before anything is
-    /// sent.
-    pub fn max_record_bytes(mut self, limit: usize) -> Self {
-        self.max_record_bytes = limit.min(MAX_RECORD_BYTES);
-        self
-    }
-
-    /// The application name the server logs for each connection.
-    pub fn app_name(mut self, name: impl Into<String>) -> Self {
-        self.app_name = Some(name.into());
-        self
-    }
-
-    /// Parse the URI and create the client. No connection is opened yet: the
-    /// first operation (or [`MongoStore::ensure_indexes`]) connects.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a malformed URI (or a `mongodb+srv://` URI without
-    /// the `dns-srv` feature); [`Error::Unavailable`] if resolving a
-    /// `mongodb+srv://` URI fails.
-    pub async fn build(self) -> Result<MongoStore> {
-        let mut options = ClientOptions::parse(&self.uri)
-            .await
-            .map_err(|e| match e.kind.as_ref() {
-                mongodb::error::ErrorKind::InvalidArgument { message, .. } => Error::config(format!(
-                    "invalid MongoDB URI: {message} (for mongodb+srv:// enable the `dns-srv` feature)"
-                )),
-                _ => error::map(e),
-            })?;
-        options.server_selection_timeout = Some(self.connect_timeout);
-        options.connect_timeout = Some(self.connect_timeout);
-        if self.app_name.is_some() {
-            options.app_name.clone_from(&self.app_name);
-        }
-        let database = self
-            .database
-            .clone()
-            .or_else(|| options.default_database.clone())
-            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
-        let client = Client::with_options(options).map_err(|e| match e.kind.as_ref() {
-            mongodb::error::ErrorKind::InvalidArgument { message, .. } => {
-                Error::config(format!("invalid MongoDB client options: {message}"))
-            }
-            _ => error::map(e),
-        })?;
-        Ok(
-            MongoStore::from_database(&client.database(&database), &self.collection)
-                .with_operation_timeout(self.operation_timeout)
-                .with_max_record_bytes(self.max_record_bytes),
-        )
-    }
-}
 
 /// Session records in one MongoDB collection, one document per session.
 ///
@@ -195,15 +71,7 @@ impl MongoStore {
     /// Settings for a store at `uri` (`mongodb://…`, or `mongodb+srv://…` with
     /// the `dns-srv` feature).
     pub fn builder(uri: impl Into<String>) -> MongoStoreBuilder {
-        MongoStoreBuilder {
-            uri: uri.into(),
-            database: None,
-            collection: DEFAULT_COLLECTION.to_owned(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
-            max_record_bytes: MAX_RECORD_BYTES,
-            app_name: None,
-        }
+        MongoStoreBuilder::new(uri)
     }
 
     /// A store on `collection` of a database whose client you configured
@@ -215,10 +83,10 @@ impl MongoStore {
         let store = MongoStore {
             database: database.clone(),
             collection: database.collection(collection),
-            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            operation_timeout: crate::DEFAULT_OPERATION_TIMEOUT,
             max_record_bytes: MAX_RECORD_BYTES,
         };
-        store.with_operation_timeout(DEFAULT_OPERATION_TIMEOUT)
+        store.with_operation_timeout(crate::DEFAULT_OPERATION_TIMEOUT)
     }
 
     /// The deadline for one whole store call; see

@@ -416,33 +416,24 @@ const CASES: &[(&str, Case)] = &[
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    for (mode, var) in [
-        ("replica_set", "TS_MONGO_RS_URI"),
-        ("standalone", "TS_MONGO_STANDALONE_URI"),
-    ] {
+    for (mode, var) in support::MONGO_MODES {
         let endpoint = support::endpoint(var);
         let run = support::unique("ts_mongo_store");
-        for (i, (name, case)) in CASES.iter().enumerate() {
+        for (i, &(name, case)) in CASES.iter().enumerate() {
             let endpoint = endpoint.clone();
             let database = format!("{run}_{i}");
-            let case = *case;
             trials.push(Trial::ignorable_test(
-                format!("{mode}::{name}"),
-                move || {
-                    match endpoint {
-                        Err(reason) => support::missing(reason),
-                        Ok(uri) => support::block_on(async move {
-                            let ctx = Ctx {
-                                uri: uri.clone(),
-                                database: database.clone(),
-                            };
-                            case(ctx).await;
-                            // Best effort: the next run uses new names anyway.
-                            if let Ok(c) = Client::with_uri_str(&uri).await {
-                                let _ = c.database(&database).drop().await;
-                            }
-                        }),
-                    }
+                format!("mongo_{mode}::{name}"),
+                move || match endpoint {
+                    Err(reason) => support::missing(reason),
+                    Ok(uri) => support::block_on(async move {
+                        let ctx = Ctx {
+                            uri: uri.clone(),
+                            database: database.clone(),
+                        };
+                        case(ctx).await;
+                        support::drop_database(&uri, &database).await;
+                    }),
                 },
             ));
         }

@@ -1,0 +1,309 @@
+//! [`MongoStoreBuilder`]: where the durable tier connects and how it behaves.
+
+use std::fmt;
+use std::time::Duration;
+
+use mongodb::Client;
+use mongodb::options::ClientOptions;
+use tiered_sessions::{Error, Result};
+
+use crate::document::MAX_RECORD_BYTES;
+use crate::error;
+use crate::store::MongoStore;
+
+/// Environment variables read by [`MongoStoreBuilder::from_env`].
+pub mod env {
+    /// The connection string (required), e.g.
+    /// `mongodb://user:pass@db1,db2,db3/?replicaSet=rs0&authSource=admin`.
+    pub const URI: &str = "TIERED_SESSIONS_MONGODB_URI";
+    /// The database (default: the one in the URI's path, else `sessions`).
+    pub const DATABASE: &str = "TIERED_SESSIONS_MONGODB_DATABASE";
+    /// The collection (default `sessions`).
+    pub const COLLECTION: &str = "TIERED_SESSIONS_MONGODB_COLLECTION";
+    /// Server selection and connect deadline in milliseconds (default 2000).
+    pub const CONNECT_TIMEOUT_MS: &str = "TIERED_SESSIONS_MONGODB_CONNECT_TIMEOUT_MS";
+    /// Deadline of one store operation in milliseconds (default 5000).
+    pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_MONGODB_TIMEOUT_MS";
+    /// Largest record stored, in encoded bytes (default and ceiling
+    /// [`crate::MAX_RECORD_BYTES`], 16 MiB less 4 KiB).
+    pub const MAX_RECORD_BYTES: &str = "TIERED_SESSIONS_MONGODB_MAX_RECORD_BYTES";
+}
+
+/// Default database when neither the builder nor the URI names one.
+pub const DEFAULT_DATABASE: &str = "sessions";
+/// Default collection.
+pub const DEFAULT_COLLECTION: &str = "sessions";
+/// Default for finding a server and for opening a connection to it. The
+/// driver's own default is 30 s, which would hold every request of an outage
+/// for half a minute.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default deadline for one store operation, server selection included.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Builds a [`MongoStore`]: URI, database, collection, deadlines, size limit.
+/// Start with [`MongoStore::builder`], [`MongoStoreBuilder::new`] or
+/// [`MongoStoreBuilder::from_env`].
+///
+/// `Debug` does not show the URI, which may hold a password.
+#[derive(Clone)]
+pub struct MongoStoreBuilder {
+    uri: String,
+    database: Option<String>,
+    collection: String,
+    connect_timeout: Duration,
+    operation_timeout: Duration,
+    max_record_bytes: usize,
+    app_name: Option<String>,
+}
+
+impl fmt::Debug for MongoStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoStoreBuilder")
+            .field("uri", &"<redacted>")
+            .field("database", &self.database)
+            .field("collection", &self.collection)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("app_name", &self.app_name)
+            .finish()
+    }
+}
+
+impl MongoStoreBuilder {
+    /// Settings for a store at `uri` (`mongodb://…`, or `mongodb+srv://…` with
+    /// the `dns-srv` feature), with every default.
+    pub fn new(uri: impl Into<String>) -> Self {
+        MongoStoreBuilder {
+            uri: uri.into(),
+            database: None,
+            collection: DEFAULT_COLLECTION.to_owned(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            max_record_bytes: MAX_RECORD_BYTES,
+            app_name: None,
+        }
+    }
+
+    /// Settings from the environment (see [`env`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when [`env::URI`] is missing or a number does not parse.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`MongoStoreBuilder::from_env`], reading variables through `lookup`
+    /// (for tests, or a configuration source of your own).
+    ///
+    /// # Errors
+    /// As [`MongoStoreBuilder::from_env`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let uri = get(env::URI).ok_or_else(|| {
+            Error::config(format!(
+                "set {} to a MongoDB connection string (mongodb://host:port/?replicaSet=…)",
+                env::URI
+            ))
+        })?;
+        let mut b = Self::new(uri);
+        b.database = get(env::DATABASE);
+        if let Some(c) = get(env::COLLECTION) {
+            b.collection = c;
+        }
+        if let Some(ms) = get(env::CONNECT_TIMEOUT_MS) {
+            b.connect_timeout = Duration::from_millis(parse_number(env::CONNECT_TIMEOUT_MS, &ms)?);
+        }
+        if let Some(ms) = get(env::TIMEOUT_MS) {
+            b.operation_timeout = Duration::from_millis(parse_number(env::TIMEOUT_MS, &ms)?);
+        }
+        if let Some(n) = get(env::MAX_RECORD_BYTES) {
+            let n = usize::try_from(parse_number(env::MAX_RECORD_BYTES, &n)?).unwrap_or(usize::MAX);
+            b = b.max_record_bytes(n);
+        }
+        Ok(b)
+    }
+
+    /// The database (default: the one named in the URI's path, else
+    /// [`DEFAULT_DATABASE`]).
+    pub fn database(mut self, name: impl Into<String>) -> Self {
+        self.database = Some(name.into());
+        self
+    }
+
+    /// The collection (default [`DEFAULT_COLLECTION`]).
+    pub fn collection(mut self, name: impl Into<String>) -> Self {
+        self.collection = name.into();
+        self
+    }
+
+    /// How long to look for a usable server and to open a connection (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]); past it a request fails with
+    /// [`Error::Unavailable`]. Overrides `serverSelectionTimeoutMS` and
+    /// `connectTimeoutMS` in the URI.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The deadline for one whole store call (default
+    /// [`DEFAULT_OPERATION_TIMEOUT`]); past it the call fails with
+    /// [`Error::Timeout`]. Also the write concern's `wtimeout`.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// The largest record accepted, measured as
+    /// `tiered_sessions::codec::encode_record(record).len()` (default and
+    /// maximum: [`MAX_RECORD_BYTES`], which keeps the document within MongoDB's
+    /// 16 MiB). Larger records fail with [`Error::TooLarge`] before anything is
+    /// sent.
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = limit.min(MAX_RECORD_BYTES);
+        self
+    }
+
+    /// The application name the server logs for each connection.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// Parse the URI and create the client. No connection is opened yet: the
+    /// first operation (or [`MongoStore::ensure_indexes`]) connects.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed URI (or a `mongodb+srv://` URI without
+    /// the `dns-srv` feature), empty names or zero timeouts; [`Error::Unavailable`] if resolving a
+    /// `mongodb+srv://` URI fails.
+    pub async fn build(self) -> Result<MongoStore> {
+        if self.collection.is_empty() || self.database.as_deref() == Some("") {
+            return Err(Error::config(
+                "the MongoDB database and collection names must not be empty",
+            ));
+        }
+        if self.connect_timeout.is_zero() || self.operation_timeout.is_zero() {
+            return Err(Error::config(
+                "the MongoDB connect and operation timeouts must be above zero",
+            ));
+        }
+        let mut options = ClientOptions::parse(&self.uri)
+            .await
+            .map_err(|e| match e.kind.as_ref() {
+                mongodb::error::ErrorKind::InvalidArgument { message, .. } => Error::config(format!(
+                    "invalid MongoDB URI: {message} (for mongodb+srv:// enable the `dns-srv` feature)"
+                )),
+                _ => error::map(e),
+            })?;
+        options.server_selection_timeout = Some(self.connect_timeout);
+        options.connect_timeout = Some(self.connect_timeout);
+        if self.app_name.is_some() {
+            options.app_name.clone_from(&self.app_name);
+        }
+        let database = self
+            .database
+            .clone()
+            .or_else(|| options.default_database.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let client = Client::with_options(options).map_err(|e| match e.kind.as_ref() {
+            mongodb::error::ErrorKind::InvalidArgument { message, .. } => {
+                Error::config(format!("invalid MongoDB client options: {message}"))
+            }
+            _ => error::map(e),
+        })?;
+        Ok(
+            MongoStore::from_database(&client.database(&database), &self.collection)
+                .with_operation_timeout(self.operation_timeout)
+                .with_max_record_bytes(self.max_record_bytes),
+        )
+    }
+}
+
+pub(crate) fn parse_number(name: &str, value: &str) -> Result<u64> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::config(format!("{name} must be a whole number, not {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn env_needs_a_uri_and_reads_every_setting() {
+        assert!(matches!(
+            MongoStoreBuilder::from_lookup(lookup(&[])),
+            Err(Error::Config { .. })
+        ));
+        let b = MongoStoreBuilder::from_lookup(lookup(&[
+            (env::URI, " mongodb://db:27017/app "),
+            (env::DATABASE, "web"),
+            (env::COLLECTION, "sess"),
+            (env::CONNECT_TIMEOUT_MS, "750"),
+            (env::TIMEOUT_MS, "1500"),
+            (env::MAX_RECORD_BYTES, "65536"),
+        ]))
+        .expect("valid");
+        assert_eq!(b.uri, "mongodb://db:27017/app");
+        assert_eq!(b.database.as_deref(), Some("web"));
+        assert_eq!(b.collection, "sess");
+        assert_eq!(b.connect_timeout, Duration::from_millis(750));
+        assert_eq!(b.operation_timeout, Duration::from_millis(1500));
+        assert_eq!(b.max_record_bytes, 65536);
+    }
+
+    #[test]
+    fn env_defaults_and_bad_numbers() {
+        let b = MongoStoreBuilder::from_lookup(lookup(&[(env::URI, "mongodb://db")])).expect("ok");
+        assert_eq!(b.database, None);
+        assert_eq!(b.collection, DEFAULT_COLLECTION);
+        assert_eq!(b.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(b.operation_timeout, DEFAULT_OPERATION_TIMEOUT);
+        assert_eq!(b.max_record_bytes, MAX_RECORD_BYTES);
+        let bad = MongoStoreBuilder::from_lookup(lookup(&[
+            (env::URI, "mongodb://db"),
+            (env::TIMEOUT_MS, "soon"),
+        ]));
+        assert!(matches!(bad, Err(Error::Config { .. })));
+        let huge = MongoStoreBuilder::from_lookup(lookup(&[
+            (env::URI, "mongodb://db"),
+            (env::MAX_RECORD_BYTES, "99999999999"),
+        ]))
+        .expect("clamped");
+        assert_eq!(huge.max_record_bytes, MAX_RECORD_BYTES);
+    }
+
+    #[test]
+    fn debug_hides_the_uri() {
+        let b = MongoStoreBuilder::new("mongodb://user:hunter2@db/");
+        assert!(!format!("{b:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn build_rejects_bad_settings() {
+        let bad = |b: MongoStoreBuilder| async move {
+            matches!(b.build().await, Err(Error::Config { .. }))
+        };
+        assert!(bad(MongoStoreBuilder::new("localhost:27017")).await);
+        assert!(bad(MongoStoreBuilder::new("mongodb://db").collection("")).await);
+        assert!(bad(MongoStoreBuilder::new("mongodb://db").database("")).await);
+        assert!(
+            bad(MongoStoreBuilder::new("mongodb://db").operation_timeout(Duration::ZERO)).await
+        );
+        assert!(bad(MongoStoreBuilder::new("mongodb://db").connect_timeout(Duration::ZERO)).await);
+    }
+}

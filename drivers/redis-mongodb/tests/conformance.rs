@@ -1,0 +1,151 @@
+//! The published conformance suite against real services, every case by name:
+//!
+//! - `redis_mongo_rs::*` and `redis_mongo_standalone::*`: the store users get
+//!   from [`RedisMongoBuilder`] (Redis in front of MongoDB, TTL index created),
+//!   with MongoDB as a one-node replica set and as a standalone server;
+//! - `mongo_rs::*` and `mongo_standalone::*`: [`MongoStore`] alone, which is a
+//!   complete store too.
+//!
+//! Endpoints come from `TS_REDIS_URL`, `TS_MONGO_RS_URI` and
+//! `TS_MONGO_STANDALONE_URI` at run time; each fixture gets its own Redis key
+//! prefix and MongoDB collection.
+
+mod support;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tiered_sessions_conformance::libtest_mimic::{self, Arguments};
+use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, env_endpoint, trials};
+use tiered_sessions_redis_mongodb::{MAX_RECORD_BYTES, MongoStore, RedisCache, RedisMongoBuilder};
+
+/// The database every fixture of one factory in this run uses (one collection
+/// per fixture).
+fn run_database(mode: &str) -> String {
+    support::unique(&format!("ts_conf_{mode}"))
+}
+
+/// Redis in front of MongoDB, built as a user builds it.
+struct RedisMongoFactory {
+    mongo_var: &'static str,
+    database: String,
+}
+
+#[tiered_sessions::async_trait]
+impl Factory for RedisMongoFactory {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_cache_tier(true)
+            .with_native_ttl(true)
+            .with_max_record_bytes(MAX_RECORD_BYTES)
+    }
+
+    async fn fixture(&self) -> Result<Fixture, Skip> {
+        let redis_url = env_endpoint(support::REDIS)?;
+        let mongo_uri = env_endpoint(self.mongo_var)?;
+        let namespace = support::unique("c");
+        let prefix = format!("ts:{namespace}:");
+        let redis = RedisCache::standalone(&redis_url).key_prefix(&prefix);
+        let store = RedisMongoBuilder::new(
+            redis.clone(),
+            MongoStore::builder(&mongo_uri)
+                .database(&self.database)
+                .collection(&namespace),
+        )
+        .build()
+        .await
+        .expect("building the Redis+MongoDB store (with its TTL index)");
+        // A second handle on each tier, over the same data, for the cases that
+        // look at or break one tier.
+        let cache = Arc::new(redis.build().expect("a second Redis handle"));
+        let durable = Arc::new(store.durable().clone());
+        let (flush, list) = (cache.clone(), cache.clone());
+        let (flush_prefix, list_prefix) = (prefix.clone(), prefix);
+        let ids = durable.clone();
+        Ok(Fixture::new(Arc::new(store))
+            .with_tiers(cache, durable)
+            .with_flush_cache(move || {
+                let (cache, prefix) = (flush.clone(), flush_prefix.clone());
+                async move { support::redis_flush(&cache, &prefix).await }
+            })
+            .with_key_lister(move || {
+                let (cache, prefix, ids) = (list.clone(), list_prefix.clone(), ids.clone());
+                async move {
+                    let mut keys = support::redis_keys(&cache, &prefix).await;
+                    keys.extend(support::mongo_ids(ids.collection()).await);
+                    keys
+                }
+            }))
+    }
+}
+
+/// [`MongoStore`] on its own.
+struct MongoFactory {
+    mongo_var: &'static str,
+    database: String,
+}
+
+#[tiered_sessions::async_trait]
+impl Factory for MongoFactory {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_native_ttl(true)
+            .with_max_record_bytes(MAX_RECORD_BYTES)
+    }
+
+    async fn fixture(&self) -> Result<Fixture, Skip> {
+        let mongo_uri = env_endpoint(self.mongo_var)?;
+        let store = MongoStore::builder(&mongo_uri)
+            .database(&self.database)
+            .collection(support::unique("c"))
+            .build()
+            .await
+            .expect("building the MongoDB store");
+        store
+            .ensure_indexes()
+            .await
+            .expect("creating the TTL index");
+        let store = Arc::new(store);
+        let ids = store.clone();
+        Ok(Fixture::new(store).with_key_lister(move || {
+            let ids = ids.clone();
+            async move { support::mongo_ids(ids.collection()).await }
+        }))
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let mut all = Vec::new();
+    let mut databases = Vec::new();
+    for (mode, var) in support::MONGO_MODES {
+        let tiered = run_database(mode);
+        let alone = run_database(mode);
+        databases.push((var, tiered.clone()));
+        databases.push((var, alone.clone()));
+        all.extend(trials(
+            &format!("redis_mongo_{mode}"),
+            RedisMongoFactory {
+                mongo_var: var,
+                database: tiered,
+            },
+        ));
+        all.extend(trials(
+            &format!("mongo_{mode}"),
+            MongoFactory {
+                mongo_var: var,
+                database: alone,
+            },
+        ));
+    }
+    let conclusion = libtest_mimic::run(&args, all);
+    // Tidy up this run's databases (best effort; names are never reused).
+    let _ = support::block_on(async move {
+        for (var, database) in databases {
+            if let Ok(uri) = support::endpoint(var) {
+                support::drop_database(&uri, &database).await;
+            }
+        }
+    });
+    conclusion.exit_code()
+}
