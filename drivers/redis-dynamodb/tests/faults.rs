@@ -1,0 +1,281 @@
+//! Real faults, through the axum/tower session layer, against real services:
+//!
+//! - Redis is restarted (`scripts/services restart redis`) in the middle of a
+//!   stream of requests: every request answers, none hangs, reads fall back to
+//!   DynamoDB, no acknowledged durable write is lost, and once Redis is back
+//!   every write succeeds again.
+//! - moto is stopped: writes fail with a typed, retryable error (an opaque
+//!   503 over HTTP), nothing newer than DynamoDB is left in the cache; moto is
+//!   started again at the end.
+//!
+//! The cases run one at a time and leave the services running. They need
+//! `TS_REDIS_URL`, `TS_DYNAMODB_MOTO_ENDPOINT`, AWS dummy credentials and the
+//! repository's `scripts/services`.
+
+mod app;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::{Browser, RedisCacheBuilder};
+use http::StatusCode;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use tiered_sessions::{CacheTier, Durability, Error, Record, SessionStore, StoreKey};
+
+/// A request that takes longer than this counts as hung.
+const HANG: Duration = Duration::from_secs(20);
+
+fn services_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/services")
+}
+
+async fn services(args: &[&str]) {
+    let status = tokio::process::Command::new("bash")
+        .arg(services_script())
+        .args(args)
+        .status()
+        .await
+        .expect("scripts/services runs");
+    assert!(status.success(), "scripts/services {args:?} failed");
+}
+
+fn var(name: &str) -> Result<String, String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            format!("{name} is not set (scripts/services start; eval \"$(scripts/services env)\")")
+        })
+}
+
+fn unique(prefix: &str) -> String {
+    tiered_sessions_conformance::unique_namespace(prefix)
+}
+
+async fn redis_restart_mid_stream_loses_nothing() {
+    let redis_url = var("TS_REDIS_URL").unwrap_or_default();
+    let moto = var("TS_DYNAMODB_MOTO_ENDPOINT").unwrap_or_default();
+    let ns = unique("faults");
+    let store = Arc::new(
+        app::store(
+            RedisCacheBuilder::standalone(redis_url).key_prefix(format!("{ns}:")),
+            &moto,
+            &ns,
+        )
+        .await,
+    );
+    let app = app::app(store.clone());
+    let mut browsers = vec![Browser::default(); 4];
+    let mut acked = vec![0u64; browsers.len()];
+    let mut restart: Option<tokio::task::JoinHandle<()>> = None;
+    let mut refused = 0;
+    for round in 0..40 {
+        if round == 10 {
+            restart = Some(tokio::spawn(services(&["restart", "redis"])));
+        }
+        for (b, n) in browsers.iter_mut().zip(acked.iter_mut()) {
+            let redis_back = restart.as_ref().is_none_or(|r| r.is_finished());
+            let reply = b
+                .send(&app, "POST", "/incr", HANG)
+                .await
+                .expect("no request hangs");
+            match reply.status {
+                StatusCode::OK => {
+                    *n += 1;
+                    assert_eq!(reply.body, n.to_string(), "round {round}: a write was lost");
+                }
+                // The tiered store refuses a durable save while it cannot
+                // invalidate the cached copy (see the crate README); such a
+                // write is not acknowledged, opaque, and only while Redis is down.
+                StatusCode::SERVICE_UNAVAILABLE if !redis_back && reply.body.is_empty() => {
+                    refused += 1;
+                }
+                _ => panic!("round {round}: {reply:?} (redis back: {redis_back})"),
+            }
+            // Reads never fail while DynamoDB is up: they fall back to it.
+            let reply = b
+                .send(&app, "GET", "/read", HANG)
+                .await
+                .expect("no request hangs");
+            assert_eq!(
+                (reply.status, reply.body),
+                (StatusCode::OK, n.to_string()),
+                "round {round}"
+            );
+        }
+        // Pace the stream so that it spans the restart.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if let Some(restart) = restart {
+        restart.await.expect("the restart task finishes");
+    }
+    eprintln!("writes refused while Redis was down: {refused}");
+    let m = store.metrics().snapshot();
+    assert!(
+        m.cache_errors > 0 || m.cache_misses > 0,
+        "the restart was felt: {m:?}"
+    );
+    // Durable truth: DynamoDB holds every acknowledged count.
+    for (b, n) in browsers.iter_mut().zip(&acked) {
+        let reply = b.send(&app, "GET", "/read", HANG).await.expect("no hang");
+        assert_eq!(reply.body, n.to_string());
+    }
+    // And the cache serves again once Redis is back.
+    let hits = store.metrics().snapshot().cache_hits;
+    for b in &mut browsers {
+        b.send(&app, "GET", "/read", HANG).await.expect("no hang");
+    }
+    assert!(
+        store.metrics().snapshot().cache_hits > hits,
+        "reads hit the cache again"
+    );
+}
+
+fn record(version: u64, now: u64, n: u8) -> Record {
+    let mut r = Record {
+        version,
+        expires_at: now + 3600,
+        created_at: now,
+        last_active: now,
+        ..Record::default()
+    };
+    r.data.insert("n".into(), vec![n]);
+    r
+}
+
+async fn durable_outage_is_typed_and_leaves_the_cache_behind() {
+    let redis_url = var("TS_REDIS_URL").unwrap_or_default();
+    let moto = var("TS_DYNAMODB_MOTO_ENDPOINT").unwrap_or_default();
+    let ns = unique("faults");
+    let store = Arc::new(
+        app::store(
+            RedisCacheBuilder::standalone(redis_url).key_prefix(format!("{ns}:")),
+            &moto,
+            &ns,
+        )
+        .await,
+    );
+    let app = app::app(store.clone());
+    let mut browser = Browser::default();
+    let first = browser
+        .send(&app, "POST", "/incr", HANG)
+        .await
+        .expect("no hang");
+    assert_eq!((first.status, first.body.as_str()), (StatusCode::OK, "1"));
+    let now = tiered_sessions::Clock::now(&tiered_sessions::SystemClock);
+    let key = StoreKey::from_stored(format!("{:0>64}", "f00d"));
+    store
+        .create(&key, &record(1, now, 1), now)
+        .await
+        .expect("create while up");
+
+    services(&["stop", "moto"]).await;
+    let outcome = async move {
+        // Store level: typed and retryable, and the cache holds nothing newer
+        // than what DynamoDB has.
+        let err = store
+            .save(&key, &record(2, now, 2), 1, Durability::Durable, now)
+            .await
+            .expect_err("a durable save cannot succeed without DynamoDB");
+        assert!(
+            matches!(
+                err,
+                Error::Unavailable {
+                    backend: "dynamodb",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.is_retryable());
+        let cached = store.cache().get(&key, now).await.expect("redis is up");
+        assert!(
+            cached.as_ref().is_none_or(|r| r.version == 1),
+            "the cache got ahead: {cached:?}"
+        );
+        let fresh = StoreKey::from_stored(format!("{:0>64}", "beef"));
+        let err = store
+            .create(&fresh, &record(1, now, 1), now)
+            .await
+            .expect_err("no create");
+        assert!(err.is_retryable(), "{err:?}");
+        assert!(
+            store
+                .cache()
+                .get(&fresh, now)
+                .await
+                .expect("redis is up")
+                .is_none()
+        );
+        // HTTP level: an opaque 503, and again no hang.
+        let reply = browser
+            .send(&app, "POST", "/incr", HANG)
+            .await
+            .expect("no hang");
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{reply:?}");
+        assert!(reply.body.is_empty(), "no internal detail in the body");
+        let mut stranger = Browser::default();
+        let reply = stranger
+            .send(&app, "POST", "/incr", HANG)
+            .await
+            .expect("no hang");
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{reply:?}");
+    };
+    // Restart moto whatever happened, so the services stay as they were.
+    let result = tokio::spawn(outcome).await;
+    services(&["start", "moto"]).await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    // Errors and warnings of the session layer show with a failing case.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+    let mut args = Arguments::from_args();
+    // The cases restart shared services: never at the same time.
+    args.test_threads = Some(1);
+    let ready = || -> Result<(), String> {
+        var("TS_REDIS_URL")?;
+        var("TS_DYNAMODB_MOTO_ENDPOINT")?;
+        var("AWS_ACCESS_KEY_ID")?;
+        if !services_script().exists() {
+            return Err("scripts/services is not in this checkout".into());
+        }
+        Ok(())
+    };
+    let ci = tiered_sessions_conformance::in_ci();
+    let case = |name: &str, run: fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| {
+        let ready = ready();
+        Trial::ignorable_test(name, move || match ready {
+            Ok(()) => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Failed::from(e.to_string()))?;
+                rt.block_on(run());
+                Ok(Completion::Completed)
+            }
+            Err(reason) if ci => Err(Failed::from(format!("CI=true but {reason}"))),
+            Err(reason) => Ok(Completion::ignored_with(reason)),
+        })
+    };
+    let trials = vec![
+        case("redis_restart_mid_stream_loses_nothing", || {
+            Box::pin(redis_restart_mid_stream_loses_nothing())
+        }),
+        case(
+            "durable_outage_is_typed_and_leaves_the_cache_behind",
+            || Box::pin(durable_outage_is_typed_and_leaves_the_cache_behind()),
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
+}
