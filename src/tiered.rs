@@ -97,7 +97,10 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
     /// cache can never serve a version older than the durable tier's.
     async fn drop_cached(&self, key: &StoreKey) {
         if self
-            .in_cache("invalidate", self.cache.invalidate_unless_newer(key, u64::MAX))
+            .in_cache(
+                "invalidate",
+                self.cache.invalidate_unless_newer(key, u64::MAX),
+            )
             .await
             .is_err()
         {
@@ -242,12 +245,11 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
         now: UnixTime,
     ) -> Result<()> {
         Metrics::inc(&self.metrics.durable_writes);
-        self.durable.touch(key, expires_at, last_active, now).await?;
+        self.durable
+            .touch(key, expires_at, last_active, now)
+            .await?;
         if self
-            .in_cache(
-                "touch",
-                self.cache.touch(key, expires_at, last_active, now),
-            )
+            .in_cache("touch", self.cache.touch(key, expires_at, last_active, now))
             .await
             .is_err()
         {
@@ -267,6 +269,7 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;
@@ -392,7 +395,12 @@ mod tests {
         }
     }
 
-    fn setup() -> (TieredStore<Arc<Cache>, Arc<Durable>>, Arc<Cache>, StoreKey, Record) {
+    fn setup() -> (
+        TieredStore<Arc<Cache>, Arc<Durable>>,
+        Arc<Cache>,
+        StoreKey,
+        Record,
+    ) {
         let cache = Arc::new(Cache::default());
         let store = TieredStore::new(cache.clone(), Arc::new(Durable::default()));
         let key = StoreKeyHasher::new(&[4u8; 32])
@@ -421,7 +429,9 @@ mod tests {
         let (store, cache, key, v1) = setup();
         store.create(&key, &v1, 0).await.unwrap();
         cache.down.store(true, Ordering::SeqCst);
-        let out = store.save(&key, &version(2, "b"), 1, Durability::Durable, 1).await;
+        let out = store
+            .save(&key, &version(2, "b"), 1, Durability::Durable, 1)
+            .await;
         assert!(matches!(out, Err(Error::Unavailable { .. })), "{out:?}");
         cache.down.store(false, Ordering::SeqCst);
         // Nothing was acknowledged, and nothing newer sits behind the cached copy.
@@ -434,8 +444,13 @@ mod tests {
         let (store, cache, key, v1) = setup();
         store.create(&key, &v1, 0).await.unwrap();
         let quick = version(2, "quick");
-        store.save(&key, &quick, 1, Durability::Quick, 1).await.unwrap();
-        let stale = store.save(&key, &version(2, "stale"), 1, Durability::Durable, 2).await;
+        store
+            .save(&key, &quick, 1, Durability::Quick, 1)
+            .await
+            .unwrap();
+        let stale = store
+            .save(&key, &version(2, "stale"), 1, Durability::Durable, 2)
+            .await;
         assert!(matches!(stale, Err(Error::Conflict)), "{stale:?}");
         assert_eq!(cache.held(&key), Some(quick.clone()));
         assert_eq!(store.load(&key, 3).await.unwrap(), Some(quick));

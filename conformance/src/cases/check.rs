@@ -1,8 +1,8 @@
 //! Comparisons with messages that say what differs.
 
-use tiered_sessions::{Error, Record};
+use tiered_sessions::{Durability, Error, Record, SessionStore, StoreKey, UnixTime};
 
-use crate::case_error::{CaseError, ensure};
+use crate::case_error::{CaseError, During, ensure};
 
 /// `got` must be exactly `want` (or both absent).
 pub(crate) fn same(
@@ -84,4 +84,33 @@ pub(crate) use expect_err;
 /// Whether `e` is a typed "try again later" error (the backend is down or slow).
 pub(crate) fn is_outage(e: &Error) -> bool {
     matches!(e, Error::Unavailable { .. } | Error::Timeout { .. })
+}
+
+/// Key `k` holds no live record at `now` (unknown, deleted or expired): saves
+/// of `late` (both durabilities) and a touch fail with `NotFound`, and a load
+/// afterwards still finds nothing.
+pub(crate) async fn expect_gone(
+    s: &dyn SessionStore,
+    k: &StoreKey,
+    late: &Record,
+    now: UnixTime,
+    what: &str,
+) -> Result<(), CaseError> {
+    for durability in [Durability::Quick, Durability::Durable] {
+        expect_err!(
+            s.save(k, late, late.version - 1, durability, now).await,
+            Error::NotFound,
+            "{durability:?} save of {what}"
+        );
+    }
+    expect_err!(
+        s.touch(k, now + 900, now, now).await,
+        Error::NotFound,
+        "touch of {what}"
+    );
+    let got = s
+        .load(k, now)
+        .await
+        .during(format!("loading {what} after late writes"))?;
+    same(got.as_ref(), None, &format!("{what} after late writes"))
 }

@@ -191,8 +191,8 @@ impl Model<'_> {
                 3..=6 => Op::Load(any),
                 7..=9 => Op::SaveDurable(some_live.unwrap_or(any)),
                 10..=12 => Op::SaveQuick(some_live.unwrap_or(any)),
-                13 => Op::SaveStale(any),
-                14..=15 => Op::Touch(any),
+                13..=14 => Op::SaveStale(some_live.unwrap_or(any)),
+                15 => Op::Touch(any),
                 16 => Op::Regenerate(any),
                 17 => Op::Delete(any),
                 18 => Op::CreateCollision(any),
@@ -380,7 +380,17 @@ impl Model<'_> {
         let (now, value) = (self.now, self.value());
         let slot = &mut self.slots[i];
         let Some(live) = &mut slot.live else {
-            return Ok(());
+            let r = sample::record(2, now, 100, &[("stale", &value)]);
+            return match self
+                .store
+                .save(&slot.key, &r, 1, Durability::Durable, now)
+                .await
+            {
+                Err(Error::NotFound) => Ok(()),
+                other => Err(CaseError::violation(format!(
+                    "a save of a dead session returned {other:?}, expected NotFound"
+                ))),
+            };
         };
         let expected = live.latest.version - 1;
         let mut stale = sample::next(&live.latest, now, "stale", &value);

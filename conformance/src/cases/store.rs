@@ -9,7 +9,7 @@ use tiered_sessions::{
 };
 
 use super::browser::Jar;
-use super::check::{expect_err, same};
+use super::check::{expect_err, expect_gone, same};
 use super::sample;
 use crate::case_error::{CaseError, During, ensure};
 use crate::faults::FaultyDurable;
@@ -68,28 +68,8 @@ pub async fn unknown_key_loads_none(fx: &Fixture, _caps: &Capabilities) -> Resul
     let k = sample::key()?;
     let got = s.load(&k, now).await.during("loading an unknown key")?;
     same(got.as_ref(), None, "load of an unknown key")?;
-    let r = sample::record(2, now, 600, &[("a", b"1")]);
-    for durability in [Durability::Durable, Durability::Quick] {
-        expect_err!(
-            s.save(&k, &r, 1, durability, now).await,
-            Error::NotFound,
-            "{durability:?} save of an unknown key"
-        );
-    }
-    expect_err!(
-        s.touch(&k, now + 900, now, now).await,
-        Error::NotFound,
-        "touch of an unknown key"
-    );
-    let got = s
-        .load(&k, now)
-        .await
-        .during("loading the key after the failed saves")?;
-    same(
-        got.as_ref(),
-        None,
-        "a failed save of an unknown key must not create it",
-    )
+    let late = sample::record(2, now, 600, &[("a", b"1")]);
+    expect_gone(s.as_ref(), &k, &late, now, "an unknown key").await
 }
 
 /// Deleting twice, or deleting what never existed, succeeds.
@@ -213,27 +193,7 @@ pub async fn expired_records_are_never_returned(
         .during("loading an hour after expiry")?;
     same(got.as_ref(), None, "load an hour after expiry")?;
     let v2 = sample::next(&r, now + 11, "a", b"2");
-    for durability in [Durability::Durable, Durability::Quick] {
-        expect_err!(
-            s.save(&k, &v2, 1, durability, now + 11).await,
-            Error::NotFound,
-            "{durability:?} save of an expired record"
-        );
-    }
-    expect_err!(
-        s.touch(&k, now + 900, now + 11, now + 11).await,
-        Error::NotFound,
-        "touch of an expired record"
-    );
-    let got = s
-        .load(&k, now + 12)
-        .await
-        .during("loading after the late save and touch")?;
-    same(
-        got.as_ref(),
-        None,
-        "an expired record after a late save and touch",
-    )
+    expect_gone(s.as_ref(), &k, &v2, now + 11, "an expired record").await
 }
 
 /// `touch` moves a live record's expiry and last activity without changing
@@ -392,23 +352,7 @@ pub async fn late_save_never_resurrects(
     same(loaded.as_ref(), Some(&v1), "load before logout")?;
     s.delete(&k).await.during("deleting the session (logout)")?;
     let late = sample::next(&v1, now + 1, "cart", b"late");
-    for durability in [Durability::Quick, Durability::Durable] {
-        expect_err!(
-            s.save(&k, &late, 1, durability, now + 1).await,
-            Error::NotFound,
-            "{durability:?} save after delete"
-        );
-    }
-    expect_err!(
-        s.touch(&k, now + 900, now + 1, now + 1).await,
-        Error::NotFound,
-        "touch after delete"
-    );
-    let got = s
-        .load(&k, now + 2)
-        .await
-        .during("loading after the late writes")?;
-    same(got.as_ref(), None, "a deleted session after late writes")?;
+    expect_gone(s.as_ref(), &k, &late, now + 1, "a deleted session").await?;
     if let Some((cache, durable)) = &fx.tiers {
         let got = cache
             .get(&k, now + 2)

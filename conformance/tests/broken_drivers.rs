@@ -1,0 +1,410 @@
+//! Proof the suite has teeth: deliberately broken drivers fail exactly the
+//! cases that check the clause they break, and the correct drivers they are
+//! built from pass everything.
+//!
+//! Paused Tokio time: deadlines in the fault cases pass instantly.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tiered_sessions::{
+    CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durability, Error, Record, Result,
+    SessionStore, StoreKey, UnixTime, async_trait,
+};
+use tiered_sessions_conformance::{
+    Capabilities, CaseOutcome, Factory, Fixture, Skip, cases, run_all,
+};
+use tiered_sessions_memory::MemoryStore;
+
+// The broken drivers ----------------------------------------------------------
+
+/// Returns records past their expiry: the backend keeps them (TTL sweeps late)
+/// and the driver forgets to check. The real expiry rides in a hidden data
+/// key; the inner store is told the record never expires.
+#[derive(Debug, Default)]
+struct IgnoresExpiry(MemoryStore);
+
+const EXPIRY: &str = "\0expires_at";
+
+fn hide_expiry(record: &Record) -> Record {
+    let mut r = record.clone();
+    r.data
+        .insert(EXPIRY.into(), r.expires_at.to_be_bytes().to_vec());
+    r.expires_at = u64::MAX;
+    r
+}
+
+fn reveal_expiry(mut r: Record) -> Record {
+    if let Some(bytes) = r.data.remove(EXPIRY) {
+        r.expires_at = u64::from_be_bytes(bytes.try_into().unwrap());
+    }
+    r
+}
+
+#[async_trait]
+impl SessionStore for IgnoresExpiry {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        Ok(self.0.load(key, now).await?.map(reveal_expiry))
+    }
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        self.0.create(key, &hide_expiry(record), now).await
+    }
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.0
+            .save(key, &hide_expiry(record), expected, durability, now)
+            .await
+    }
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        SessionStore::delete(&self.0, key).await
+    }
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut r = self.load(key, now).await?.ok_or(Error::NotFound)?;
+        r.expires_at = expires_at;
+        r.last_active = last_active;
+        self.0
+            .save(key, &hide_expiry(&r), r.version, Durability::Durable, now)
+            .await
+    }
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        self.0.delete_expired(now, max, cursor).await
+    }
+}
+
+/// `create` is an upsert: an id collision silently replaces another session.
+#[derive(Debug, Default)]
+struct OverwritesOnCreate(MemoryStore);
+
+/// `save` is unconditional: a stale writer overwrites newer data.
+#[derive(Debug, Default)]
+struct IgnoresVersions(MemoryStore);
+
+macro_rules! forward_except {
+    ($ty:ty, { $($own:item)* }) => {
+        #[async_trait]
+        impl SessionStore for $ty {
+            $($own)*
+            async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+                self.0.load(key, now).await
+            }
+            async fn delete(&self, key: &StoreKey) -> Result<()> {
+                SessionStore::delete(&self.0, key).await
+            }
+            async fn touch(&self, key: &StoreKey, expires_at: UnixTime, last_active: UnixTime, now: UnixTime) -> Result<()> {
+                SessionStore::touch(&self.0, key, expires_at, last_active, now).await
+            }
+            async fn delete_expired(&self, now: UnixTime, max: usize, cursor: Option<CleanupCursor>) -> Result<CleanupBatch> {
+                self.0.delete_expired(now, max, cursor).await
+            }
+        }
+    };
+}
+
+forward_except!(OverwritesOnCreate, {
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        SessionStore::delete(&self.0, key).await?;
+        self.0.create(key, record, now).await
+    }
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        d: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.0.save(key, record, expected, d, now).await
+    }
+});
+
+forward_except!(IgnoresVersions, {
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        self.0.create(key, record, now).await
+    }
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        _expected: u64,
+        d: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.0.save(key, record, u64::MAX, d, now).await
+    }
+});
+
+/// A cache in front of a durable tier that writes the cache *first* (like a
+/// `try_join!` of both writes): a failed durable write leaves the cache ahead.
+#[derive(Debug)]
+struct CacheFirst {
+    cache: Arc<dyn CacheTier>,
+    durable: Arc<dyn SessionStore>,
+}
+
+#[async_trait]
+impl SessionStore for CacheFirst {
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        if let Ok(Some(r)) = self.cache.get(key, now).await {
+            return Ok(Some(r));
+        }
+        let r = self.durable.load(key, now).await?;
+        if let Some(r) = &r {
+            let _ = self.cache.put_if_newer(key, r, now).await;
+        }
+        Ok(r)
+    }
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        self.cache.put_if_newer(key, record, now).await?;
+        self.durable.create(key, record, now).await
+    }
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        d: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        if d == Durability::Quick {
+            match self
+                .cache
+                .compare_and_swap(key, record, expected, now)
+                .await?
+            {
+                CasOutcome::Swapped => return Ok(()),
+                CasOutcome::Conflict => return Err(Error::Conflict),
+                CasOutcome::Missing => {}
+            }
+        } else {
+            self.cache.invalidate_unless_newer(key, expected).await?;
+            self.cache.put_if_newer(key, record, now).await?;
+        }
+        self.durable
+            .save(key, record, expected, Durability::Durable, now)
+            .await
+    }
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        self.cache
+            .delete(
+                key,
+                tiered_sessions::Clock::now(&tiered_sessions::SystemClock),
+            )
+            .await?;
+        self.durable.delete(key).await
+    }
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.durable
+            .touch(key, expires_at, last_active, now)
+            .await?;
+        self.cache.touch(key, expires_at, last_active, now).await
+    }
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        self.durable.delete_expired(now, max, cursor).await
+    }
+}
+
+// Factories ------------------------------------------------------------------
+
+const LIMIT: usize = 32 * 1024;
+
+fn memory() -> MemoryStore {
+    MemoryStore::new().with_max_record_bytes(LIMIT)
+}
+
+/// A whole store built by `make` for every case, with a size limit when
+/// `limit` (a wrapper that adds bytes to records cannot keep one exactly).
+struct Whole {
+    make: fn() -> Arc<dyn SessionStore>,
+    limit: bool,
+}
+
+fn whole(make: fn() -> Arc<dyn SessionStore>) -> Whole {
+    Whole { make, limit: true }
+}
+
+#[async_trait]
+impl Factory for Whole {
+    fn capabilities(&self) -> Capabilities {
+        match self.limit {
+            true => Capabilities::new().with_max_record_bytes(LIMIT),
+            false => Capabilities::new(),
+        }
+    }
+    async fn fixture(&self) -> std::result::Result<Fixture, Skip> {
+        Ok(Fixture::new((self.make)()))
+    }
+}
+
+/// Memory tiers composed by `TieredStore` (`cache_first == false`) or by the
+/// broken [`CacheFirst`].
+struct Tiered {
+    cache_first: bool,
+}
+
+#[async_trait]
+impl Factory for Tiered {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_cache_tier(true)
+            .with_max_record_bytes(LIMIT)
+    }
+    async fn fixture(&self) -> std::result::Result<Fixture, Skip> {
+        let cache = Arc::new(memory());
+        let durable = Arc::new(memory());
+        let (flushed, listed) = (cache.clone(), durable.clone());
+        let fx = Fixture::tiered(cache, durable)
+            .with_flush_cache(move || {
+                flushed.flush();
+                async {}
+            })
+            .with_key_lister(move || {
+                let keys: Vec<String> = listed
+                    .keys()
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect();
+                async move { keys }
+            });
+        if !self.cache_first {
+            return Ok(fx);
+        }
+        let compose = |cache: Arc<dyn CacheTier>, durable: Arc<dyn SessionStore>, _: Duration| {
+            Arc::new(CacheFirst { cache, durable }) as Arc<dyn SessionStore>
+        };
+        let (cache, durable) = fx.tiers.clone().unwrap();
+        Ok(Fixture {
+            store: compose(cache, durable, Duration::ZERO),
+            ..fx.with_compose(compose)
+        })
+    }
+}
+
+// The verdicts ---------------------------------------------------------------
+
+async fn failures<F: Factory>(factory: &F) -> BTreeSet<&'static str> {
+    let mut failed = BTreeSet::new();
+    for (name, outcome) in run_all(factory).await {
+        if let CaseOutcome::Failed(why) = outcome {
+            eprintln!("{name}: {why}");
+            failed.insert(name);
+        }
+    }
+    failed
+}
+
+/// `failed` holds every case of `must` and nothing outside `must` and `may`
+/// (cases whose failure depends on task interleaving).
+fn assert_fails(failed: &BTreeSet<&str>, must: &[&str], may: &[&str]) {
+    for name in must {
+        assert!(cases::by_name(name).is_some(), "no case named {name}");
+        assert!(
+            failed.contains(name),
+            "{name} passed a driver that breaks its clause"
+        );
+    }
+    for name in failed {
+        assert!(
+            must.contains(name) || may.contains(name),
+            "{name} failed a driver whose flaw it does not check"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn correct_drivers_pass_every_case() {
+    let whole = whole(|| Arc::new(memory()));
+    assert_fails(&failures(&whole).await, &[], &[]);
+    assert_fails(&failures(&Tiered { cache_first: false }).await, &[], &[]);
+    // And nothing was passed by default: the tier cases ran on the tiered one.
+    let outcomes = run_all(&Tiered { cache_first: false }).await;
+    assert!(
+        outcomes.iter().all(|(_, o)| *o == CaseOutcome::Passed),
+        "{outcomes:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ignoring_expiry_fails_the_expiry_cases() {
+    let failed = failures(&Whole {
+        make: || Arc::new(IgnoresExpiry(memory())),
+        limit: false,
+    })
+    .await;
+    assert_fails(
+        &failed,
+        &[
+            "expired_records_are_never_returned",
+            "touch_extends_expiry",
+            "idle_and_absolute_timeouts",
+            "cleanup_deletes_exactly_the_expired_in_batches",
+            "model_based_random_operations",
+        ],
+        &[],
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn overwriting_on_create_fails_the_collision_cases() {
+    let failed = failures(&whole(|| Arc::new(OverwritesOnCreate(memory())))).await;
+    assert_fails(
+        &failed,
+        &["create_never_overwrites", "model_based_random_operations"],
+        &[],
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ignoring_versions_fails_the_conflict_cases() {
+    let failed = failures(&whole(|| Arc::new(IgnoresVersions(memory())))).await;
+    assert_fails(
+        &failed,
+        &["stale_version_conflicts", "model_based_random_operations"],
+        &["concurrent_saves_of_different_keys_all_survive"],
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn writing_the_cache_first_fails_the_ordering_cases() {
+    let failed = failures(&Tiered { cache_first: true }).await;
+    assert_fails(
+        &failed,
+        &[
+            // Its cache write for a save the durable tier refuses stays behind.
+            "unknown_key_loads_none",
+            "fault_cache_outage_reads_fall_back_within_deadline",
+            "fault_durable_failures_are_typed_and_lose_nothing",
+        ],
+        &[],
+    );
+}
