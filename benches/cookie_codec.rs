@@ -50,6 +50,19 @@ fn bench(c: &mut Criterion) {
     g.bench_function("encode_sign_encrypt_1k", |b| {
         b.iter(|| encode(&ring, "session", black_box(&contents), true))
     });
+    g.bench_function("part_base64_decode_1k", |b| {
+        use base64::Engine as _;
+        b.iter(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(black_box(&value)))
+    });
+    g.bench_function("part_hmac_sha256_1k", |b| {
+        use hmac::{KeyInit, Mac};
+        let mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&[1u8; 32]).expect("key");
+        b.iter(|| {
+            let mut m = mac.clone();
+            m.update(black_box(framed.as_slice()));
+            m.finalize()
+        })
+    });
     g.bench_function("data_decode_1k", |b| {
         b.iter(|| decode_data(black_box(&framed)))
     });

@@ -31,7 +31,9 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     // caught by insisting that it consumes every byte.
     let (value, rest) = postcard::take_from_bytes(bytes).map_err(Error::codec)?;
     if !rest.is_empty() {
-        return Err(Error::codec("value has trailing bytes: stored as another type?"));
+        return Err(Error::codec(
+            "value has trailing bytes: stored as another type?",
+        ));
     }
     Ok(value)
 }
@@ -138,6 +140,49 @@ impl EncodedData {
         EncodedData(encode_data(data))
     }
 
+    /// Encode entries given in ascending key order.
+    pub fn encode_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let mut body = Vec::new();
+        let mut count = 0u64;
+        for (k, v) in entries {
+            put_entry(&mut body, k, v);
+            count += 1;
+        }
+        let mut out = Vec::with_capacity(body.len() + 10);
+        put_uvarint(&mut out, count);
+        out.extend_from_slice(&body);
+        EncodedData(out)
+    }
+
+    /// This data with `changes` applied (`None` removes a key), encoded by one
+    /// merge of two sorted sequences.
+    pub fn merged(&self, changes: &std::collections::BTreeMap<String, Option<Vec<u8>>>) -> Self {
+        let mut base = self.entries().peekable();
+        let mut over = changes.iter().peekable();
+        let mut merged = Vec::with_capacity(self.0.len() + changes.len());
+        loop {
+            let take_base = match (base.peek(), over.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some((bk, _)), Some((ok, _))) => *bk < ok.as_str(),
+            };
+            if take_base {
+                if let Some(entry) = base.next() {
+                    merged.push(entry);
+                }
+            } else if let Some((k, v)) = over.next() {
+                if base.peek().is_some_and(|(bk, _)| *bk == k.as_str()) {
+                    base.next();
+                }
+                if let Some(v) = v {
+                    merged.push((k.as_str(), v.as_slice()));
+                }
+            }
+        }
+        Self::encode_entries(merged.into_iter())
+    }
+
     /// The encoded bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -194,11 +239,15 @@ impl std::fmt::Debug for EncodedData {
 fn put_data(out: &mut Vec<u8>, data: &SessionData) {
     put_uvarint(out, data.len() as u64);
     for (k, v) in data {
-        put_uvarint(out, k.len() as u64);
-        out.extend_from_slice(k.as_bytes());
-        put_uvarint(out, v.len() as u64);
-        out.extend_from_slice(v);
+        put_entry(out, k, v);
     }
+}
+
+fn put_entry(out: &mut Vec<u8>, key: &str, value: &[u8]) {
+    put_uvarint(out, key.len() as u64);
+    out.extend_from_slice(key.as_bytes());
+    put_uvarint(out, value.len() as u64);
+    out.extend_from_slice(value);
 }
 
 pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut n: u64) {
@@ -350,6 +399,20 @@ mod tests {
                 "cut {cut}"
             );
         }
+        // Merging changes equals applying them to the map and encoding it.
+        let mut changes = std::collections::BTreeMap::new();
+        changes.insert("a-first".to_owned(), Some(vec![1]));
+        changes.insert("n".to_owned(), None);
+        changes.insert("user".to_owned(), Some(vec![2, 3]));
+        changes.insert("zz-last".to_owned(), Some(vec![]));
+        changes.insert("gone-anyway".to_owned(), None);
+        let mut expected = data.clone();
+        expected.insert("a-first".into(), vec![1]);
+        expected.remove("n");
+        expected.insert("user".into(), vec![2, 3]);
+        expected.insert("zz-last".into(), vec![]);
+        assert_eq!(enc.merged(&changes), EncodedData::encode(&expected));
+        assert_eq!(enc.merged(&changes).decode(), expected);
         // Unsorted keys are rejected (the encoder always sorts).
         let unsorted = vec![2, 1, b'b', 0, 1, b'a', 0];
         assert!(EncodedData::from_bytes(unsorted).is_err());

@@ -61,59 +61,102 @@ struct Change {
     removed: bool,
 }
 
-/// The session's data: left encoded (as the cookie carried it) until a handler
-/// changes it, so reading a key decodes only that key.
+/// The session's data. A cookie session stays encoded as the cookie carried
+/// it, with this request's changes in an overlay: a read decodes one value and
+/// a write re-encodes by merging, never building a map of every entry.
 struct Data {
-    /// While `Some`, the data is this and `map` is unused.
-    encoded: Option<EncodedData>,
-    map: SessionData,
+    base: Option<EncodedData>,
+    /// Changed keys; `None` marks a removal. With no `base`, the whole data.
+    overlay: BTreeMap<String, Option<Vec<u8>>>,
 }
 
 impl Data {
     fn decoded(map: SessionData) -> Self {
-        Data { encoded: None, map }
+        Data {
+            base: None,
+            overlay: map.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+        }
+    }
+
+    fn encoded(base: EncodedData) -> Self {
+        Data {
+            base: Some(base),
+            overlay: BTreeMap::new(),
+        }
     }
 
     fn get(&self, key: &str) -> Option<&[u8]> {
-        match &self.encoded {
-            Some(e) => e.get(key),
-            None => self.map.get(key).map(Vec::as_slice),
+        match self.overlay.get(key) {
+            Some(v) => v.as_deref(),
+            None => self.base.as_ref().and_then(|b| b.get(key)),
         }
     }
 
-    fn map(&mut self) -> &mut SessionData {
-        if let Some(e) = self.encoded.take() {
-            self.map = e.decode();
-        }
-        &mut self.map
+    fn insert(&mut self, key: &str, value: Vec<u8>) {
+        self.overlay.insert(key.to_owned(), Some(value));
     }
 
-    fn is_empty(&self) -> bool {
-        match &self.encoded {
-            Some(e) => e.keys().next().is_none(),
-            None => self.map.is_empty(),
+    fn remove(&mut self, key: &str) -> bool {
+        let had = self.get(key).is_some();
+        if self.base.is_some() {
+            self.overlay.insert(key.to_owned(), None);
+        } else {
+            self.overlay.remove(key);
         }
+        had
     }
 
     fn keys(&self) -> Vec<String> {
-        match &self.encoded {
-            Some(e) => e.keys().map(str::to_owned).collect(),
-            None => self.map.keys().cloned().collect(),
-        }
+        let mut keys: Vec<String> = self
+            .base
+            .iter()
+            .flat_map(|b| b.keys())
+            .filter(|k| !self.overlay.contains_key(*k))
+            .map(str::to_owned)
+            .collect();
+        keys.extend(
+            self.overlay
+                .iter()
+                .filter(|(_, v)| v.is_some())
+                .map(|(k, _)| k.clone()),
+        );
+        keys.sort_unstable();
+        keys
     }
 
-    fn encoded(&self) -> EncodedData {
-        match &self.encoded {
-            Some(e) => e.clone(),
-            None => EncodedData::encode(&self.map),
+    fn is_empty(&self) -> bool {
+        self.overlay.values().all(Option::is_none)
+            && self
+                .base
+                .as_ref()
+                .is_none_or(|b| b.keys().all(|k| self.overlay.contains_key(k)))
+    }
+
+    fn to_encoded(&self) -> EncodedData {
+        match &self.base {
+            Some(base) if self.overlay.is_empty() => base.clone(),
+            Some(base) => base.merged(&self.overlay),
+            None => EncodedData::encode_entries(
+                self.overlay
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_deref()?))),
+            ),
         }
     }
 
     fn to_map(&self) -> SessionData {
-        match &self.encoded {
-            Some(e) => e.decode(),
-            None => self.map.clone(),
+        let mut map = self
+            .base
+            .as_ref()
+            .map(EncodedData::decode)
+            .unwrap_or_default();
+        for (k, v) in &self.overlay {
+            match v {
+                Some(v) => map.insert(k.clone(), v.clone()),
+                None => map.remove(k),
+            };
         }
+        map
     }
 }
 
@@ -309,10 +352,7 @@ impl Session {
         match c.body {
             CookieBody::Data(data) => {
                 Metrics::inc(&self.metrics().cookie_loads);
-                active.data = Data {
-                    encoded: Some(data),
-                    map: SessionData::new(),
-                };
+                active.data = Data::encoded(data);
             }
             CookieBody::Stored => {
                 let Some(store) = self.store() else {
@@ -371,7 +411,7 @@ impl Session {
         let bytes = codec::encode_value(value)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        active.data.map().insert(key.to_owned(), bytes);
+        active.data.insert(key, bytes);
         active.mark(key, durability, false);
         Ok(())
     }
@@ -397,7 +437,7 @@ impl Session {
     async fn take(&self, key: &str, durability: Durability) -> Result<bool> {
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        let had = active.data.map().remove(key).is_some();
+        let had = active.data.remove(key);
         if had || active.changes.contains_key(key) {
             active.mark(key, durability, true);
         }
@@ -590,7 +630,7 @@ impl Session {
         };
         active.last_active = now;
         active.expires_at = config.expiry(active.created_at, now);
-        let encoded = active.data.encoded();
+        let encoded = active.data.to_encoded();
         let size = encoded.len();
         let fits_cookie = config.cookie_only_threshold > 0 && size <= config.cookie_only_threshold;
         let Some(store) = self.store().filter(|_| !fits_cookie) else {
@@ -697,7 +737,7 @@ impl Session {
                 }
                 CookieBody::Stored
             }
-            _ => CookieBody::Data(active.data.encoded()),
+            _ => CookieBody::Data(active.data.to_encoded()),
         };
         Ok(Written::Cookie(self.contents(active, &id, body)))
     }
