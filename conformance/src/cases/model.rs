@@ -196,7 +196,9 @@ impl Model<'_> {
                 16 => Op::Regenerate(any),
                 17 => Op::Delete(any),
                 18 => Op::CreateCollision(any),
-                19..=20 => Op::Advance(self.rng.range(1, 60)),
+                19 => Op::Advance(self.rng.range(1, 120)),
+                // Now and then past every expiry, so sessions do die.
+                20 => Op::Advance(self.rng.range(200, 700)),
                 21 if self.flush.is_some() => Op::FlushCache,
                 22 => Op::Cleanup,
                 _ => continue,
@@ -213,7 +215,7 @@ impl Model<'_> {
         match op {
             Op::Create => {
                 let key = sample::key()?;
-                let ttl = self.rng.range(60, 300);
+                let ttl = self.rng.range(120, 600);
                 let r = sample::record(1, self.now, ttl, &[("v", &self.value())]);
                 self.store
                     .create(&key, &r, self.now)
@@ -425,7 +427,7 @@ impl Model<'_> {
 
     async fn touch(&mut self, i: usize) -> Result<(), CaseError> {
         let now = self.now;
-        let expires_at = now + self.rng.range(60, 300);
+        let expires_at = now + self.rng.range(120, 600);
         let slot = &mut self.slots[i];
         let out = self.store.touch(&slot.key, expires_at, now, now).await;
         let Some(live) = &mut slot.live else {

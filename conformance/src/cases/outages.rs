@@ -19,7 +19,7 @@ use crate::faults::{Faults, FaultyCache, FaultyDurable};
 use crate::{Capabilities, Fixture};
 
 /// The cache deadline the fault cases give the composed store.
-pub const CACHE_TIMEOUT: Duration = Duration::from_millis(200);
+pub const CACHE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Time allowed for the durable tier's own answer on top of three cache
 /// deadlines, before a fallback counts as "not within the deadline".
 pub const DURABLE_ALLOWANCE: Duration = Duration::from_secs(5);

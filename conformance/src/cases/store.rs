@@ -154,32 +154,34 @@ pub async fn expired_records_are_never_returned(
     fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
+    // Long enough that native TTL (real time) never fires during the case.
+    const TTL: u64 = 600;
     let s = &fx.store;
     let now = sample::now();
     let k = sample::key()?;
-    let r = sample::record(1, now, 10, &[("a", b"1")]);
+    let r = sample::record(1, now, TTL, &[("a", b"1")]);
     s.create(&k, &r, now)
         .await
-        .during("creating a record that expires in 10 s")?;
+        .during(format!("creating a record that expires in {TTL} s"))?;
     let got = s
-        .load(&k, now + 9)
+        .load(&k, now + TTL - 1)
         .await
         .during("loading one second before expiry")?;
     same(got.as_ref(), Some(&r), "load one second before expiry")?;
     if let Some((cache, durable)) = &fx.tiers {
         let got = cache
-            .get(&k, now + 10)
+            .get(&k, now + TTL)
             .await
             .during("reading the cache tier at expiry")?;
         same(got.as_ref(), None, "cache tier at the expiry instant")?;
         let got = durable
-            .load(&k, now + 10)
+            .load(&k, now + TTL)
             .await
             .during("loading the durable tier at expiry")?;
         same(got.as_ref(), None, "durable tier at the expiry instant")?;
     }
     let got = s
-        .load(&k, now + 10)
+        .load(&k, now + TTL)
         .await
         .during("loading at the expiry instant")?;
     same(
@@ -188,12 +190,12 @@ pub async fn expired_records_are_never_returned(
         "load at the expiry instant (expiry is exclusive)",
     )?;
     let got = s
-        .load(&k, now + 3600)
+        .load(&k, now + TTL + 3600)
         .await
         .during("loading an hour after expiry")?;
     same(got.as_ref(), None, "load an hour after expiry")?;
-    let v2 = sample::next(&r, now + 11, "a", b"2");
-    expect_gone(s.as_ref(), &k, &v2, now + 11, "an expired record").await
+    let v2 = sample::next(&r, now + TTL + 1, "a", b"2");
+    expect_gone(s.as_ref(), &k, &v2, now + TTL + 1, "an expired record").await
 }
 
 /// `touch` moves a live record's expiry and last activity without changing
@@ -246,16 +248,16 @@ pub async fn touch_extends_expiry(fx: &Fixture, _caps: &Capabilities) -> Result<
     same(got.as_ref(), None, "load at the new expiry instant")?;
 
     let short = sample::key()?;
-    s.create(&short, &sample::record(1, now, 10, &[]), now)
+    s.create(&short, &sample::record(1, now, 600, &[]), now)
         .await
-        .during("creating a record that expires in 10 s")?;
+        .during("creating a record that expires in 600 s")?;
     expect_err!(
-        s.touch(&short, now + 1000, now + 20, now + 20).await,
+        s.touch(&short, now + 1000, now + 620, now + 620).await,
         Error::NotFound,
         "touch of an expired record"
     );
     let got = s
-        .load(&short, now + 20)
+        .load(&short, now + 620)
         .await
         .during("loading the expired record")?;
     same(
@@ -456,13 +458,17 @@ pub async fn idle_and_absolute_timeouts(
     fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
+    // Long enough that native TTL (real time) never fires during the case.
+    const IDLE: u64 = 600;
+    const ABSOLUTE: u64 = 10 * IDLE;
+    const STEP: u64 = IDLE * 6 / 10;
     let clock = sample::clock();
     let t0 = sample::now();
     clock.set(t0);
     let config = sample::config(&clock)
-        .idle_timeout(Some(Duration::from_secs(100)))
-        .absolute_timeout(Duration::from_secs(1000))
-        .touch_interval(Duration::from_secs(10));
+        .idle_timeout(Some(Duration::from_secs(IDLE)))
+        .absolute_timeout(Duration::from_secs(ABSOLUTE))
+        .touch_interval(Duration::from_secs(IDLE / 10));
     let manager = sample::manager(config, fx.store.clone())?;
 
     let mut active = Jar::default();
@@ -482,12 +488,12 @@ pub async fn idle_and_absolute_timeouts(
     let (active_key, idle_key) = (&keys[0], &keys[1]);
 
     // The active session is read every 60 s, past the 100 s idle timeout.
-    for t in (t0 + 60..t0 + 1000).step_by(60) {
-        if t == t0 + 120 {
+    for t in (t0 + STEP..t0 + ABSOLUTE).step_by(STEP as usize) {
+        if t == t0 + 2 * STEP {
             // Meanwhile the untouched session is alive at 99 s and dead at 100 s.
             let alive = fx
                 .store
-                .load(idle_key, t0 + 99)
+                .load(idle_key, t0 + IDLE - 1)
                 .await
                 .during("loading the idle session")?;
             ensure!(
@@ -496,7 +502,7 @@ pub async fn idle_and_absolute_timeouts(
             );
             let gone = fx
                 .store
-                .load(idle_key, t0 + 100)
+                .load(idle_key, t0 + IDLE)
                 .await
                 .during("loading the idle session")?;
             same(
@@ -504,12 +510,12 @@ pub async fn idle_and_absolute_timeouts(
                 None,
                 "the store at the idle timeout of an untouched session",
             )?;
-            clock.set(t0 + 100);
+            clock.set(t0 + IDLE);
             let s = manager.start(RequestCookies::from_raw([idle.header().as_bytes()]));
             let user: Option<String> = s.get("user").await.during("reading the idle session")?;
             ensure!(
                 user.is_none(),
-                "a session idle for 100 s (the idle timeout) was still served"
+                "a session idle for {IDLE} s (the idle timeout) was still served"
             );
         }
         clock.set(t);
@@ -523,10 +529,10 @@ pub async fn idle_and_absolute_timeouts(
         active.update_from(&s.finish(200).await.during("refreshing an active session")?);
     }
 
-    clock.set(t0 + 1000);
+    clock.set(t0 + ABSOLUTE);
     let live = fx
         .store
-        .load(active_key, t0 + 999)
+        .load(active_key, t0 + ABSOLUTE - 1)
         .await
         .during("loading the active session")?;
     ensure!(
@@ -535,7 +541,7 @@ pub async fn idle_and_absolute_timeouts(
     );
     let gone = fx
         .store
-        .load(active_key, t0 + 1000)
+        .load(active_key, t0 + ABSOLUTE)
         .await
         .during("loading the active session")?;
     same(
@@ -571,7 +577,7 @@ pub async fn cleanup_deletes_exactly_the_expired_in_batches(
     for i in 0..EXPIRED + LIVE {
         let k = sample::key()?;
         let expire = (i % 2 == 0 || live.len() == LIVE) && expired.len() < EXPIRED;
-        let ttl = if expire { 10 } else { 10_000 };
+        let ttl = if expire { 600 } else { 10_000 };
         s.create(&k, &sample::record(1, now, ttl, &[("i", &[i as u8])]), now)
             .await
             .during("creating a record")?;
@@ -581,7 +587,7 @@ pub async fn cleanup_deletes_exactly_the_expired_in_batches(
             live.push(k);
         }
     }
-    let at = now + 20;
+    let at = now + 620;
     let mut total = 0u64;
     let mut batches = 0;
     let mut cursor = None;
