@@ -94,6 +94,10 @@ impl MongoStore {
     pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = timeout;
         let mut write_concern = WriteConcern::majority();
+        // Journaled on the majority before it is acknowledged, whatever the
+        // server's writeConcernMajorityJournalDefault says: an acknowledged
+        // write survives a crash of every node.
+        write_concern.journal = Some(true);
         write_concern.w_timeout = Some(timeout);
         let options = CollectionOptions::builder()
             .write_concern(write_concern)

@@ -93,3 +93,4 @@ pub async fn drop_database(uri: &str, database: &str) {
         let _ = c.database(database).drop().await;
     }
 }
+pub mod servers;

@@ -1,0 +1,402 @@
+//! Real faults, through the tower layer, with servers this test starts itself
+//! on ports of its own (the shared services are never touched):
+//!
+//! - `faults::redis_killed_mid_stream_loses_nothing`: Redis is SIGKILLed in the
+//!   middle of a stream of requests and restarted empty; every request still
+//!   succeeds, reads fall back to MongoDB, nothing acknowledged is lost, and the
+//!   cache serves again afterwards.
+//! - `faults::mongodb_killed_mid_stream_keeps_acknowledged_writes`: a
+//!   SecantusDB replica set with on-disk storage is SIGKILLed mid-stream and
+//!   restarted on the same path; requests during the outage get an opaque 5xx
+//!   (no hang), and every write acknowledged before the kill is there after the
+//!   restart, read from MongoDB with the cache emptied.
+//!
+//! Needs `TS_MONGO_RS_URI` (first test), `redis-server` on the PATH and
+//! SecantusDB under `.services/` (`scripts/services start` installs both).
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{Request, StatusCode, header};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use tiered_sessions::{
+    Metrics, Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore,
+};
+use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder, RedisMongoStore};
+use tower::ServiceExt;
+
+use support::servers::{Server, free_port, redis_server, secantusd};
+
+/// Clients (sessions) the requests rotate over.
+const CLIENTS: u32 = 4;
+/// How long a request may take before the test calls it a hang (a liveness
+/// bound far above the configured deadlines, not a performance threshold).
+const HANG: Duration = Duration::from_secs(60);
+
+async fn write(session: Session, Path(n): Path<u32>) -> Result<&'static str> {
+    session.insert(&format!("k{n}"), &n).await?;
+    Ok("ok")
+}
+
+async fn read(session: Session) -> Result<String> {
+    Ok(session.keys().await?.join(","))
+}
+
+fn app(store: Arc<RedisMongoStore>) -> (Router, Arc<Metrics>) {
+    let metrics = store.metrics().clone();
+    let config = SessionConfig::builder([[42u8; 32]])
+        .cookie_only_threshold(0)
+        .secure(false)
+        .build()
+        .expect("config");
+    let manager = SessionManager::with_shared_store(config, store as Arc<dyn SessionStore>)
+        .with_metrics(metrics.clone());
+    let router = Router::new()
+        .route("/write/{n}", post(write))
+        .route("/read", get(read))
+        .layer(SessionLayer::new(manager));
+    (router, metrics)
+}
+
+/// A browser: a cookie jar, the writes it tried and those acknowledged.
+#[derive(Default)]
+struct Client {
+    jar: BTreeMap<String, String>,
+    attempted: BTreeSet<String>,
+    acknowledged: BTreeSet<String>,
+}
+
+impl Client {
+    async fn send(&mut self, app: &Router, method: &str, uri: &str) -> (StatusCode, String) {
+        let cookie = self
+            .jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut req = Request::builder().method(method).uri(uri);
+        if !cookie.is_empty() {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let req = req.body(Body::empty()).expect("request");
+        let res = tokio::time::timeout(HANG, app.clone().oneshot(req))
+            .await
+            .unwrap_or_else(|_| panic!("{method} {uri} hung for {HANG:?}"))
+            .expect("infallible");
+        for set in res.headers().get_all(header::SET_COOKIE) {
+            let set = set.to_str().expect("ascii cookie");
+            let pair = set.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').expect("name=value");
+            if set.to_ascii_lowercase().contains("max-age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = res.status();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Write `k{n}`: acknowledged (200) or refused with an opaque 5xx.
+    async fn write(&mut self, app: &Router, n: u32) -> StatusCode {
+        let key = format!("k{n}");
+        self.attempted.insert(key.clone());
+        let (status, body) = self.send(app, "POST", &format!("/write/{n}")).await;
+        if status == StatusCode::OK {
+            self.acknowledged.insert(key);
+        } else {
+            assert!(status.is_server_error(), "write {n} answered {status}");
+            assert!(body.is_empty(), "the 5xx is not opaque: {body:?}");
+        }
+        status
+    }
+
+    /// A write that must be acknowledged.
+    async fn write_ok(&mut self, app: &Router, n: u32) {
+        let status = self.write(app, n).await;
+        assert_eq!(status, StatusCode::OK, "write {n}");
+    }
+
+    /// The session's keys: every acknowledged write, and nothing never tried.
+    async fn read_all(&mut self, app: &Router, when: &str) {
+        let (status, body) = self.send(app, "GET", "/read").await;
+        assert_eq!(status, StatusCode::OK, "read {when}: {body}");
+        let keys: BTreeSet<String> = body
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
+        assert!(
+            keys.is_superset(&self.acknowledged) && keys.is_subset(&self.attempted),
+            "keys {when}: read {keys:?}, acknowledged {:?}, tried {:?}",
+            self.acknowledged,
+            self.attempted
+        );
+    }
+}
+
+/// `count` rounds of "write, then read everything back", rotating clients.
+async fn stream(app: &Router, clients: &mut [Client], next: &mut u32, count: u32, when: &str) {
+    for _ in 0..count {
+        let n = *next;
+        *next += 1;
+        let client = &mut clients[(n % CLIENTS) as usize];
+        client.write_ok(app, n).await;
+        client.read_all(app, when).await;
+    }
+}
+
+/// A temporary directory, removed when dropped; kept, with the servers' logs,
+/// when the test fails.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(support::unique(name));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept {} (server logs) for inspection", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn start_redis(dir: &std::path::Path) -> Server {
+    let port = free_port().expect("free port");
+    let args = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        &dir.display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let program = redis_server().expect("checked before");
+    Server::start(program, args, port, dir.join("redis.log")).await
+}
+
+async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
+    let scratch = Scratch::new("ts_fault_redis");
+    let mut redis = start_redis(&scratch.0).await;
+    let store = RedisMongoBuilder::new(
+        RedisCache::standalone(format!("redis://127.0.0.1:{}", redis.port)).key_prefix("f:"),
+        MongoStore::builder(&mongo_uri).database(support::unique("ts_fault_redis")),
+    )
+    .build()
+    .await
+    .expect("store");
+    let database = store.durable().collection().namespace().db;
+    let (app, metrics) = app(Arc::new(store));
+    let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::default()).collect();
+    let mut n = 0;
+
+    stream(&app, &mut clients, &mut n, 8, "with Redis up").await;
+    let errors_before = metrics.snapshot().cache_errors;
+
+    redis.kill();
+    // Reads fall back to MongoDB. A durable write is acknowledged or refused
+    // with an opaque 5xx (the tiered store refuses it while the cache, which
+    // may still hold the old version, cannot be invalidated); either way no
+    // acknowledged write is lost.
+    for _ in 0..8 {
+        let client = &mut clients[(n % CLIENTS) as usize];
+        let status = client.write(&app, n).await;
+        eprintln!("write {n} with Redis down: {status}");
+        client.read_all(&app, "with Redis down").await;
+        n += 1;
+    }
+    let outage = metrics.snapshot();
+    assert!(
+        outage.cache_errors > errors_before,
+        "Redis was down, yet no cache call failed: {outage:?}"
+    );
+    assert!(
+        outage.durable_reads > 0,
+        "reads did not fall back: {outage:?}"
+    );
+
+    redis.restart().await;
+    stream(&app, &mut clients, &mut n, 8, "after Redis came back empty").await;
+    for c in &mut clients {
+        c.read_all(&app, "at the end").await;
+    }
+    // The cache serves again once its pool has reconnected.
+    let hits_before = metrics.snapshot().cache_hits;
+    let mut served = false;
+    for _ in 0..20 {
+        clients[0].read_all(&app, "waiting for cache hits").await;
+        if metrics.snapshot().cache_hits > hits_before {
+            served = true;
+            break;
+        }
+    }
+    assert!(
+        served,
+        "no cache hit after Redis restarted: {:?}",
+        metrics.snapshot()
+    );
+    support::drop_database(&mongo_uri, &database).await;
+}
+
+async fn mongodb_killed_mid_stream_keeps_acknowledged_writes() {
+    let scratch = Scratch::new("ts_fault_mongo");
+    let dir = &scratch.0;
+    let redis = start_redis(dir).await;
+    let storage = dir.join("mongo-data");
+    std::fs::create_dir_all(&storage).expect("storage dir");
+    let port = free_port().expect("free port");
+    let args = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--storage-path",
+        &storage.display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut mongo = Server::start(
+        secantusd().expect("checked before"),
+        args,
+        port,
+        dir.join("mongo.log"),
+    )
+    .await;
+    let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+    let builder = RedisMongoBuilder::new(
+        RedisCache::standalone(format!("redis://127.0.0.1:{}", redis.port)).key_prefix("f:"),
+        MongoStore::builder(&uri)
+            .database("faults")
+            .connect_timeout(Duration::from_secs(1))
+            .operation_timeout(Duration::from_secs(3)),
+    );
+    // Listening is not serving yet: retry until the TTL index is made.
+    let mut store = None;
+    for _ in 0..60 {
+        if let Ok(s) = builder.clone().build().await {
+            store = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let store = Arc::new(store.expect("SecantusDB never served"));
+    let durable = store.durable().clone();
+    let cache = RedisCache::standalone(format!("redis://127.0.0.1:{}", redis.port))
+        .build()
+        .expect("a second Redis handle");
+    let (app, _metrics) = app(store);
+    let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::default()).collect();
+    let mut n = 0;
+
+    stream(&app, &mut clients, &mut n, 12, "with MongoDB up").await;
+
+    mongo.kill();
+    for i in 0..6 {
+        let client = &mut clients[(i % CLIENTS) as usize];
+        let started = Instant::now();
+        let (status, body) = client
+            .send(&app, "POST", &format!("/write/{}", 1000 + i))
+            .await;
+        eprintln!(
+            "write during the outage: {status} after {:?}",
+            started.elapsed()
+        );
+        assert!(
+            status.is_server_error(),
+            "write during the outage answered {status}"
+        );
+        assert!(body.is_empty(), "the 5xx is not opaque: {body:?}");
+    }
+
+    mongo.restart().await;
+    let probe = tiered_sessions::StoreKey::from_stored("probe");
+    let mut back = false;
+    for _ in 0..60 {
+        if durable.load(&probe, 0).await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(back, "SecantusDB did not serve again after its restart");
+    // Empty the cache: what the clients read now comes from MongoDB.
+    let _: () = cache
+        .query(&tiered_sessions_redis::redis::cmd("FLUSHALL"))
+        .await
+        .expect("FLUSHALL");
+    for c in &mut clients {
+        c.read_all(&app, "after the MongoDB restart, from MongoDB")
+            .await;
+    }
+    stream(&app, &mut clients, &mut n, 4, "after the MongoDB restart").await;
+}
+
+/// A trial that runs `body` when every prerequisite is there, and is ignored
+/// with the reason (failed under `CI=true`) when one is missing.
+fn trial<F, Fut>(name: &str, needs: Result<(), String>, body: F) -> Trial
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    Trial::ignorable_test(
+        format!("faults::{name}"),
+        move || -> std::result::Result<Completion, Failed> {
+            match needs {
+                Err(reason) => support::missing(reason),
+                Ok(()) => support::block_on(body()),
+            }
+        },
+    )
+}
+
+fn main() -> ExitCode {
+    // The layer logs each store error it turns into a 5xx; show them.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "error".into()),
+        )
+        .init();
+    let args = Arguments::from_args();
+    let redis = redis_server().map(drop);
+    let mongo_rs = support::endpoint(support::MONGO_RS);
+    let needs_a = redis.clone().and(mongo_rs.clone().map(drop));
+    let needs_b = redis.and(secantusd().map(drop));
+    let trials = vec![
+        trial(
+            "redis_killed_mid_stream_loses_nothing",
+            needs_a,
+            move || redis_killed_mid_stream_loses_nothing(mongo_rs.unwrap_or_default()),
+        ),
+        trial(
+            "mongodb_killed_mid_stream_keeps_acknowledged_writes",
+            needs_b,
+            mongodb_killed_mid_stream_keeps_acknowledged_writes,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
+}

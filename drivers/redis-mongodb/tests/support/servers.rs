@@ -1,0 +1,141 @@
+//! Servers a fault test starts, kills and restarts itself, on ports of its
+//! own, so the shared services of `scripts/services` are never disturbed.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use std::os::unix::process::CommandExt;
+
+/// Where `scripts/services` installs SecantusDB, or `TS_SECANTUSD`.
+pub fn secantusd() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("TS_SECANTUSD") {
+        return Ok(PathBuf::from(p));
+    }
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.services/secantus/bin/secantusd-py");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "no SecantusDB at {} (run `scripts/services start mongo-rs` or set TS_SECANTUSD)",
+            path.display()
+        ))
+    }
+}
+
+/// `redis-server` from `TS_REDIS_SERVER` or the `PATH`.
+pub fn redis_server() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("TS_REDIS_SERVER") {
+        return Ok(PathBuf::from(p));
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("redis-server"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| "no redis-server on the PATH (apt-get install redis-server)".to_owned())
+}
+
+/// A free port on 127.0.0.1 (free when asked; a server started right after
+/// takes it).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// One server process in a process group of its own, killed by that group's
+/// id (never by name), also when the test panics.
+pub struct Server {
+    program: PathBuf,
+    args: Vec<String>,
+    log: PathBuf,
+    /// The port it listens on.
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// Start `program args…`, logging to `log`, and wait until `port` accepts
+    /// connections.
+    pub async fn start(program: PathBuf, args: Vec<String>, port: u16, log: PathBuf) -> Self {
+        let mut server = Server {
+            program,
+            args,
+            log,
+            port,
+            child: None,
+        };
+        server.restart().await;
+        server
+    }
+
+    /// Start it again with the same arguments (after [`Server::kill`]).
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "restart of a running server");
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("server log file");
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.program.display()));
+        self.child = Some(child);
+        self.wait_for_port().await;
+    }
+
+    async fn wait_for_port(&mut self) {
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "{} exited with {status} before listening; see {}",
+                    self.program.display(),
+                    self.log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{} did not listen on {} within a minute; see {}",
+            self.program.display(),
+            self.port,
+            self.log.display()
+        );
+    }
+
+    /// SIGKILL the server's process group and reap it: a crash, not a shutdown.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
