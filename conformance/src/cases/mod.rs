@@ -36,7 +36,7 @@ pub use self::store::{
     unknown_key_loads_none,
 };
 pub use self::tiers::{
-    cache_loss_falls_back_to_durable_and_refills, delete_removes_every_tier,
+    cache_loss_falls_back_to_durable_and_refills, cache_tier_clauses, delete_removes_every_tier,
     quick_save_reaches_the_cache_only, quick_save_survives_a_conflicting_durable_save,
     quick_save_without_a_cache_entry_is_durable,
 };
@@ -142,6 +142,7 @@ pub fn all() -> Vec<Case> {
             cache_loss_falls_back_to_durable_and_refills
         ),
         case!("tiers", CacheTier, delete_removes_every_tier),
+        case!("tiers", CacheTier, cache_tier_clauses),
         case!(
             "http",
             Contract,

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use tiered_sessions::{CacheTier, Durability, Error, SessionStore};
+use tiered_sessions::{CacheTier, CasOutcome, Durability, Error, SessionStore};
 
 use super::check::{expect_err, same};
 use super::sample;
-use crate::case_error::{CaseError, During};
+use crate::case_error::{CaseError, During, ensure};
 use crate::{Capabilities, Fixture, Hook};
 
 type Tiers<'a> = (&'a Arc<dyn CacheTier>, &'a Arc<dyn SessionStore>);
@@ -265,5 +265,136 @@ pub async fn delete_removes_every_tier(fx: &Fixture, caps: &Capabilities) -> Res
         got.as_ref(),
         None,
         "the store after a late refill of a deleted key (deletion marker)",
+    )
+}
+
+/// The `CacheTier` clauses one by one, on the cache tier alone: `put_if_newer`
+/// never replaces the same or a newer version, `compare_and_swap` swaps on the
+/// exact version only, `invalidate_unless_newer` keeps (and reports) a newer
+/// entry, nothing expired is returned, `touch` moves the expiry, and `delete`
+/// leaves a marker that blocks a racing refill.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(), CaseError> {
+    let (cache, _) = tiers(fx, caps)?;
+    let now = sample::now();
+    let k = sample::key()?;
+    let got = cache.get(&k, now).await.during("reading an unknown key")?;
+    same(got.as_ref(), None, "the cache tier for an unknown key")?;
+
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    let v2 = sample::next(&v1, now, "a", b"2");
+    cache
+        .put_if_newer(&k, &v2, now)
+        .await
+        .during("putting version 2")?;
+    cache
+        .put_if_newer(&k, &v1, now)
+        .await
+        .during("putting the older version 1")?;
+    let mut twin = v2.clone();
+    twin.data.insert("twin".into(), b"same version".to_vec());
+    cache
+        .put_if_newer(&k, &twin, now)
+        .await
+        .during("putting another version 2")?;
+    let got = cache.get(&k, now).await.during("reading after the puts")?;
+    same(
+        got.as_ref(),
+        Some(&v2),
+        "put_if_newer with the same or an older version",
+    )?;
+
+    let v3 = sample::next(&v2, now + 1, "a", b"3");
+    let cas = cache.compare_and_swap(&k, &v3, 1, now + 1).await;
+    ensure!(
+        matches!(cas, Ok(CasOutcome::Conflict)),
+        "compare_and_swap expecting version 1 over version 2 returned {cas:?}, expected Conflict"
+    );
+    let cas = cache.compare_and_swap(&k, &v3, 2, now + 1).await;
+    ensure!(
+        matches!(cas, Ok(CasOutcome::Swapped)),
+        "compare_and_swap expecting the cached version returned {cas:?}, expected Swapped"
+    );
+    let got = cache
+        .get(&k, now + 1)
+        .await
+        .during("reading after the swap")?;
+    same(got.as_ref(), Some(&v3), "the cache tier after a swap")?;
+    let absent = sample::key()?;
+    let cas = cache.compare_and_swap(&absent, &v3, 2, now + 1).await;
+    ensure!(
+        matches!(cas, Ok(CasOutcome::Missing)),
+        "compare_and_swap on an empty key returned {cas:?}, expected Missing"
+    );
+    let got = cache
+        .get(&absent, now + 1)
+        .await
+        .during("reading the empty key")?;
+    same(got.as_ref(), None, "a key after a swap that found nothing")?;
+
+    expect_err!(
+        cache.invalidate_unless_newer(&k, 2).await,
+        Error::Conflict,
+        "invalidate_unless_newer(2) over a cached version 3"
+    );
+    let got = cache
+        .get(&k, now + 1)
+        .await
+        .during("reading after the refused invalidation")?;
+    same(
+        got.as_ref(),
+        Some(&v3),
+        "a newer entry after a refused invalidation",
+    )?;
+    cache
+        .touch(&k, now + 900, now + 2, now + 2)
+        .await
+        .during("touching the entry")?;
+    let mut touched = v3.clone();
+    touched.expires_at = now + 900;
+    touched.last_active = now + 2;
+    let got = cache
+        .get(&k, now + 700)
+        .await
+        .during("reading past the old expiry")?;
+    same(got.as_ref(), Some(&touched), "the cache tier after touch")?;
+    let got = cache
+        .get(&k, now + 900)
+        .await
+        .during("reading at the new expiry")?;
+    same(got.as_ref(), None, "the cache tier at the expiry instant")?;
+    cache
+        .invalidate_unless_newer(&k, 3)
+        .await
+        .during("invalidating version 3")?;
+    let got = cache
+        .get(&k, now + 2)
+        .await
+        .during("reading after invalidation")?;
+    same(got.as_ref(), None, "the cache tier after invalidation")?;
+    cache
+        .touch(&absent, now + 900, now + 2, now + 2)
+        .await
+        .during("touching an empty key")?;
+
+    cache
+        .put_if_newer(&k, &v3, now + 3)
+        .await
+        .during("putting version 3 again")?;
+    cache.delete(&k, now + 3).await.during("deleting")?;
+    cache
+        .put_if_newer(&k, &v3, now + 4)
+        .await
+        .during("a refill racing with the delete")?;
+    let got = cache
+        .get(&k, now + 4)
+        .await
+        .during("reading after the racing refill")?;
+    same(
+        got.as_ref(),
+        None,
+        "a deleted key after a racing refill (the deletion marker must block it)",
     )
 }
