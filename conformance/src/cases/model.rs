@@ -195,7 +195,7 @@ impl Model<'_> {
                 15 => Op::Touch(any),
                 16 => Op::Regenerate(any),
                 17 => Op::Delete(any),
-                18 => Op::CreateCollision(any),
+                18 => Op::CreateCollision(some_live.unwrap_or(any)),
                 19 => Op::Advance(self.rng.range(1, 120)),
                 // Now and then past every expiry, so sessions do die.
                 20 => Op::Advance(self.rng.range(200, 700)),
@@ -325,9 +325,8 @@ impl Model<'_> {
                 };
                 ensure!(
                     live.durable.contains(&r),
-                    "after cache loss a session loads version {}, not one the durable tier may hold (versions {:?})",
-                    r.version,
-                    live.durable.iter().map(|d| d.version).collect::<Vec<_>>()
+                    "after cache loss a session loads {r:?}, not a record the durable tier may hold ({:?}): a write that was refused or never acknowledged is visible",
+                    live.durable
                 );
                 live.latest = r.clone();
                 live.durable = vec![r];
