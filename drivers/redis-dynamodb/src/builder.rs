@@ -29,6 +29,9 @@ pub mod env {
     pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_DYNAMODB_TIMEOUT_MS";
     /// Attempts per operation, the first included (default 3).
     pub const MAX_ATTEMPTS: &str = "TIERED_SESSIONS_DYNAMODB_MAX_ATTEMPTS";
+    /// Largest encoded record stored (default and ceiling 409 088, what fits a
+    /// 400 KB item; about 300 000 against moto).
+    pub const MAX_RECORD_BYTES: &str = "TIERED_SESSIONS_DYNAMODB_MAX_RECORD_BYTES";
 }
 
 /// Builds a [`DynamoStore`].
@@ -72,7 +75,7 @@ impl DynamoStoreBuilder {
         }
     }
 
-    /// Settings from the environment (see [`env`]).
+    /// Settings from the environment (see [`mod@env`]).
     ///
     /// # Errors
     /// [`Error::Config`] when the table variable is missing or a number does not parse.
@@ -102,6 +105,11 @@ impl DynamoStoreBuilder {
         if let Some(n) = get(env::MAX_ATTEMPTS) {
             b.max_attempts = u32::try_from(parse(env::MAX_ATTEMPTS, &n)?)
                 .map_err(|_| Error::config(format!("{} is too large", env::MAX_ATTEMPTS)))?;
+        }
+        if let Some(n) = get(env::MAX_RECORD_BYTES) {
+            let n = usize::try_from(parse(env::MAX_RECORD_BYTES, &n)?)
+                .map_err(|_| Error::config(format!("{} is too large", env::MAX_RECORD_BYTES)))?;
+            b = b.max_record_bytes(n);
         }
         Ok(b)
     }

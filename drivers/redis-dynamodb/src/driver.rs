@@ -12,7 +12,7 @@ use crate::store::DynamoStore;
 pub type RedisDynamoStore = TieredStore<RedisCache, DynamoStore>;
 
 /// Environment variables read by [`RedisDynamoBuilder::from_env`] besides
-/// [`tiered_sessions_redis::env`] and [`crate::env`].
+/// [`mod@tiered_sessions_redis::env`] and [`mod@crate::env`].
 pub mod env {
     /// Create the table (and enable TTL) at start-up when `true` (default `false`).
     pub const ENSURE_TABLE: &str = "TIERED_SESSIONS_DYNAMODB_ENSURE_TABLE";

@@ -14,8 +14,8 @@ pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;
 pub use crate::table::{TableSetup, TtlSetup};
 
-/// The driver's own environment variables (see also [`env`] and
-/// [`tiered_sessions_redis::env`]).
+/// The driver's own environment variables (see also [`mod@env`] and
+/// [`mod@tiered_sessions_redis::env`]).
 pub mod driver_env {
     pub use crate::driver::env::*;
 }

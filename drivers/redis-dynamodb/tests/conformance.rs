@@ -8,6 +8,8 @@
 //! Every case gets a fresh key prefix and a fresh table. A missing service
 //! shows its cases as ignored with the reason (a failure under `CI=true`).
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 mod support_redis;
 
 use std::process::ExitCode;

@@ -5,6 +5,8 @@
 //! Needs `TS_DYNAMODB_MOTO_ENDPOINT`, `TS_DYNAMODB_DYNALITE_ENDPOINT` and
 //! `AWS_*` dummy credentials (`scripts/services env`).
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 #[path = "../../redis/tests/support/mod.rs"]
 mod support;
 

@@ -12,6 +12,8 @@
 //! `TS_REDIS_URL`, `TS_DYNAMODB_MOTO_ENDPOINT`, AWS dummy credentials and the
 //! repository's `scripts/services`.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 mod app;
 
 use std::path::PathBuf;

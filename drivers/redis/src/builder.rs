@@ -102,7 +102,7 @@ impl RedisCacheBuilder {
         Self::with_target(Target::Cluster(urls.into_iter().map(Into::into).collect()))
     }
 
-    /// Settings from the environment (see [`env`]): cluster mode when
+    /// Settings from the environment (see [`mod@env`]): cluster mode when
     /// [`env::CLUSTER_URLS`] is set, else standalone at [`env::URL`].
     ///
     /// # Errors

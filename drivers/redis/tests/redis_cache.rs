@@ -4,6 +4,8 @@
 //!
 //! Needs `TS_REDIS_URL` and `TS_REDIS_CLUSTER_URLS` (`scripts/services env`).
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 mod support;
 
 use std::sync::Arc;

@@ -1,0 +1,131 @@
+//! What one request costs in backend calls, counted (not timed) through the
+//! session layer against real Redis and moto:
+//!
+//! | request | Redis commands | DynamoDB requests |
+//! | --- | --- | --- |
+//! | read-only, session in the cache | 1 (`HMGET`) | 0 |
+//! | quick write (load + quick save) | 2 (`HMGET`, `EVALSHA`) | 0 |
+//! | durable write | 3 (`HMGET`, invalidate, refill) | 1 (`PutItem`) |
+//! | new session | 1 (fill) | 1 (`PutItem`) |
+//!
+//! Needs `TS_REDIS_URL`, `TS_REDIS_CLUSTER_URLS`, `TS_DYNAMODB_MOTO_ENDPOINT`
+//! and AWS dummy credentials.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+mod app;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::{Browser, RedisCacheBuilder};
+use http::StatusCode;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use tiered_sessions_redis_dynamodb::RedisDynamoStore;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// (Redis commands, DynamoDB requests) sent by one request.
+async fn cost(
+    store: &RedisDynamoStore,
+    b: &mut Browser,
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+) -> (u64, u64) {
+    let (r0, d0) = (
+        store.cache().commands_sent(),
+        store.durable().requests_sent(),
+    );
+    let reply = b.send(app, method, path, LIMIT).await.expect("no hang");
+    assert_eq!(reply.status, StatusCode::OK, "{method} {path}: {reply:?}");
+    (
+        store.cache().commands_sent() - r0,
+        store.durable().requests_sent() - d0,
+    )
+}
+
+async fn costs(redis: RedisCacheBuilder) {
+    let moto = std::env::var("TS_DYNAMODB_MOTO_ENDPOINT").unwrap_or_default();
+    let ns = tiered_sessions_conformance::unique_namespace("costs");
+    let store = Arc::new(app::store(redis.key_prefix(format!("{ns}:")), &moto, &ns).await);
+    let app = app::app(store.clone());
+    // Warm up: scripts loaded into Redis, connections open.
+    let mut warm = Browser::default();
+    for path in ["/incr", "/quick", "/incr"] {
+        warm.send(&app, "POST", path, LIMIT).await.expect("no hang");
+    }
+    let mut b = Browser::default();
+    assert_eq!(
+        cost(&store, &mut b, &app, "POST", "/incr").await,
+        (1, 1),
+        "new session"
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            cost(&store, &mut b, &app, "GET", "/read").await,
+            (1, 0),
+            "read-only request"
+        );
+    }
+    assert_eq!(
+        cost(&store, &mut b, &app, "POST", "/quick").await,
+        (2, 0),
+        "quick write"
+    );
+    assert_eq!(
+        cost(&store, &mut b, &app, "POST", "/incr").await,
+        (3, 1),
+        "durable write"
+    );
+    assert_eq!(
+        cost(&store, &mut b, &app, "GET", "/read").await,
+        (1, 0),
+        "read after a write"
+    );
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let ci = tiered_sessions_conformance::in_ci();
+    let need = |vars: &[&str]| -> Result<(), String> {
+        for v in vars {
+            if std::env::var(v).map_or(true, |x| x.is_empty()) {
+                return Err(format!("{v} is not set (eval \"$(scripts/services env)\")"));
+            }
+        }
+        Ok(())
+    };
+    let trial = |name: &str, ready: Result<(), String>, redis: fn() -> RedisCacheBuilder| {
+        Trial::ignorable_test(name, move || match ready {
+            Ok(()) => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Failed::from(e.to_string()))?;
+                rt.block_on(costs(redis()));
+                Ok(Completion::Completed)
+            }
+            Err(reason) if ci => Err(Failed::from(format!("CI=true but {reason}"))),
+            Err(reason) => Ok(Completion::ignored_with(reason)),
+        })
+    };
+    let base = ["TS_DYNAMODB_MOTO_ENDPOINT", "AWS_ACCESS_KEY_ID"];
+    let trials = vec![
+        trial(
+            "standalone::request_costs",
+            need(&[&base[..], &["TS_REDIS_URL"]].concat()),
+            || RedisCacheBuilder::standalone(std::env::var("TS_REDIS_URL").unwrap_or_default()),
+        ),
+        trial(
+            "cluster::request_costs",
+            need(&[&base[..], &["TS_REDIS_CLUSTER_URLS"]].concat()),
+            || {
+                let urls = std::env::var("TS_REDIS_CLUSTER_URLS").unwrap_or_default();
+                RedisCacheBuilder::cluster(urls.split(',').map(str::to_owned).collect::<Vec<_>>())
+            },
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
+}
