@@ -108,6 +108,16 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
         }
     }
 
+    /// Whether the cache holds a live record for `key`. An error counts as
+    /// yes, so a conflict is never waved through on a guess.
+    async fn cached_is_live(&self, key: &StoreKey, now: UnixTime) -> bool {
+        match self.in_cache("get", self.cache.get(key, now)).await {
+            Ok(Some(r)) => !r.is_expired(now),
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
     async fn refresh_cache(&self, key: &StoreKey, record: &Record, now: UnixTime) {
         if self
             .in_cache("put", self.cache.put_if_newer(key, record, now))
@@ -133,9 +143,18 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
             .await
         {
             Ok(()) => {}
-            Err(Error::Conflict) => {
+            Err(Error::Conflict) if self.cached_is_live(key, now).await => {
                 Metrics::inc(&self.metrics.conflicts);
                 return Err(Error::Conflict);
+            }
+            // A newer entry that has expired (not yet evicted) stands for
+            // nothing: drop it and let the durable tier decide (`NotFound`).
+            Err(Error::Conflict) => {
+                self.in_cache(
+                    "invalidate",
+                    self.cache.invalidate_unless_newer(key, u64::MAX),
+                )
+                .await?;
             }
             // An unreachable cache may still hold the old version and serve it
             // once it is back: refuse the save rather than leave it stale.
@@ -213,10 +232,12 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
                     Metrics::inc(&self.metrics.quick_writes);
                     return Ok(());
                 }
-                Ok(CasOutcome::Conflict) => {
+                Ok(CasOutcome::Conflict) if self.cached_is_live(key, now).await => {
                     Metrics::inc(&self.metrics.conflicts);
                     return Err(Error::Conflict);
                 }
+                // An expired entry the cache still holds: as good as missing.
+                Ok(CasOutcome::Conflict) => {}
                 // Missing or failing cache: a quick save is never dropped; it is
                 // written durably instead (or fails if the cache is unreachable).
                 Ok(CasOutcome::Missing) | Err(_) => {}
@@ -353,8 +374,9 @@ mod tests {
 
     #[async_trait]
     impl SessionStore for Durable {
-        async fn load(&self, key: &StoreKey, _: UnixTime) -> Result<Option<Record>> {
-            Ok(self.0.lock().unwrap().get(key).cloned())
+        async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+            let map = self.0.lock().unwrap();
+            Ok(map.get(key).filter(|r| !r.is_expired(now)).cloned())
         }
         async fn create(&self, key: &StoreKey, record: &Record, _: UnixTime) -> Result<()> {
             self.0.lock().unwrap().insert(key.clone(), record.clone());
@@ -366,10 +388,10 @@ mod tests {
             record: &Record,
             expected: u64,
             _: Durability,
-            _: UnixTime,
+            now: UnixTime,
         ) -> Result<()> {
             let mut map = self.0.lock().unwrap();
-            match map.get(key) {
+            match map.get(key).filter(|r| !r.is_expired(now)) {
                 None => Err(Error::NotFound),
                 Some(r) if r.version > expected => Err(Error::Conflict),
                 Some(_) => {
@@ -454,5 +476,26 @@ mod tests {
         assert!(matches!(stale, Err(Error::Conflict)), "{stale:?}");
         assert_eq!(cache.held(&key), Some(quick.clone()));
         assert_eq!(store.load(&key, 3).await.unwrap(), Some(quick));
+    }
+
+    #[tokio::test]
+    async fn an_expired_session_is_not_found_even_behind_a_newer_cache_entry() {
+        // The cache still holds version 5 past its expiry (a real cache filters
+        // expired entries on read but evicts them later).
+        let (store, cache, key, _) = setup();
+        let mut v5 = version(5, "a");
+        v5.expires_at = 100;
+        store.create(&key, &v5, 0).await.unwrap();
+        assert_eq!(cache.held(&key), Some(v5.clone()));
+        for durability in [Durability::Quick, Durability::Durable] {
+            let late = store
+                .save(&key, &version(2, "late"), 1, durability, 200)
+                .await;
+            assert!(
+                matches!(late, Err(Error::NotFound)),
+                "{durability:?}: {late:?}"
+            );
+        }
+        assert_eq!(store.load(&key, 200).await.unwrap(), None);
     }
 }

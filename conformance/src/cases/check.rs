@@ -87,8 +87,9 @@ pub(crate) fn is_outage(e: &Error) -> bool {
 }
 
 /// Key `k` holds no live record at `now` (unknown, deleted or expired): saves
-/// of `late` (both durabilities) and a touch fail with `NotFound`, and a load
-/// afterwards still finds nothing.
+/// of `late` (both durabilities, expecting its previous version or a stale 0)
+/// and a touch fail with `NotFound` — never `Conflict`, since an expired
+/// record has no version to conflict with — and a load still finds nothing.
 pub(crate) async fn expect_gone(
     s: &dyn SessionStore,
     k: &StoreKey,
@@ -96,12 +97,14 @@ pub(crate) async fn expect_gone(
     now: UnixTime,
     what: &str,
 ) -> Result<(), CaseError> {
-    for durability in [Durability::Quick, Durability::Durable] {
-        expect_err!(
-            s.save(k, late, late.version - 1, durability, now).await,
-            Error::NotFound,
-            "{durability:?} save of {what}"
-        );
+    for expected in [0, late.version - 1] {
+        for durability in [Durability::Quick, Durability::Durable] {
+            expect_err!(
+                s.save(k, late, expected, durability, now).await,
+                Error::NotFound,
+                "{durability:?} save of {what} expecting version {expected}"
+            );
+        }
     }
     expect_err!(
         s.touch(k, now + 900, now, now).await,
