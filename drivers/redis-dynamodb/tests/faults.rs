@@ -15,6 +15,8 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 mod app;
+#[path = "../../redis/tests/support/mod.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +24,8 @@ use std::time::Duration;
 
 use app::{Browser, RedisCacheBuilder};
 use http::StatusCode;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::Arguments;
+use support::Case;
 use tiered_sessions::{CacheTier, Durability, Error, Record, SessionStore, StoreKey};
 
 /// A request that takes longer than this counts as hung.
@@ -253,31 +256,15 @@ fn main() -> std::process::ExitCode {
         }
         Ok(())
     };
-    let ci = tiered_sessions_conformance::in_ci();
-    let case = |name: &str, run: fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| {
-        let ready = ready();
-        Trial::ignorable_test(name, move || match ready {
-            Ok(()) => {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Failed::from(e.to_string()))?;
-                rt.block_on(run());
-                Ok(Completion::Completed)
-            }
-            Err(reason) if ci => Err(Failed::from(format!("CI=true but {reason}"))),
-            Err(reason) => Ok(Completion::ignored_with(reason)),
-        })
-    };
-    let trials = vec![
-        case("redis_restart_mid_stream_loses_nothing", || {
+    let cases: &[(&str, Case<()>)] = &[
+        ("redis_restart_mid_stream_loses_nothing", |()| {
             Box::pin(redis_restart_mid_stream_loses_nothing())
         }),
-        case(
+        (
             "durable_outage_is_typed_and_leaves_the_cache_behind",
-            || Box::pin(durable_outage_is_typed_and_leaves_the_cache_behind()),
+            |()| Box::pin(durable_outage_is_typed_and_leaves_the_cache_behind()),
         ),
     ];
+    let trials = support::trials("faults", ready().map(|()| (|| ()) as fn()), cases);
     libtest_mimic::run(&args, trials).exit_code()
 }

@@ -14,13 +14,16 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 mod app;
+#[path = "../../redis/tests/support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::{Browser, RedisCacheBuilder};
 use http::StatusCode;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::Arguments;
+use support::Case;
 use tiered_sessions_redis_dynamodb::RedisDynamoStore;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -87,45 +90,21 @@ async fn costs(redis: RedisCacheBuilder) {
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let ci = tiered_sessions_conformance::in_ci();
-    let need = |vars: &[&str]| -> Result<(), String> {
-        for v in vars {
-            if std::env::var(v).map_or(true, |x| x.is_empty()) {
-                return Err(format!("{v} is not set (eval \"$(scripts/services env)\")"));
-            }
-        }
-        Ok(())
-    };
-    let trial = |name: &str, ready: Result<(), String>, redis: fn() -> RedisCacheBuilder| {
-        Trial::ignorable_test(name, move || match ready {
-            Ok(()) => {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Failed::from(e.to_string()))?;
-                rt.block_on(costs(redis()));
-                Ok(Completion::Completed)
-            }
-            Err(reason) if ci => Err(Failed::from(format!("CI=true but {reason}"))),
-            Err(reason) => Ok(Completion::ignored_with(reason)),
-        })
-    };
+    let need = |vars: &[&str]| vars.iter().try_for_each(|v| support::env(v).map(drop));
     let base = ["TS_DYNAMODB_MOTO_ENDPOINT", "AWS_ACCESS_KEY_ID"];
-    let trials = vec![
-        trial(
-            "standalone::request_costs",
-            need(&[&base[..], &["TS_REDIS_URL"]].concat()),
-            || RedisCacheBuilder::standalone(std::env::var("TS_REDIS_URL").unwrap_or_default()),
-        ),
-        trial(
-            "cluster::request_costs",
-            need(&[&base[..], &["TS_REDIS_CLUSTER_URLS"]].concat()),
-            || {
-                let urls = std::env::var("TS_REDIS_CLUSTER_URLS").unwrap_or_default();
-                RedisCacheBuilder::cluster(urls.split(',').map(str::to_owned).collect::<Vec<_>>())
-            },
-        ),
-    ];
+    let cases: &[(&str, Case<RedisCacheBuilder>)] =
+        &[("request_costs", |redis| Box::pin(costs(redis)))];
+    let standalone = need(&[&base[..], &["TS_REDIS_URL"]].concat()).map(|()| {
+        (|| RedisCacheBuilder::standalone(std::env::var("TS_REDIS_URL").unwrap_or_default()))
+            as fn() -> RedisCacheBuilder
+    });
+    let cluster = need(&[&base[..], &["TS_REDIS_CLUSTER_URLS"]].concat()).map(|()| {
+        (|| {
+            let urls = std::env::var("TS_REDIS_CLUSTER_URLS").unwrap_or_default();
+            RedisCacheBuilder::cluster(urls.split(',').map(str::to_owned).collect::<Vec<_>>())
+        }) as fn() -> RedisCacheBuilder
+    });
+    let mut trials = support::trials("standalone", standalone, cases);
+    trials.extend(support::trials("cluster", cluster, cases));
     libtest_mimic::run(&args, trials).exit_code()
 }

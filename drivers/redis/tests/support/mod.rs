@@ -1,6 +1,9 @@
 //! A small libtest-mimic harness for tests against real services: every case
 //! shows by name; a missing service shows the case as ignored with the reason,
-//! and fails it under `CI=true`.
+//! and fails it under `CI=true`. Shared by the Redis and Redis+DynamoDB test
+//! binaries; not every binary uses every helper.
+
+#![allow(dead_code)]
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +18,7 @@ pub fn trials<T: Send + 'static>(
     make: Result<fn() -> T, String>,
     cases: &[(&'static str, Case<T>)],
 ) -> Vec<Trial> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let ci = std::env::var("CI").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
     cases
         .iter()
         .map(|&(name, case)| {
