@@ -73,6 +73,71 @@ pub(crate) fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    const T: Duration = Duration::from_secs(3);
+
+    fn answer(status: u16, e: GetItemError) -> SdkError<GetItemError, HttpResponse> {
+        let status = StatusCode::try_from(status).unwrap();
+        SdkError::service_error(e, HttpResponse::new(status, SdkBody::empty()))
+    }
+
+    fn coded(code: &str) -> GetItemError {
+        GetItemError::generic(ErrorMetadata::builder().code(code).build())
+    }
+
+    #[test]
+    fn sdk_errors_map_to_typed_retryable_or_permanent_errors() {
+        let throttled = GetItemError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder()
+                .message("slow down")
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ProvisionedThroughputExceededException")
+                        .build(),
+                )
+                .build(),
+        );
+        let cases = [
+            (answer(400, throttled), "unavailable"),
+            (answer(400, coded("ThrottlingException")), "unavailable"),
+            (answer(500, coded("InternalServerError")), "unavailable"),
+            (answer(503, coded("Whatever")), "unavailable"),
+            (answer(400, coded("ValidationException")), "backend"),
+            (answer(400, coded("ResourceNotFoundException")), "backend"),
+            (SdkError::timeout_error("slow"), "timeout"),
+            (
+                SdkError::dispatch_failure(ConnectorError::io("connection refused".into())),
+                "unavailable",
+            ),
+        ];
+        for (e, want) in cases {
+            let shown = format!("{e:?}");
+            let got = match sdk_error(e, T) {
+                Error::Unavailable {
+                    backend: BACKEND, ..
+                } => "unavailable",
+                Error::Backend {
+                    backend: BACKEND, ..
+                } => "backend",
+                Error::Timeout {
+                    backend: BACKEND,
+                    after,
+                } if after == T => "timeout",
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(got, want, "{shown}");
+        }
+        // The source is kept, not flattened into a string.
+        let e = sdk_error(answer(400, coded("ThrottlingException")), T);
+        assert!(std::error::Error::source(&e).is_some());
+    }
 
     #[test]
     fn throttling_and_5xx_are_retryable_validation_is_not() {
