@@ -417,12 +417,9 @@ mod tests {
         }
     }
 
-    fn setup() -> (
-        TieredStore<Arc<Cache>, Arc<Durable>>,
-        Arc<Cache>,
-        StoreKey,
-        Record,
-    ) {
+    type Store = TieredStore<Arc<Cache>, Arc<Durable>>;
+
+    fn setup() -> (Store, Arc<Cache>, StoreKey, Record) {
         let cache = Arc::new(Cache::default());
         let store = TieredStore::new(cache.clone(), Arc::new(Durable::default()));
         let key = StoreKeyHasher::new(&[4u8; 32])
