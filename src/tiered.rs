@@ -1,6 +1,8 @@
 //! [`TieredStore`]: a cache tier in front of a durable store, as one store.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,9 +20,15 @@ use crate::store::{CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durabilit
 /// - a durable save first drops the cached copy (failing with `Conflict` if the
 ///   cache holds a newer quick save, which stays), then writes the durable
 ///   tier, then the cache; a failed cache write leaves the entry dropped, never
-///   stale, and if the cache cannot be reached to drop the entry the save fails
-///   before the durable write (a cache that comes back must not serve the old
-///   version);
+///   stale;
+/// - while the cache cannot be reached, durable saves, touches and deletes
+///   still go through (the cache is never required for availability); each key
+///   whose cache entry could not be dropped is remembered, this store reads it
+///   from the durable tier only, and repairs the cache entry once the cache
+///   answers again. Another process sharing a cache that kept its data through
+///   the outage may read such an entry stale until it is next written (its
+///   version is older, so a save from there fails with `Conflict`, reloads and
+///   re-applies: no update is lost) or expires;
 /// - a quick save swaps the cached record by version; if the cache has lost it
 ///   the save is written durably instead;
 /// - a read tries the cache within `cache_timeout`, falls back to the durable
@@ -33,7 +41,15 @@ pub struct TieredStore<C, D> {
     durable: D,
     cache_timeout: Duration,
     metrics: Arc<Metrics>,
+    /// Keys whose cache entry may be stale: the cache could not be reached to
+    /// drop it. Read from the durable tier until repaired.
+    suspect: Mutex<HashSet<StoreKey>>,
+    any_suspect: AtomicBool,
 }
+
+/// Beyond this many suspect keys, new ones are only logged (the cache has been
+/// unreachable for long; entries still expire with their TTL).
+const MAX_SUSPECT: usize = 100_000;
 
 impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
     /// Compose `cache` and `durable`, with a 250 ms deadline on cache calls.
@@ -43,6 +59,8 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
             durable,
             cache_timeout: Duration::from_millis(250),
             metrics: Arc::new(Metrics::default()),
+            suspect: Mutex::new(HashSet::new()),
+            any_suspect: AtomicBool::new(false),
         }
     }
 
@@ -93,18 +111,56 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
         out
     }
 
+    fn suspects(&self) -> MutexGuard<'_, HashSet<StoreKey>> {
+        self.suspect.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `key`'s cache entry may be stale.
+    fn is_suspect(&self, key: &StoreKey) -> bool {
+        self.any_suspect.load(Ordering::Acquire) && self.suspects().contains(key)
+    }
+
+    fn suspect(&self, key: &StoreKey) {
+        let mut set = self.suspects();
+        if set.len() < MAX_SUSPECT {
+            set.insert(key.clone());
+            self.any_suspect.store(true, Ordering::Release);
+        } else {
+            tracing::error!(%key, "too many session cache entries awaiting repair; relying on their TTL");
+        }
+    }
+
+    fn repaired(&self, key: &StoreKey) {
+        if self.any_suspect.load(Ordering::Acquire) {
+            let mut set = self.suspects();
+            set.remove(key);
+            if set.is_empty() {
+                self.any_suspect.store(false, Ordering::Release);
+            }
+        }
+    }
+
+    /// How many keys await a cache repair (for monitoring and tests).
+    pub fn keys_awaiting_cache_repair(&self) -> usize {
+        self.suspects().len()
+    }
+
     /// Best-effort drop of a cache entry after a failed cache write, so the
-    /// cache can never serve a version older than the durable tier's.
+    /// cache can never serve a version older than the durable tier's; if the
+    /// cache cannot be reached, the key is remembered as suspect.
     async fn drop_cached(&self, key: &StoreKey) {
-        if self
+        match self
             .in_cache(
                 "invalidate",
                 self.cache.invalidate_unless_newer(key, u64::MAX),
             )
             .await
-            .is_err()
         {
-            tracing::error!(%key, "could not drop a session cache entry after a failed write");
+            Ok(()) => self.repaired(key),
+            Err(_) => {
+                tracing::error!(%key, "could not drop a session cache entry; reading it from the durable tier until repaired");
+                self.suspect(key);
+            }
         }
     }
 
@@ -119,12 +175,13 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
     }
 
     async fn refresh_cache(&self, key: &StoreKey, record: &Record, now: UnixTime) {
-        if self
+        match self
             .in_cache("put", self.cache.put_if_newer(key, record, now))
             .await
-            .is_err()
         {
-            self.drop_cached(key).await;
+            // The cache now holds this version or a newer one.
+            Ok(()) => self.repaired(key),
+            Err(_) => self.drop_cached(key).await,
         }
     }
 
@@ -156,9 +213,10 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
                 )
                 .await?;
             }
-            // An unreachable cache may still hold the old version and serve it
-            // once it is back: refuse the save rather than leave it stale.
-            Err(e) => return Err(e),
+            // An unreachable cache may still hold the old version: read this
+            // key from the durable tier until the entry is repaired, and do not
+            // make the save wait for the cache.
+            Err(_) => self.suspect(key),
         }
         Metrics::inc(&self.metrics.durable_writes);
         match self
@@ -186,6 +244,24 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
 #[async_trait]
 impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        if self.is_suspect(key) {
+            Metrics::inc(&self.metrics.durable_reads);
+            let record = self.durable.load(key, now).await?;
+            let record = record.filter(|r| !r.is_expired(now));
+            match &record {
+                Some(r) => self.refresh_cache(key, r, now).await,
+                None => {
+                    if self
+                        .in_cache("delete", self.cache.delete(key, now))
+                        .await
+                        .is_ok()
+                    {
+                        self.repaired(key);
+                    }
+                }
+            }
+            return Ok(record);
+        }
         let cached = self.in_cache("get", self.cache.get(key, now)).await;
         match cached {
             Ok(Some(record)) if !record.is_expired(now) => {
@@ -219,7 +295,8 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
         durability: Durability,
         now: UnixTime,
     ) -> Result<()> {
-        if durability == Durability::Quick {
+        // A suspect entry cannot be compared against: write durably.
+        if durability == Durability::Quick && !self.is_suspect(key) {
             match self
                 .in_cache(
                     "cas",
@@ -252,10 +329,23 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
         // The caller's clock is not passed to delete; the marker only needs a
         // lifetime, and the memory/Redis tiers measure that on their own.
         let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-        self.in_cache("delete", self.cache.delete(key, now)).await?;
+        // Cache, durable, cache again: a refill racing with the durable delete
+        // meets the deletion marker. An unreachable cache does not block a
+        // logout; the key is then suspect until the marker is in place.
+        if self
+            .in_cache("delete", self.cache.delete(key, now))
+            .await
+            .is_err()
+        {
+            self.suspect(key);
+        }
         Metrics::inc(&self.metrics.durable_writes);
         self.durable.delete(key).await?;
-        self.in_cache("delete", self.cache.delete(key, now)).await
+        match self.in_cache("delete", self.cache.delete(key, now)).await {
+            Ok(()) => self.repaired(key),
+            Err(_) => self.suspect(key),
+        }
+        Ok(())
     }
 
     async fn touch(
@@ -444,18 +534,56 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unreachable_cache_fails_a_durable_save_instead_of_leaving_it_stale() {
+    async fn unreachable_cache_does_not_block_saves_and_is_repaired_after() {
         let (store, cache, key, v1) = setup();
         store.create(&key, &v1, 0).await.unwrap();
         cache.down.store(true, Ordering::SeqCst);
-        let out = store
-            .save(&key, &version(2, "b"), 1, Durability::Durable, 1)
-            .await;
-        assert!(matches!(out, Err(Error::Unavailable { .. })), "{out:?}");
+        let v2 = version(2, "b");
+        store
+            .save(&key, &v2, 1, Durability::Durable, 1)
+            .await
+            .unwrap();
+        assert_eq!(store.keys_awaiting_cache_repair(), 1);
+        // While down, and once back (still holding v1), this store serves v2.
+        assert_eq!(store.load(&key, 2).await.unwrap(), Some(v2.clone()));
         cache.down.store(false, Ordering::SeqCst);
-        // Nothing was acknowledged, and nothing newer sits behind the cached copy.
-        assert_eq!(store.load(&key, 2).await.unwrap(), Some(v1.clone()));
-        assert_eq!(store.durable().load(&key, 2).await.unwrap(), Some(v1));
+        assert_eq!(cache.held(&key), Some(v1));
+        assert_eq!(store.load(&key, 2).await.unwrap(), Some(v2.clone()));
+        // The read repaired the entry.
+        assert_eq!(cache.held(&key), Some(v2.clone()));
+        assert_eq!(store.keys_awaiting_cache_repair(), 0);
+        // A quick save on a suspect key goes durable rather than comparing
+        // against a stale entry.
+        cache.down.store(true, Ordering::SeqCst);
+        let v3 = version(3, "c");
+        store
+            .save(&key, &v3, 2, Durability::Durable, 3)
+            .await
+            .unwrap();
+        cache.down.store(false, Ordering::SeqCst);
+        let v4 = version(4, "d");
+        store
+            .save(&key, &v4, 3, Durability::Quick, 4)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.durable().load(&key, 4).await.unwrap(),
+            Some(v4.clone())
+        );
+        assert_eq!(store.load(&key, 4).await.unwrap(), Some(v4));
+    }
+
+    #[tokio::test]
+    async fn logout_with_the_cache_down_still_deletes_and_is_not_served() {
+        let (store, cache, key, v1) = setup();
+        store.create(&key, &v1, 0).await.unwrap();
+        cache.down.store(true, Ordering::SeqCst);
+        store.delete(&key).await.unwrap();
+        cache.down.store(false, Ordering::SeqCst);
+        // The cache still holds v1, but this store knows better and repairs it.
+        assert_eq!(store.load(&key, 1).await.unwrap(), None);
+        assert_eq!(store.keys_awaiting_cache_repair(), 0);
+        assert_eq!(store.load(&key, 1).await.unwrap(), None);
     }
 
     #[tokio::test]

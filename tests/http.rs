@@ -567,7 +567,10 @@ async fn reading_a_value_as_the_wrong_type_is_an_opaque_error() {
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.body.is_empty());
     // The session itself is intact.
-    assert_eq!(jar.send(&env.app, "GET", "/get/n").await.body, "not-a-number");
+    assert_eq!(
+        jar.send(&env.app, "GET", "/get/n").await.body,
+        "not-a-number"
+    );
 }
 
 #[tokio::test]
