@@ -25,3 +25,33 @@ pub mod driver_env {
 }
 
 pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_documents_every_environment_variable() {
+        let readme = include_str!("../README.md");
+        let vars = [
+            crate::env::URI,
+            crate::env::DATABASE,
+            crate::env::COLLECTION,
+            crate::env::CONNECT_TIMEOUT_MS,
+            crate::env::TIMEOUT_MS,
+            crate::env::MAX_RECORD_BYTES,
+            crate::driver_env::ENSURE_INDEXES,
+            crate::driver_env::CACHE_TIMEOUT_MS,
+            tiered_sessions_redis::env::URL,
+            tiered_sessions_redis::env::CLUSTER_URLS,
+            tiered_sessions_redis::env::KEY_PREFIX,
+            tiered_sessions_redis::env::TIMEOUT_MS,
+            tiered_sessions_redis::env::POOL_SIZE,
+        ];
+        for var in vars {
+            assert!(
+                readme.contains(&format!("| `{var}` |")),
+                "{var} is not in the README's table"
+            );
+        }
+        assert!(readme.contains(&crate::MAX_RECORD_BYTES.to_string()));
+    }
+}

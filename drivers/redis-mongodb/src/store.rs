@@ -171,16 +171,16 @@ impl MongoStore {
 impl SessionStore for MongoStore {
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         self.deadline(async {
+            // `_id` equality alone is the query servers answer on their fastest
+            // path; expiry is checked here, as the TTL monitor sweeps late.
             let found = self
                 .collection
-                .find_one(doc! { ID: key.as_str(), EXPIRES: { "$gt": date(now) } })
+                .find_one(doc! { ID: key.as_str() })
                 .await
                 .map_err(error::map)?;
             let Some(found) = found else {
                 return Ok(None);
             };
-            // The filter already excludes expired documents; checking again
-            // costs nothing and does not depend on the server's comparison.
             Ok(Some(document::from_document(&found)?).filter(|r| !r.is_expired(now)))
         })
         .await

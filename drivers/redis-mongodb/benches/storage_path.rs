@@ -1,0 +1,242 @@
+//! The storage path over real Redis and MongoDB (replica-set mode), next to a
+//! raw Redis GET and a raw MongoDB `find_one` by `_id` in the same run.
+//!
+//! Groups: `redis_raw/get`, `mongo_raw/find_one` (the baselines);
+//! `durable_tier/load` (the MongoDB tier alone, against `find_one`); and
+//! `store/*`: `cache_hit_read`, `quick_write` (load + cache-only save),
+//! `durable_write` (load + MongoDB save + cache refresh), `new_session`
+//! (create) and `rolling_read` (load + touch).
+//!
+//! Against SecantusDB (a MongoDB-protocol server written in Python) the
+//! MongoDB figures are far slower than mongod's: read them relative to
+//! `mongo_raw/find_one` in the same run.
+//!
+//! Needs `TS_REDIS_URL` and `TS_MONGO_RS_URI` (`eval "$(scripts/services env)"`);
+//! without them it prints why and exits.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tiered_sessions::codec::{encode_record, encode_value};
+use tiered_sessions::{Clock, Durability, Record, SessionStore, StoreKey, SystemClock};
+use tiered_sessions_redis::redis::cmd as redis_cmd;
+use tiered_sessions_redis_mongodb::mongodb::bson::doc;
+use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
+
+fn key(n: u64) -> StoreKey {
+    StoreKey::from_stored(format!("{n:064x}"))
+}
+
+/// A session of a few typical keys (user id, roles, a CSRF token, a cart).
+fn record(version: u64, now: u64) -> Record {
+    let mut r = Record {
+        version,
+        expires_at: now + 3600,
+        created_at: now,
+        last_active: now,
+        ..Record::default()
+    };
+    let mut put = |k: &str, v: Vec<u8>| {
+        r.data.insert(k.to_owned(), v);
+    };
+    put("user", encode_value(&42u64).unwrap_or_default());
+    put(
+        "roles",
+        encode_value(&["admin", "editor"]).unwrap_or_default(),
+    );
+    put("csrf", vec![7; 32]);
+    put("cart", vec![1; 2500]);
+    r
+}
+
+fn benches(c: &mut Criterion) {
+    let (Ok(redis_url), Ok(mongo_uri)) = (
+        std::env::var("TS_REDIS_URL"),
+        std::env::var("TS_MONGO_RS_URI"),
+    ) else {
+        eprintln!("storage_path: TS_REDIS_URL and TS_MONGO_RS_URI are needed; skipped");
+        return;
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    else {
+        eprintln!("storage_path: no Tokio runtime");
+        return;
+    };
+    let ns = format!("bench{}", std::process::id());
+    let store = rt
+        .block_on(
+            RedisMongoBuilder::new(
+                RedisCache::standalone(redis_url).key_prefix(format!("{ns}:")),
+                MongoStore::builder(&mongo_uri).database(&ns),
+            )
+            .build(),
+        )
+        .expect("the Redis+MongoDB store");
+    let now = SystemClock.now();
+    let hot = key(1);
+    let raw_key = format!("{ns}:raw");
+    let payload = encode_record(&record(1, now));
+    rt.block_on(async {
+        store
+            .create(&hot, &record(1, now), now)
+            .await
+            .expect("seed");
+        let _: () = store
+            .cache()
+            .query(
+                redis_cmd("SET")
+                    .arg(&raw_key)
+                    .arg(&payload[..])
+                    .arg("EX")
+                    .arg(3600),
+            )
+            .await
+            .expect("raw set");
+    });
+
+    let mut g = c.benchmark_group("redis_raw");
+    g.bench_function("get", |b| {
+        b.to_async(&rt).iter(|| async {
+            let v: Option<Vec<u8>> = store
+                .cache()
+                .query(redis_cmd("GET").arg(&raw_key))
+                .await
+                .expect("get");
+            v
+        })
+    });
+    g.finish();
+
+    let collection = store.durable().collection();
+    let mut g = c.benchmark_group("mongo_raw");
+    g.bench_function("find_one", |b| {
+        b.to_async(&rt).iter(|| async {
+            collection
+                .find_one(doc! { "_id": hot.as_str() })
+                .await
+                .expect("find_one")
+                .expect("found")
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("durable_tier");
+    g.bench_function("load", |b| {
+        b.to_async(&rt).iter(|| async {
+            store
+                .durable()
+                .load(&hot, now)
+                .await
+                .expect("load")
+                .expect("found")
+        })
+    });
+    g.sample_size(30).measurement_time(Duration::from_secs(5));
+    let alone = key(4);
+    rt.block_on(store.durable().create(&alone, &record(1, now), now))
+        .expect("seed");
+    let version = AtomicU64::new(1);
+    g.bench_function("save", |b| {
+        b.to_async(&rt).iter(|| async {
+            let v = version.fetch_add(1, Ordering::Relaxed);
+            store
+                .durable()
+                .save(&alone, &record(v + 1, now), v, Durability::Durable, now)
+                .await
+                .expect("save");
+        })
+    });
+    g.bench_function("touch", |b| {
+        b.to_async(&rt).iter(|| async {
+            store
+                .durable()
+                .touch(&alone, now + 3600, now, now)
+                .await
+                .expect("touch");
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("store");
+    g.bench_function("cache_hit_read", |b| {
+        b.to_async(&rt)
+            .iter(|| async { store.load(&hot, now).await.expect("load").expect("hit") })
+    });
+    let quick = key(2);
+    rt.block_on(store.create(&quick, &record(1, now), now))
+        .expect("seed");
+    g.bench_function("quick_write", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut r = store.load(&quick, now).await.expect("load").expect("hit");
+            let expected = r.version;
+            r.version += 1;
+            r.data.insert("n".into(), r.version.to_le_bytes().to_vec());
+            store
+                .save(&quick, &r, expected, Durability::Quick, now)
+                .await
+                .expect("quick save");
+        })
+    });
+    g.sample_size(30).measurement_time(Duration::from_secs(5));
+    let durable = key(3);
+    rt.block_on(store.create(&durable, &record(1, now), now))
+        .expect("seed");
+    g.bench_function("durable_write", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut r = store.load(&durable, now).await.expect("load").expect("hit");
+            let expected = r.version;
+            r.version += 1;
+            store
+                .save(&durable, &r, expected, Durability::Durable, now)
+                .await
+                .expect("save");
+        })
+    });
+    let next = AtomicU64::new(1_000);
+    g.bench_function("new_session", |b| {
+        b.to_async(&rt).iter(|| async {
+            let k = key(next.fetch_add(1, Ordering::Relaxed));
+            store
+                .create(&k, &record(1, now), now)
+                .await
+                .expect("create");
+        })
+    });
+    g.bench_function("rolling_read", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = store.load(&hot, now).await.expect("load").expect("hit");
+            store
+                .touch(&hot, now + 3600, now, now)
+                .await
+                .expect("touch");
+            black_box(r)
+        })
+    });
+    g.finish();
+
+    rt.block_on(async {
+        let _ = collection.client().database(&ns).drop().await;
+        let mut keys = redis_cmd("KEYS");
+        keys.arg(format!("{ns}:*"));
+        let keys: Vec<String> = store.cache().query(&keys).await.unwrap_or_default();
+        if !keys.is_empty() {
+            let mut del = redis_cmd("DEL");
+            del.arg(keys);
+            let _: Result<i64, _> = store.cache().query(&del).await;
+        }
+    });
+}
+
+criterion_group! {
+    name = storage;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(storage);
