@@ -84,7 +84,7 @@ impl MongoStoreBuilder {
         }
     }
 
-    /// Settings from the environment (see [`env`]).
+    /// Settings from the environment (see [`mod@env`]).
     ///
     /// # Errors
     /// [`Error::Config`] when [`env::URI`] is missing or a number does not parse.

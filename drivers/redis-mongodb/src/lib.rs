@@ -18,7 +18,7 @@ pub use crate::store::{MAX_CLEANUP_BATCH, MongoStore};
 /// The MongoDB driver this crate is built on, for [`MongoStore::from_database`].
 pub use mongodb;
 
-/// The driver's own environment variables (see also [`env`] and
+/// The driver's own environment variables (see also [`mod@env`] and
 /// [`tiered_sessions_redis::env`]).
 pub mod driver_env {
     pub use crate::driver::env::*;

@@ -5,6 +5,9 @@
 //!   middle of a stream of requests and restarted empty; every request still
 //!   succeeds, reads fall back to MongoDB, nothing acknowledged is lost, and the
 //!   cache serves again afterwards.
+//! - `faults::redis_paused_mid_stream_serves_nothing_stale`: Redis is SIGSTOPped
+//!   (unreachable, but keeping its data) while sessions are written, then
+//!   resumed with the old versions still cached; no read ever returns one.
 //! - `faults::mongodb_killed_mid_stream_keeps_acknowledged_writes`: a
 //!   SecantusDB replica set with on-disk storage is SIGKILLed mid-stream and
 //!   restarted on the same path; requests during the outage get an opaque 5xx
@@ -108,24 +111,13 @@ impl Client {
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
-    /// Write `k{n}`: acknowledged (200) or refused with an opaque 5xx.
-    async fn write(&mut self, app: &Router, n: u32) -> StatusCode {
+    /// A write that must be acknowledged.
+    async fn write_ok(&mut self, app: &Router, n: u32) {
         let key = format!("k{n}");
         self.attempted.insert(key.clone());
         let (status, body) = self.send(app, "POST", &format!("/write/{n}")).await;
-        if status == StatusCode::OK {
-            self.acknowledged.insert(key);
-        } else {
-            assert!(status.is_server_error(), "write {n} answered {status}");
-            assert!(body.is_empty(), "the 5xx is not opaque: {body:?}");
-        }
-        status
-    }
-
-    /// A write that must be acknowledged.
-    async fn write_ok(&mut self, app: &Router, n: u32) {
-        let status = self.write(app, n).await;
-        assert_eq!(status, StatusCode::OK, "write {n}");
+        assert_eq!(status, StatusCode::OK, "write {n}: {body}");
+        self.acknowledged.insert(key);
     }
 
     /// The session's keys: every acknowledged write, and nothing never tried.
@@ -218,17 +210,7 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
     let errors_before = metrics.snapshot().cache_errors;
 
     redis.kill();
-    // Reads fall back to MongoDB. A durable write is acknowledged or refused
-    // with an opaque 5xx (the tiered store refuses it while the cache, which
-    // may still hold the old version, cannot be invalidated); either way no
-    // acknowledged write is lost.
-    for _ in 0..8 {
-        let client = &mut clients[(n % CLIENTS) as usize];
-        let status = client.write(&app, n).await;
-        eprintln!("write {n} with Redis down: {status}");
-        client.read_all(&app, "with Redis down").await;
-        n += 1;
-    }
+    stream(&app, &mut clients, &mut n, 8, "with Redis down").await;
     let outage = metrics.snapshot();
     assert!(
         outage.cache_errors > errors_before,
@@ -259,6 +241,50 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
         "no cache hit after Redis restarted: {:?}",
         metrics.snapshot()
     );
+    support::drop_database(&mongo_uri, &database).await;
+}
+
+async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
+    let scratch = Scratch::new("ts_fault_pause");
+    let redis = start_redis(&scratch.0).await;
+    let store = RedisMongoBuilder::new(
+        RedisCache::standalone(format!("redis://127.0.0.1:{}", redis.port))
+            .key_prefix("f:")
+            .call_timeout(Duration::from_millis(100)),
+        MongoStore::builder(&mongo_uri).database(support::unique("ts_fault_pause")),
+    )
+    .build()
+    .await
+    .expect("store");
+    let database = store.durable().collection().namespace().db;
+    let (app, metrics) = app(Arc::new(store));
+    let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::default()).collect();
+    let mut n = 0;
+
+    stream(&app, &mut clients, &mut n, 8, "with Redis up").await;
+    let before = metrics.snapshot();
+    assert!(
+        before.cache_hits > 0,
+        "the cache was not in use: {before:?}"
+    );
+
+    redis.pause();
+    stream(&app, &mut clients, &mut n, 8, "with Redis paused").await;
+    let paused = metrics.snapshot();
+    assert!(
+        paused.cache_errors > before.cache_errors,
+        "Redis was paused, yet no cache call failed: {paused:?}"
+    );
+
+    // Redis answers again, still holding the versions from before the pause.
+    redis.resume();
+    for c in &mut clients {
+        c.read_all(&app, "right after Redis resumed").await;
+    }
+    stream(&app, &mut clients, &mut n, 8, "after Redis resumed").await;
+    for c in &mut clients {
+        c.read_all(&app, "at the end").await;
+    }
     support::drop_database(&mongo_uri, &database).await;
 }
 
@@ -374,23 +400,32 @@ where
 }
 
 fn main() -> ExitCode {
-    // The layer logs each store error it turns into a 5xx; show them.
+    // `RUST_LOG=error` shows each store error the layer turns into a 5xx and
+    // each cache entry the tiered store could not drop.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "error".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()),
         )
         .init();
     let args = Arguments::from_args();
     let redis = redis_server().map(drop);
     let mongo_rs = support::endpoint(support::MONGO_RS);
-    let needs_a = redis.clone().and(mongo_rs.clone().map(drop));
+    let redis_and_rs = redis.clone().and(mongo_rs.clone().map(drop));
+    let uri = mongo_rs.unwrap_or_default();
     let needs_b = redis.and(secantusd().map(drop));
     let trials = vec![
         trial(
             "redis_killed_mid_stream_loses_nothing",
-            needs_a,
-            move || redis_killed_mid_stream_loses_nothing(mongo_rs.unwrap_or_default()),
+            redis_and_rs.clone(),
+            {
+                let uri = uri.clone();
+                move || redis_killed_mid_stream_loses_nothing(uri)
+            },
+        ),
+        trial(
+            "redis_paused_mid_stream_serves_nothing_stale",
+            redis_and_rs,
+            move || redis_paused_mid_stream_serves_nothing_stale(uri),
         ),
         trial(
             "mongodb_killed_mid_stream_keeps_acknowledged_writes",

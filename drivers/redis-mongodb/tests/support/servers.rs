@@ -120,6 +120,26 @@ impl Server {
         );
     }
 
+    /// SIGSTOP the server's process group: it keeps its connections and its
+    /// data but answers nothing, like a host that stopped responding.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`Server::pause`]: it answers again, with its old data.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("a running server");
+        let status = Command::new("kill")
+            .args([signal, "--", &format!("-{}", child.id())])
+            .status()
+            .expect("kill(1)");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     /// SIGKILL the server's process group and reap it: a crash, not a shutdown.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -136,6 +156,13 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A paused server must be able to die too.
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-CONT", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
+                .status();
+        }
         self.kill();
     }
 }
