@@ -191,18 +191,27 @@ async fn start_redis(dir: &std::path::Path) -> Server {
     Server::start(program, args, port, dir.join("redis.log")).await
 }
 
-async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
-    let scratch = Scratch::new("ts_fault_redis");
-    let mut redis = start_redis(&scratch.0).await;
+/// The app over the Redis on `redis_port` (100 ms call deadline) and a fresh
+/// database on the shared MongoDB; also that database's name.
+async fn redis_app(redis_port: u16, mongo_uri: &str) -> (Router, Arc<Metrics>, String) {
     let store = RedisMongoBuilder::new(
-        RedisCache::standalone(format!("redis://127.0.0.1:{}", redis.port)).key_prefix("f:"),
-        MongoStore::builder(&mongo_uri).database(support::unique("ts_fault_redis")),
+        RedisCache::standalone(format!("redis://127.0.0.1:{redis_port}"))
+            .key_prefix("f:")
+            .call_timeout(Duration::from_millis(100)),
+        MongoStore::builder(mongo_uri).database(support::unique("ts_fault_redis")),
     )
     .build()
     .await
     .expect("store");
     let database = store.durable().collection().namespace().db;
     let (app, metrics) = app(Arc::new(store));
+    (app, metrics, database)
+}
+
+async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
+    let scratch = Scratch::new("ts_fault_redis");
+    let mut redis = start_redis(&scratch.0).await;
+    let (app, metrics, database) = redis_app(redis.port, &mongo_uri).await;
     let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::default()).collect();
     let mut n = 0;
 
@@ -247,17 +256,7 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
 async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
     let scratch = Scratch::new("ts_fault_pause");
     let redis = start_redis(&scratch.0).await;
-    let store = RedisMongoBuilder::new(
-        RedisCache::standalone(format!("redis://127.0.0.1:{}", redis.port))
-            .key_prefix("f:")
-            .call_timeout(Duration::from_millis(100)),
-        MongoStore::builder(&mongo_uri).database(support::unique("ts_fault_pause")),
-    )
-    .build()
-    .await
-    .expect("store");
-    let database = store.durable().collection().namespace().db;
-    let (app, metrics) = app(Arc::new(store));
+    let (app, metrics, database) = redis_app(redis.port, &mongo_uri).await;
     let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::default()).collect();
     let mut n = 0;
 
