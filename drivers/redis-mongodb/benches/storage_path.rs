@@ -5,7 +5,8 @@
 //! `durable_tier/load` (the MongoDB tier alone, against `find_one`); and
 //! `store/*`: `cache_hit_read`, `quick_write` (load + cache-only save),
 //! `durable_write` (load + MongoDB save + cache refresh), `new_session`
-//! (create) and `rolling_read` (load + touch).
+//! (create) and `rolling_read` (load + touch); `request/*`: a cache-hit read
+//! and a quick write through the session layer, cookie checks included.
 //!
 //! Against SecantusDB (a MongoDB-protocol server written in Python) the
 //! MongoDB figures are far slower than mongod's: read them relative to
@@ -14,10 +15,15 @@
 //! Needs `TS_REDIS_URL` and `TS_MONGO_RS_URI` (`eval "$(scripts/services env)"`);
 //! without them it prints why and exits.
 
+#[path = "../tests/support/browser.rs"]
+mod browser;
+
 use std::hint::black_box;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use browser::Browser;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tiered_sessions::codec::{encode_record, encode_value};
 use tiered_sessions::{Clock, Durability, Record, SessionStore, StoreKey, SystemClock};
@@ -76,6 +82,7 @@ fn benches(c: &mut Criterion) {
             )
             .build(),
         )
+        .map(Arc::new)
         .expect("the Redis+MongoDB store");
     let now = SystemClock.now();
     let hot = key(1);
@@ -215,6 +222,31 @@ fn benches(c: &mut Criterion) {
                 .await
                 .expect("touch");
             black_box(r)
+        })
+    });
+    g.finish();
+
+    // The same through the session layer: cookie verification, the lazy load
+    // and the save, as a request pays them.
+    let (router, _) = browser::app(store.clone());
+    let mut browser = Browser::default();
+    rt.block_on(async {
+        let (status, _) = browser.send(&router, "POST", "/write/1").await;
+        assert!(status.is_success(), "first request: {status}");
+    });
+    let mut g = c.benchmark_group("request");
+    g.bench_function("cache_hit_read", |b| {
+        b.to_async(&rt).iter(|| {
+            let (mut browser, router) = (browser.clone(), router.clone());
+            async move { browser.send(&router, "GET", "/read").await }
+        })
+    });
+    let n = AtomicU64::new(0);
+    g.bench_function("quick_write", |b| {
+        b.to_async(&rt).iter(|| {
+            let (mut browser, router) = (browser.clone(), router.clone());
+            let uri = format!("/quick/{}", n.fetch_add(1, Ordering::Relaxed) % 1000);
+            async move { browser.send(&router, "POST", &uri).await }
         })
     });
     g.finish();

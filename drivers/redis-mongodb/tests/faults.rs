@@ -19,96 +19,34 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::Path;
-use axum::http::{Request, StatusCode, header};
-use axum::routing::{get, post};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use tiered_sessions::{
-    Metrics, Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore,
-};
-use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder, RedisMongoStore};
-use tower::ServiceExt;
+use tiered_sessions::{Metrics, SessionStore};
+use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
 
+use support::browser::{Browser, app};
 use support::servers::{Server, free_port, redis_server, secantusd};
 
 /// Clients (sessions) the requests rotate over.
 const CLIENTS: u32 = 4;
-/// How long a request may take before the test calls it a hang (a liveness
-/// bound far above the configured deadlines, not a performance threshold).
-const HANG: Duration = Duration::from_secs(60);
-
-async fn write(session: Session, Path(n): Path<u32>) -> Result<&'static str> {
-    session.insert(&format!("k{n}"), &n).await?;
-    Ok("ok")
-}
-
-async fn read(session: Session) -> Result<String> {
-    Ok(session.keys().await?.join(","))
-}
-
-fn app(store: Arc<RedisMongoStore>) -> (Router, Arc<Metrics>) {
-    let metrics = store.metrics().clone();
-    let config = SessionConfig::builder([[42u8; 32]])
-        .cookie_only_threshold(0)
-        .secure(false)
-        .build()
-        .expect("config");
-    let manager = SessionManager::with_shared_store(config, store as Arc<dyn SessionStore>)
-        .with_metrics(metrics.clone());
-    let router = Router::new()
-        .route("/write/{n}", post(write))
-        .route("/read", get(read))
-        .layer(SessionLayer::new(manager));
-    (router, metrics)
-}
-
-/// A browser: a cookie jar, the writes it tried and those acknowledged.
+/// A browser, the writes it tried and those acknowledged.
 #[derive(Default)]
 struct Client {
-    jar: BTreeMap<String, String>,
+    browser: Browser,
     attempted: BTreeSet<String>,
     acknowledged: BTreeSet<String>,
 }
 
 impl Client {
     async fn send(&mut self, app: &Router, method: &str, uri: &str) -> (StatusCode, String) {
-        let cookie = self
-            .jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut req = Request::builder().method(method).uri(uri);
-        if !cookie.is_empty() {
-            req = req.header(header::COOKIE, cookie);
-        }
-        let req = req.body(Body::empty()).expect("request");
-        let res = tokio::time::timeout(HANG, app.clone().oneshot(req))
-            .await
-            .unwrap_or_else(|_| panic!("{method} {uri} hung for {HANG:?}"))
-            .expect("infallible");
-        for set in res.headers().get_all(header::SET_COOKIE) {
-            let set = set.to_str().expect("ascii cookie");
-            let pair = set.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if set.to_ascii_lowercase().contains("max-age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let status = res.status();
-        let body = res.into_body().collect().await.expect("body").to_bytes();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        self.browser.send(app, method, uri).await
     }
 
     /// A write that must be acknowledged.

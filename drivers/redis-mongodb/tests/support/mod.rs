@@ -93,4 +93,5 @@ pub async fn drop_database(uri: &str, database: &str) {
         let _ = c.database(database).drop().await;
     }
 }
+pub mod browser;
 pub mod servers;
