@@ -155,6 +155,13 @@ async fn table_keys(store: &DynamoStore) -> Vec<String> {
 }
 
 fn main() -> ExitCode {
+    // `RUST_LOG=warn` shows the driver's and the session layer's events.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     let args = libtest_mimic::Arguments::from_args();
     let mut all = trials(
         "redis_moto",

@@ -154,6 +154,27 @@ async fn save_is_conditional_on_version_and_life(e: Engine) {
     assert_eq!(s.load(&k, NOW).await.unwrap(), None);
 }
 
+/// `v <= :expected` must compare numbers, not digit strings ("10" < "9").
+async fn save_compares_versions_as_numbers(e: Engine) {
+    let s = e.store().await;
+    let k = key();
+    s.create(&k, &rec(10, NOW + 100), NOW).await.unwrap();
+    assert!(matches!(
+        s.save(&k, &rec(10, NOW + 100), 9, Durability::Durable, NOW)
+            .await,
+        Err(Error::Conflict)
+    ));
+    s.save(&k, &rec(100, NOW + 100), 99, Durability::Durable, NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.save(&k, &rec(99, NOW + 100), 98, Durability::Durable, NOW)
+            .await,
+        Err(Error::Conflict)
+    ));
+    assert_eq!(s.load(&k, NOW).await.unwrap().map(|r| r.version), Some(100));
+}
+
 async fn touch_moves_expiry_only_while_live(e: Engine) {
     let s = e.store().await;
     let k = key();
@@ -341,6 +362,9 @@ const CASES: &[(&str, Case<Engine>)] = &[
     }),
     ("save_is_conditional_on_version_and_life", |e| {
         Box::pin(save_is_conditional_on_version_and_life(e))
+    }),
+    ("save_compares_versions_as_numbers", |e| {
+        Box::pin(save_compares_versions_as_numbers(e))
     }),
     ("touch_moves_expiry_only_while_live", |e| {
         Box::pin(touch_moves_expiry_only_while_live(e))

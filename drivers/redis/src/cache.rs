@@ -16,6 +16,10 @@ use crate::error::into_error;
 use crate::pool::{Call, CallError, Pools};
 use crate::scripts;
 
+/// How long a version floor (see `scripts.rs`) outlives the durable save it
+/// guards; that save's own refill normally replaces it within milliseconds.
+const FLOOR_SECS: u64 = 30;
+
 /// Longest TTL set on a key: far enough for any session, short enough that
 /// Redis never rejects it as out of range.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -280,7 +284,15 @@ impl CacheTier for RedisCache {
 
     async fn invalidate_unless_newer(&self, key: &StoreKey, expected_version: u64) -> Result<()> {
         let mut inv = scripts::INVALIDATE_UNLESS_NEWER.prepare_invoke();
-        inv.key(self.redis_key(key)).arg(expected_version);
+        // Before a durable save of `expected + 1`: refuse older refills until
+        // then. `u64::MAX` means "drop whatever is cached" (after a failure).
+        let floor = expected_version
+            .checked_add(1)
+            .map_or(String::new(), |f| f.to_string());
+        inv.key(self.redis_key(key))
+            .arg(expected_version)
+            .arg(floor)
+            .arg(FLOOR_SECS);
         match self.script::<i64>(&inv, true).await? {
             0 => Err(Error::Conflict),
             _ => Ok(()),

@@ -5,7 +5,12 @@
 //! A session is one HASH under its key:
 //! - a cached record: `v` (version), `r` (the `encode_record` bytes), `e`
 //!   (expires_at) and `l` (last_active) — `touch` rewrites only `e` and `l`;
-//! - a deletion marker: `x` (until when it blocks refills) and nothing else.
+//! - a deletion marker: `x` (until when it blocks refills) and nothing else;
+//! - a version floor: `f` and nothing else, left by `invalidate_unless_newer`
+//!   before a durable save of version `f`. A refill older than `f` — from a
+//!   reader that read the durable tier before that save — is refused, so the
+//!   cache never goes back behind a version a client was already told about.
+//!   It lives a short while (the save's refill replaces it).
 //!
 //! Numbers are canonical decimal strings (what Rust's `u64::to_string` gives)
 //! and are compared digit by digit, so every u64 compares exactly (Lua numbers
@@ -32,34 +37,40 @@ local function cmp(a, b)
   return 0
 end
 
--- 'marker', 'live' plus the cached version, or nil (nothing, or lapsed at now).
+-- 'marker'; 'floor' plus the floor; 'live' plus the cached version; or nil
+-- (nothing, or lapsed at now).
 local function state(key, now)
-  local f = redis.call('HMGET', key, 'v', 'e', 'x')
+  local f = redis.call('HMGET', key, 'v', 'e', 'x', 'f')
   if f[3] then
     if cmp(f[3], now) > 0 then return 'marker' end
     return nil
   end
+  if f[4] then return 'floor', f[4] end
   if f[1] and f[2] and cmp(f[2], now) > 0 then return 'live', f[1] end
   return nil
 end
 
--- ARGV[2..6] = version, record, expires_at, last_active, ttl
-local function write(key)
-  redis.call('DEL', key)
+-- ARGV[2..6] = version, record, expires_at, last_active, ttl. A record
+-- always has the same four fields, so HSET overwrites a live one; anything
+-- else (a lapsed marker, a floor, an expired record) goes first.
+local function write(key, over_live)
+  if not over_live then redis.call('DEL', key) end
   redis.call('HSET', key, 'v', ARGV[2], 'r', ARGV[3], 'e', ARGV[4], 'l', ARGV[5])
   redis.call('EXPIRE', key, ARGV[6])
 end
 ";
 
 /// `put_if_newer`: ARGV = now, version, record, expires_at, last_active, ttl.
-/// Returns 1 if written, 0 if skipped (marker, or same or newer version cached).
+/// Returns 1 if written, 0 if skipped (marker, a floor above the version, or
+/// the same or a newer version cached).
 pub(crate) static PUT_IF_NEWER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{HELPERS}
 local s, v = state(KEYS[1], ARGV[1])
 if s == 'marker' then return 0 end
+if s == 'floor' and cmp(ARGV[2], v) < 0 then return 0 end
 if s == 'live' and cmp(v, ARGV[2]) >= 0 then return 0 end
-write(KEYS[1])
+write(KEYS[1], s == 'live')
 return 1
 "
     ))
@@ -73,21 +84,32 @@ pub(crate) static COMPARE_AND_SWAP: LazyLock<Script> = LazyLock::new(|| {
 local s, v = state(KEYS[1], ARGV[1])
 if s ~= 'live' then return 0 end
 if v ~= ARGV[7] then return 2 end
-write(KEYS[1])
+write(KEYS[1], true)
 return 1
 "
     ))
 });
 
-/// `invalidate_unless_newer`: ARGV = expected. Returns 1 if the entry is gone
-/// (or was a marker, which stays), 0 if the cached record is newer.
+/// `invalidate_unless_newer`: ARGV = expected, floor (expected + 1, or empty
+/// to drop whatever is cached), floor ttl. Returns 1 if the record is gone (a
+/// marker stays, a floor only rises), 0 if the cached record is newer. A
+/// dropped record leaves a floor at its own version: it was durable, so
+/// anything older is stale.
 pub(crate) static INVALIDATE_UNLESS_NEWER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{HELPERS}
-local f = redis.call('HMGET', KEYS[1], 'v', 'x')
-if f[2] or not f[1] then return 1 end
-if cmp(f[1], ARGV[1]) > 0 then return 0 end
+local f = redis.call('HMGET', KEYS[1], 'v', 'x', 'f')
+if f[2] then return 1 end
+if f[1] and cmp(f[1], ARGV[1]) > 0 then return 0 end
+local floor = ARGV[2]
+if floor == '' then
+  if not f[1] then return 1 end
+  floor = f[1]
+end
+if f[3] and cmp(f[3], floor) > 0 then floor = f[3] end
 redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'f', floor)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 "
     ))

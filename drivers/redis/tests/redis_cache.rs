@@ -266,6 +266,50 @@ async fn invalidate_unless_newer_semantics(c: Cache) {
     assert_eq!(version(&c, &k, NOW).await, None);
 }
 
+/// A reader that read the durable tier before a save must not put its older
+/// copy back after the saver invalidated the cache: the cache would then be
+/// behind what the saver's client was told (and a key-level rebase of that
+/// client's next request would lose its update).
+async fn a_refill_older_than_a_pending_save_is_refused(c: Cache) {
+    let k = key();
+    c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
+    c.invalidate_unless_newer(&k, 5).await.unwrap(); // a durable save of v6 begins
+    c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap(); // a late reader's refill
+    assert_eq!(version(&c, &k, NOW).await, None);
+    assert_eq!(
+        c.compare_and_swap(&k, &rec(6, NOW + 100), 5, NOW)
+            .await
+            .unwrap(),
+        CasOutcome::Missing
+    );
+    // A failed save's "drop whatever is cached" keeps the floor.
+    c.invalidate_unless_newer(&k, u64::MAX).await.unwrap();
+    c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, None);
+    let ttl: i64 = c
+        .query(redis::cmd("TTL").arg(c.redis_key(&k)))
+        .await
+        .unwrap();
+    assert!((1..=30).contains(&ttl), "a floor is short-lived: {ttl}");
+    // The save's own refill (or anything newer) goes in.
+    c.put_if_newer(&k, &rec(6, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, Some(6));
+    // Dropping a cached record leaves a floor at its version: it was durable.
+    c.invalidate_unless_newer(&k, u64::MAX).await.unwrap();
+    c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, None);
+    c.put_if_newer(&k, &rec(6, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, Some(6));
+    // Floors only rise.
+    let k = key();
+    c.invalidate_unless_newer(&k, 7).await.unwrap();
+    c.invalidate_unless_newer(&k, 3).await.unwrap();
+    c.put_if_newer(&k, &rec(7, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, None);
+    c.put_if_newer(&k, &rec(8, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, Some(8));
+}
+
 async fn touch_updates_times_not_version_and_ignores_missing(c: Cache) {
     let k = key();
     c.touch(&k, NOW + 100, NOW, NOW).await.unwrap();
@@ -329,9 +373,13 @@ async fn a_read_is_one_command(c: Cache) {
         assert_eq!(version(&c, &k, NOW).await, Some(1));
     }
     assert_eq!(c.commands_sent() - before, 10);
+    // The first use of a script on a server may load it (NOSCRIPT, SCRIPT LOAD).
+    c.compare_and_swap(&k, &rec(2, NOW + 100), 1, NOW)
+        .await
+        .unwrap();
     let before = c.commands_sent();
     let out = c
-        .compare_and_swap(&k, &rec(2, NOW + 100), 1, NOW)
+        .compare_and_swap(&k, &rec(3, NOW + 100), 2, NOW)
         .await
         .unwrap();
     assert_eq!(out, CasOutcome::Swapped);
@@ -451,6 +499,9 @@ const CASES: &[(&str, Case<Cache>)] = &[
     }),
     ("invalidate_unless_newer_semantics", |c| {
         Box::pin(invalidate_unless_newer_semantics(c))
+    }),
+    ("a_refill_older_than_a_pending_save_is_refused", |c| {
+        Box::pin(a_refill_older_than_a_pending_save_is_refused(c))
     }),
     ("touch_updates_times_not_version_and_ignores_missing", |c| {
         Box::pin(touch_updates_times_not_version_and_ignores_missing(c))
