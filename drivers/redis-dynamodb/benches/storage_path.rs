@@ -213,6 +213,78 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The targets are ratios to one raw GET. On a shared machine the load
+    // drifts between criterion's groups, so the ratios are also measured with
+    // the two operations interleaved, one after the other, and compared by
+    // their medians.
+    rt.block_on(async {
+        let raw_get = || async {
+            let v: Option<Vec<u8>> = store
+                .cache()
+                .query(redis_cmd("GET").arg(&raw_key))
+                .await
+                .expect("get");
+            v
+        };
+        let ratio = |name: &'static str, samples: Vec<(Duration, Duration)>| {
+            let median = |mut v: Vec<Duration>| {
+                v.sort();
+                v[v.len() / 2]
+            };
+            let (raw, op): (Vec<_>, Vec<_>) = samples.into_iter().unzip();
+            let (raw, op) = (median(raw), median(op));
+            eprintln!(
+                "interleaved: {name}: {op:?} vs raw GET {raw:?} = {:.2} x",
+                op.as_secs_f64() / raw.as_secs_f64()
+            );
+        };
+        const N: usize = 3000;
+        let mut samples = Vec::with_capacity(N);
+        for _ in 0..N {
+            let t = std::time::Instant::now();
+            raw_get().await;
+            let raw = t.elapsed();
+            let t = std::time::Instant::now();
+            store.load(&hot, now).await.expect("load").expect("hit");
+            samples.push((raw, t.elapsed()));
+        }
+        ratio("store cache-hit read", samples);
+        let mut samples = Vec::with_capacity(N);
+        for _ in 0..N {
+            let t = std::time::Instant::now();
+            raw_get().await;
+            let raw = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut r = store.load(&quick, now).await.expect("load").expect("hit");
+            let expected = r.version;
+            r.version += 1;
+            store
+                .save(&quick, &r, expected, Durability::Quick, now)
+                .await
+                .expect("quick save");
+            samples.push((raw, t.elapsed()));
+        }
+        ratio("store quick write (load + quick save)", samples);
+        for (name, method, path) in [
+            ("request cache-hit read", "GET", "/read"),
+            ("request quick write", "POST", "/quick"),
+        ] {
+            let mut samples = Vec::with_capacity(N);
+            for _ in 0..N {
+                let t = std::time::Instant::now();
+                raw_get().await;
+                let raw = t.elapsed();
+                let mut b = browser.clone();
+                let t = std::time::Instant::now();
+                b.send(&router, method, path, Duration::from_secs(10))
+                    .await
+                    .expect("request");
+                samples.push((raw, t.elapsed()));
+            }
+            ratio(name, samples);
+        }
+    });
 }
 
 criterion_group! {
