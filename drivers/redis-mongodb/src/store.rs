@@ -32,11 +32,12 @@ pub const MAX_CLEANUP_BATCH: usize = 10_000;
 ///   `v` the version, `exp` the expiry as a BSON date (swept by the TTL index
 ///   that [`MongoStore::ensure_indexes`] creates), `ca`/`la` creation and last
 ///   activity in UNIX seconds, `d` the data as one binary.
-/// - **Expiry** is enforced on every read and write filter, so a document the
-///   TTL monitor has not swept yet (it runs about once a minute) is never
-///   returned, saved over or touched.
-/// - **Consistency**: writes use write concern `majority` (an acknowledged
-///   write survives the loss of the primary) and reads go to the primary with
+/// - **Expiry** is checked on every read and is part of every write filter, so
+///   a document the TTL monitor has not swept yet (it runs about once a
+///   minute) is never returned, saved over or touched.
+/// - **Consistency**: writes use write concern `majority` with `j: true` (an
+///   acknowledged write survives the loss of the primary, and a crash of every
+///   node) and reads go to the primary with
 ///   read concern `local`. Together these give read-your-writes on a replica
 ///   set without client sessions: an acknowledged write is on the primary, and
 ///   any new primary must hold every majority-acknowledged write. (A
@@ -75,7 +76,8 @@ impl MongoStore {
     }
 
     /// A store on `collection` of a database whose client you configured
-    /// yourself. The store still sets its own write concern (`majority`), read
+    /// yourself. The store still sets its own write concern (`majority`,
+    /// journaled), read
     /// concern (`local`) and read preference (`primary`) on the collection; set
     /// short server selection and connect timeouts on your client (the
     /// driver's default of 30 s holds requests that long during an outage).

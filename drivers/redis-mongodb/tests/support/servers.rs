@@ -11,11 +11,12 @@ use std::os::unix::process::CommandExt;
 
 /// Where `scripts/services` installs SecantusDB, or `TS_SECANTUSD`.
 pub fn secantusd() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("TS_SECANTUSD") {
-        return Ok(PathBuf::from(p));
-    }
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.services/secantus/bin/secantusd-py");
+    let path = match std::env::var_os("TS_SECANTUSD") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.services/secantus/bin/secantusd-py")
+        }
+    };
     if path.is_file() {
         Ok(path)
     } else {
@@ -29,7 +30,12 @@ pub fn secantusd() -> Result<PathBuf, String> {
 /// `redis-server` from `TS_REDIS_SERVER` or the `PATH`.
 pub fn redis_server() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("TS_REDIS_SERVER") {
-        return Ok(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("TS_REDIS_SERVER={} is not a file", p.display()))
+        };
     }
     std::env::var_os("PATH")
         .iter()
