@@ -91,7 +91,14 @@ pub(crate) async fn ensure_ttl_index(
         )
         .build();
     match collection.create_index(model).await {
-        Ok(_) => Ok(IndexOutcome::Created),
+        Ok(_) => {
+            tracing::info!(
+                collection = collection.name(),
+                index = TTL_INDEX_NAME,
+                "created the sessions TTL index"
+            );
+            Ok(IndexOutcome::Created)
+        }
         // Another process created a different index in between.
         Err(e) if error::code(&e).is_some_and(|c| INDEX_CONFLICT.contains(&c)) => {
             Err(Error::config(conflict_message(

@@ -308,12 +308,20 @@ fn foreign_documents_are_codec_errors(ctx: Ctx) -> BoxFuture<'static, ()> {
 
 fn writes_are_majority_and_reads_see_them_from_another_client(ctx: Ctx) -> BoxFuture<'static, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        // Weaker concerns asked for in the URI do not apply to the sessions.
+        let sep = if ctx.uri.contains('?') { '&' } else { '?' };
+        let store = MongoStore::builder(format!("{}{sep}w=1&journal=false", ctx.uri))
+            .database(&ctx.database)
+            .collection("sessions")
+            .build()
+            .await
+            .expect("store");
         let wc = store.collection().write_concern().expect("write concern");
         assert_eq!(
             wc.w,
             Some(tiered_sessions_redis_mongodb::mongodb::options::Acknowledgment::Majority)
         );
+        assert_eq!(wc.journal, Some(true));
         let rc = store.collection().read_concern().expect("read concern");
         assert_eq!(rc.level, ReadConcernLevel::Local);
 
