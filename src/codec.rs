@@ -198,21 +198,28 @@ impl EncodedData {
         self.0.is_empty()
     }
 
-    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    /// Entries with raw key bytes. A malformed entry ends the iteration.
+    fn raw_entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let mut r = Reader(&self.0);
-        // Validated at construction, so these reads cannot fail.
         let count = r.len().unwrap_or(0);
         (0..count).map_while(move |_| {
             let klen = r.len().ok()?;
-            let key = std::str::from_utf8(r.take(klen).ok()?).ok()?;
+            let key = r.take(klen).ok()?;
             let vlen = r.len().ok()?;
             Some((key, r.take(vlen).ok()?))
         })
     }
 
+    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.raw_entries()
+            .map_while(|(k, v)| Some((std::str::from_utf8(k).ok()?, v)))
+    }
+
     /// The encoded value under `key`.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.entries().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.raw_entries()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// The keys, in order.

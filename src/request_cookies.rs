@@ -73,14 +73,7 @@ impl RequestCookies {
     }
 
     fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.values().iter().flat_map(|h| {
-            h.as_bytes().split(|&b| b == b';').filter_map(|pair| {
-                let pair = pair.trim_ascii();
-                let eq = pair.iter().position(|&b| b == b'=')?;
-                let (name, value) = pair.split_at(eq);
-                Some((name.trim_ascii(), value[1..].trim_ascii()))
-            })
-        })
+        self.values().iter().flat_map(|h| split_pairs(h.as_bytes()))
     }
 
     /// Candidate cookie values for the session, in the order to try them: each
@@ -124,6 +117,21 @@ impl RequestCookies {
         }
         presence
     }
+}
+
+/// `name=value` pairs of one header, split with memchr: a cookie header of a
+/// few KiB is scanned at memory speed rather than byte by byte.
+fn split_pairs(bytes: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut start = 0;
+    memchr::memchr_iter(b';', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .filter_map(move |end| {
+            let pair = bytes.get(start..end)?.trim_ascii();
+            start = end + 1;
+            let eq = memchr::memchr(b'=', pair)?;
+            let (name, value) = pair.split_at(eq);
+            Some((name.trim_ascii(), value.get(1..)?.trim_ascii()))
+        })
 }
 
 fn chunk_index(candidate: &[u8], name: &[u8], max: usize) -> Option<usize> {
