@@ -132,7 +132,7 @@ pub(crate) enum Pools {
 
 impl Pools {
     pub(crate) async fn call<T: FromRedisValue>(&self, call: &Call<'_>) -> Result<T, CallError> {
-        match self {
+        let out = match self {
             Pools::Single(pool) => {
                 let mut conn = pool.get().await.map_err(CallError::Pool)?;
                 run(&mut conn, call).await
@@ -141,6 +141,21 @@ impl Pools {
                 let mut conn = pool.get().await.map_err(CallError::Pool)?;
                 run(&mut conn, call).await
             }
+        };
+        if let Err(CallError::Redis(e)) = &out
+            && connection_failed(e)
+        {
+            // The idle connections most likely died the same way (a
+            // restarted server): drop them rather than fail on each.
+            self.drop_idle();
+        }
+        out
+    }
+
+    fn drop_idle(&self) {
+        match self {
+            Pools::Single(pool) => drop(pool.retain(|_, _| false)),
+            Pools::Cluster(pool) => drop(pool.retain(|_, _| false)),
         }
     }
 
