@@ -22,13 +22,19 @@ pub mod env {
 }
 
 /// Builds a [`RedisMongoStore`] from a [`RedisCacheBuilder`] and a
-/// [`MongoStoreBuilder`].
+/// [`MongoStoreBuilder`] (or a [`MongoStore`] built already).
 #[derive(Clone, Debug)]
 pub struct RedisMongoBuilder {
     redis: RedisCacheBuilder,
-    mongo: MongoStoreBuilder,
+    mongo: Mongo,
     ensure_indexes: bool,
     cache_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+enum Mongo {
+    Settings(MongoStoreBuilder),
+    Store(MongoStore),
 }
 
 impl RedisMongoBuilder {
@@ -36,7 +42,20 @@ impl RedisMongoBuilder {
     pub fn new(redis: RedisCacheBuilder, mongo: MongoStoreBuilder) -> Self {
         RedisMongoBuilder {
             redis,
-            mongo,
+            mongo: Mongo::Settings(mongo),
+            ensure_indexes: true,
+            cache_timeout: None,
+        }
+    }
+
+    /// Compose a Redis cache and a [`MongoStore`] you built yourself, for
+    /// instance with [`MongoStore::from_database`] on a client the
+    /// application shares (one client per process is what the MongoDB driver
+    /// recommends).
+    pub fn with_store(redis: RedisCacheBuilder, mongo: MongoStore) -> Self {
+        RedisMongoBuilder {
+            redis,
+            mongo: Mongo::Store(mongo),
             ensure_indexes: true,
             cache_timeout: None,
         }
@@ -106,9 +125,12 @@ impl RedisMongoBuilder {
         self
     }
 
-    /// Map the MongoDB settings.
+    /// Map the MongoDB settings (nothing to map after
+    /// [`RedisMongoBuilder::with_store`]).
     pub fn mongodb(mut self, f: impl FnOnce(MongoStoreBuilder) -> MongoStoreBuilder) -> Self {
-        self.mongo = f(self.mongo);
+        if let Mongo::Settings(settings) = self.mongo {
+            self.mongo = Mongo::Settings(f(settings));
+        }
         self
     }
 
@@ -121,7 +143,10 @@ impl RedisMongoBuilder {
     /// connects on first use.
     pub async fn build(self) -> Result<RedisMongoStore> {
         let cache = self.redis.build()?;
-        let durable = self.mongo.build().await?;
+        let durable = match self.mongo {
+            Mongo::Settings(settings) => settings.build().await?,
+            Mongo::Store(store) => store,
+        };
         if self.ensure_indexes {
             durable.ensure_indexes().await?;
         }

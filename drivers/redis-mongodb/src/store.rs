@@ -144,6 +144,32 @@ impl MongoStore {
             .await
     }
 
+    /// Ask the server to answer (`ping`), within the operation deadline: for
+    /// readiness probes and start-up checks.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when no server can be reached,
+    /// [`Error::Timeout`] past the deadline, [`Error::Backend`] otherwise.
+    pub async fn ping(&self) -> Result<()> {
+        self.deadline(async {
+            self.database
+                .run_command(doc! { "ping": 1 })
+                .await
+                .map_err(error::map)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Close the MongoDB client under this store: end its server sessions and
+    /// close its connections, after the operations in flight. The client is
+    /// shared with every clone of this store (and with the [`Database`] it was
+    /// made from), so none of them can be used afterwards. Call it once at
+    /// shutdown; a dropped client cleans up too, in a background task.
+    pub async fn shutdown(self) {
+        self.database.client().clone().shutdown().await;
+    }
+
     /// Run `fut` within the operation deadline.
     async fn deadline<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         match tokio::time::timeout(self.operation_timeout, fut).await {

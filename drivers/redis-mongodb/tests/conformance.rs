@@ -2,6 +2,7 @@
 //!
 //! - `redis_mongo_rs::*` and `redis_mongo_standalone::*`: the store users get
 //!   from [`RedisMongoBuilder`] (Redis in front of MongoDB, TTL index created),
+//!   over one MongoDB client per mode shared by the fixtures,
 //!   with MongoDB as a one-node replica set and as a standalone server;
 //! - `mongo_rs::*` and `mongo_standalone::*`: [`MongoStore`] alone, which is a
 //!   complete store too.
@@ -17,7 +18,9 @@ use std::sync::Arc;
 
 use tiered_sessions_conformance::libtest_mimic::{self, Arguments};
 use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, env_endpoint, trials};
+use tiered_sessions_redis_mongodb::mongodb::{Client, Database};
 use tiered_sessions_redis_mongodb::{MAX_RECORD_BYTES, MongoStore, RedisCache, RedisMongoBuilder};
+use tokio::sync::OnceCell;
 
 /// The database every fixture of one factory in this run uses (one collection
 /// per fixture).
@@ -25,9 +28,42 @@ fn run_database(mode: &str) -> String {
     support::unique(&format!("ts_conf_{mode}"))
 }
 
-/// Redis in front of MongoDB, built as a user builds it.
+/// One MongoDB client per factory, made on first use inside the suite's
+/// runtime and shared by every fixture (a client per fixture would open a
+/// pool per case, and the driver's clients are meant to be shared).
+struct SharedClient {
+    var: &'static str,
+    client: OnceCell<Client>,
+}
+
+impl SharedClient {
+    fn new(var: &'static str) -> Self {
+        SharedClient {
+            var,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn database(&self, name: &str) -> Result<Database, Skip> {
+        let uri = env_endpoint(self.var)?;
+        let client = self
+            .client
+            .get_or_init(|| async {
+                // Through the builder, for its short server selection timeout.
+                let store = MongoStore::builder(&uri)
+                    .build()
+                    .await
+                    .expect("a MongoDB client");
+                store.collection().client().clone()
+            })
+            .await;
+        Ok(client.database(name))
+    }
+}
+
+/// Redis in front of MongoDB, composed by the driver's builder.
 struct RedisMongoFactory {
-    mongo_var: &'static str,
+    mongo: SharedClient,
     database: String,
 }
 
@@ -42,15 +78,13 @@ impl Factory for RedisMongoFactory {
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
         let redis_url = env_endpoint(support::REDIS)?;
-        let mongo_uri = env_endpoint(self.mongo_var)?;
+        let database = self.mongo.database(&self.database).await?;
         let namespace = support::unique("c");
         let prefix = format!("ts:{namespace}:");
         let redis = RedisCache::standalone(&redis_url).key_prefix(&prefix);
-        let store = RedisMongoBuilder::new(
+        let store = RedisMongoBuilder::with_store(
             redis.clone(),
-            MongoStore::builder(&mongo_uri)
-                .database(&self.database)
-                .collection(&namespace),
+            MongoStore::from_database(&database, &namespace),
         )
         .build()
         .await
@@ -81,7 +115,7 @@ impl Factory for RedisMongoFactory {
 
 /// [`MongoStore`] on its own.
 struct MongoFactory {
-    mongo_var: &'static str,
+    mongo: SharedClient,
     database: String,
 }
 
@@ -94,13 +128,8 @@ impl Factory for MongoFactory {
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
-        let mongo_uri = env_endpoint(self.mongo_var)?;
-        let store = MongoStore::builder(&mongo_uri)
-            .database(&self.database)
-            .collection(support::unique("c"))
-            .build()
-            .await
-            .expect("building the MongoDB store");
+        let database = self.mongo.database(&self.database).await?;
+        let store = MongoStore::from_database(&database, &support::unique("c"));
         store
             .ensure_indexes()
             .await
@@ -126,14 +155,14 @@ fn main() -> ExitCode {
         all.extend(trials(
             &format!("redis_mongo_{mode}"),
             RedisMongoFactory {
-                mongo_var: var,
+                mongo: SharedClient::new(var),
                 database: tiered,
             },
         ));
         all.extend(trials(
             &format!("mongo_{mode}"),
             MongoFactory {
-                mongo_var: var,
+                mongo: SharedClient::new(var),
                 database: alone,
             },
         ));

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::http::StatusCode;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use tiered_sessions::{Metrics, SessionStore};
+use tiered_sessions::Metrics;
 use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
 
 use support::browser::{Browser, app};
@@ -130,8 +130,8 @@ async fn start_redis(dir: &std::path::Path) -> Server {
 }
 
 /// The app over the Redis on `redis_port` (100 ms call deadline) and a fresh
-/// database on the shared MongoDB; also that database's name.
-async fn redis_app(redis_port: u16, mongo_uri: &str) -> (Router, Arc<Metrics>, String) {
+/// database on the shared MongoDB; also its MongoDB tier.
+async fn redis_app(redis_port: u16, mongo_uri: &str) -> (Router, Arc<Metrics>, MongoStore) {
     let store = RedisMongoBuilder::new(
         RedisCache::standalone(format!("redis://127.0.0.1:{redis_port}"))
             .key_prefix("f:")
@@ -141,15 +141,15 @@ async fn redis_app(redis_port: u16, mongo_uri: &str) -> (Router, Arc<Metrics>, S
     .build()
     .await
     .expect("store");
-    let database = store.durable().collection().namespace().db;
+    let durable = store.durable().clone();
     let (app, metrics) = app(Arc::new(store));
-    (app, metrics, database)
+    (app, metrics, durable)
 }
 
 async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
     let scratch = Scratch::new("ts_fault_redis");
     let mut redis = start_redis(&scratch.0).await;
-    let (app, metrics, database) = redis_app(redis.port, &mongo_uri).await;
+    let (app, metrics, durable) = redis_app(redis.port, &mongo_uri).await;
     let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::default()).collect();
     let mut n = 0;
 
@@ -188,13 +188,20 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
         "no cache hit after Redis restarted: {:?}",
         metrics.snapshot()
     );
-    support::drop_database(&mongo_uri, &database).await;
+    let namespace = durable.collection().namespace();
+    let _ = durable
+        .collection()
+        .client()
+        .database(&namespace.db)
+        .drop()
+        .await;
+    durable.shutdown().await;
 }
 
 async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
     let scratch = Scratch::new("ts_fault_pause");
     let redis = start_redis(&scratch.0).await;
-    let (app, metrics, database) = redis_app(redis.port, &mongo_uri).await;
+    let (app, metrics, durable) = redis_app(redis.port, &mongo_uri).await;
     let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::default()).collect();
     let mut n = 0;
 
@@ -222,7 +229,14 @@ async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
     for c in &mut clients {
         c.read_all(&app, "at the end").await;
     }
-    support::drop_database(&mongo_uri, &database).await;
+    let namespace = durable.collection().namespace();
+    let _ = durable
+        .collection()
+        .client()
+        .database(&namespace.db)
+        .drop()
+        .await;
+    durable.shutdown().await;
 }
 
 async fn mongodb_killed_mid_stream_keeps_acknowledged_writes() {
@@ -296,10 +310,9 @@ async fn mongodb_killed_mid_stream_keeps_acknowledged_writes() {
     }
 
     mongo.restart().await;
-    let probe = tiered_sessions::StoreKey::from_stored("probe");
     let mut back = false;
     for _ in 0..60 {
-        if durable.load(&probe, 0).await.is_ok() {
+        if durable.ping().await.is_ok() {
             back = true;
             break;
         }
@@ -316,6 +329,7 @@ async fn mongodb_killed_mid_stream_keeps_acknowledged_writes() {
             .await;
     }
     stream(&app, &mut clients, &mut n, 4, "after the MongoDB restart").await;
+    durable.shutdown().await;
 }
 
 /// A trial that runs `body` when every prerequisite is there, and is ignored

@@ -20,26 +20,20 @@ use tiered_sessions_redis_mongodb::mongodb::options::{IndexOptions, ReadConcernL
 use tiered_sessions_redis_mongodb::mongodb::{Client, IndexModel};
 use tiered_sessions_redis_mongodb::{IndexOutcome, MAX_RECORD_BYTES, MongoStore, TTL_INDEX_NAME};
 
-type Case = fn(Ctx) -> BoxFuture<'static, ()>;
+type Case = for<'a> fn(&'a Ctx) -> BoxFuture<'a, ()>;
 
-/// One test's own database and collection on one server.
+/// One test's own database on one server, and a client for it (shut down
+/// after the test, so no client is dropped while the runtime still runs).
 struct Ctx {
     uri: String,
     database: String,
+    client: Client,
 }
 
 impl Ctx {
-    async fn store(&self) -> MongoStore {
-        MongoStore::builder(&self.uri)
-            .database(&self.database)
-            .collection("sessions")
-            .build()
-            .await
-            .expect("store")
-    }
-
-    async fn client(&self) -> Client {
-        Client::with_uri_str(&self.uri).await.expect("client")
+    /// A store on the test's `sessions` collection.
+    fn store(&self) -> MongoStore {
+        MongoStore::from_database(&self.client.database(&self.database), "sessions")
     }
 }
 
@@ -66,9 +60,10 @@ fn record(version: u64, expires_at: u64) -> Record {
     r
 }
 
-fn ensure_indexes_creates_then_recognises(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn ensure_indexes_creates_then_recognises(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        let store = ctx.store();
+        store.ping().await.expect("ping");
         assert_eq!(
             store.ensure_indexes().await.expect("create"),
             IndexOutcome::Created
@@ -84,9 +79,9 @@ fn ensure_indexes_creates_then_recognises(ctx: Ctx) -> BoxFuture<'static, ()> {
     })
 }
 
-fn ensure_indexes_reports_a_conflicting_ttl_index(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn ensure_indexes_reports_a_conflicting_ttl_index(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        let store = ctx.store();
         let other = IndexModel::builder()
             .keys(doc! { "exp": 1 })
             .options(
@@ -116,9 +111,9 @@ fn ensure_indexes_reports_a_conflicting_ttl_index(ctx: Ctx) -> BoxFuture<'static
     })
 }
 
-fn ensure_indexes_reports_a_name_clash(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn ensure_indexes_reports_a_name_clash(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        let store = ctx.store();
         let other = IndexModel::builder()
             .keys(doc! { "la": 1 })
             .options(
@@ -140,9 +135,9 @@ fn ensure_indexes_reports_a_name_clash(ctx: Ctx) -> BoxFuture<'static, ()> {
     })
 }
 
-fn records_over_the_limit_are_refused_before_sending(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn records_over_the_limit_are_refused_before_sending(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        let store = ctx.store();
         let k = key();
         let mut big = record(1, now() + 600);
         big.data.insert("blob".into(), vec![7u8; 16 * 1024 * 1024]);
@@ -181,9 +176,9 @@ fn records_over_the_limit_are_refused_before_sending(ctx: Ctx) -> BoxFuture<'sta
     })
 }
 
-fn a_large_record_within_the_limit_round_trips(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn a_large_record_within_the_limit_round_trips(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        let store = ctx.store();
         let k = key();
         let mut big = record(1, now() + 600);
         big.data.insert("blob".into(), vec![9u8; 4 * 1024 * 1024]);
@@ -193,9 +188,9 @@ fn a_large_record_within_the_limit_round_trips(ctx: Ctx) -> BoxFuture<'static, (
 }
 
 /// A document past its expiry that the TTL monitor has not removed yet.
-fn unswept_expired_documents_are_dead(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn unswept_expired_documents_are_dead(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        let store = ctx.store();
         let k = key();
         let t = now();
         store
@@ -242,9 +237,9 @@ fn unswept_expired_documents_are_dead(ctx: Ctx) -> BoxFuture<'static, ()> {
     })
 }
 
-fn cleanup_deletes_only_expired_in_resumable_batches(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn cleanup_deletes_only_expired_in_resumable_batches(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
+        let store = ctx.store();
         let t = now();
         let mut live = Vec::new();
         for i in 0..7u64 {
@@ -286,10 +281,10 @@ fn cleanup_deletes_only_expired_in_resumable_batches(ctx: Ctx) -> BoxFuture<'sta
     })
 }
 
-fn foreign_documents_are_codec_errors(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn foreign_documents_are_codec_errors(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let store = ctx.store().await;
-        let client = ctx.client().await;
+        let store = ctx.store();
+        let client = &ctx.client;
         let k = key();
         client
             .database(&ctx.database)
@@ -306,7 +301,7 @@ fn foreign_documents_are_codec_errors(ctx: Ctx) -> BoxFuture<'static, ()> {
     })
 }
 
-fn writes_are_majority_and_reads_see_them_from_another_client(ctx: Ctx) -> BoxFuture<'static, ()> {
+fn writes_are_majority_and_reads_see_them_from_another_client(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         // Weaker concerns asked for in the URI do not apply to the sessions.
         let sep = if ctx.uri.contains('?') { '&' } else { '?' };
@@ -328,12 +323,13 @@ fn writes_are_majority_and_reads_see_them_from_another_client(ctx: Ctx) -> BoxFu
         let k = key();
         let r = record(1, now() + 600);
         store.create(&k, &r, now()).await.expect("create");
-        let other = ctx.store().await;
+        let other = ctx.store();
         assert_eq!(other.load(&k, now()).await.expect("load"), Some(r));
+        store.shutdown().await;
     })
 }
 
-fn an_unreachable_server_is_a_retryable_error_not_a_hang(_ctx: Ctx) -> BoxFuture<'static, ()> {
+fn an_unreachable_server_is_a_retryable_error_not_a_hang(_ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         // Port 9 (discard) on loopback: nothing listens there.
         let store = MongoStore::builder("mongodb://127.0.0.1:9/?directConnection=true")
@@ -341,6 +337,8 @@ fn an_unreachable_server_is_a_retryable_error_not_a_hang(_ctx: Ctx) -> BoxFuture
             .build()
             .await
             .expect("build does not connect");
+        let err = store.ping().await.expect_err("down");
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
         let err = store.load(&key(), now()).await.expect_err("down");
         assert!(err.is_retryable(), "{err:?}");
         assert!(
@@ -358,10 +356,11 @@ fn an_unreachable_server_is_a_retryable_error_not_a_hang(_ctx: Ctx) -> BoxFuture
             .await
             .expect_err("down");
         assert!(err.is_retryable(), "{err:?}");
+        store.shutdown().await;
     })
 }
 
-fn malformed_uris_are_config_errors(_ctx: Ctx) -> BoxFuture<'static, ()> {
+fn malformed_uris_are_config_errors(_ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         for uri in [
             "localhost:27017",
@@ -435,12 +434,20 @@ fn main() -> std::process::ExitCode {
                 move || match endpoint {
                     Err(reason) => support::missing(reason),
                     Ok(uri) => support::block_on(async move {
+                        let store = MongoStore::builder(&uri)
+                            .database(&database)
+                            .build()
+                            .await
+                            .expect("client");
                         let ctx = Ctx {
-                            uri: uri.clone(),
-                            database: database.clone(),
+                            uri,
+                            database,
+                            client: store.collection().client().clone(),
                         };
-                        case(ctx).await;
-                        support::drop_database(&uri, &database).await;
+                        case(&ctx).await;
+                        // Best effort: the next run uses new names anyway.
+                        let _ = ctx.client.database(&ctx.database).drop().await;
+                        store.shutdown().await;
                     }),
                 },
             ));

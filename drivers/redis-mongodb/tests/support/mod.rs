@@ -91,6 +91,7 @@ pub async fn mongo_ids(
 pub async fn drop_database(uri: &str, database: &str) {
     if let Ok(c) = Client::with_uri_str(uri).await {
         let _ = c.database(database).drop().await;
+        c.shutdown().await;
     }
 }
 pub mod browser;
