@@ -146,6 +146,14 @@ async fn redis_app(redis_port: u16, mongo_uri: &str) -> (Router, Arc<Metrics>, M
     (app, metrics, durable)
 }
 
+/// Drop the test's database (best effort) and close the client.
+async fn drop_database_and_close(durable: MongoStore) {
+    let namespace = durable.collection().namespace();
+    let database = durable.collection().client().database(&namespace.db);
+    let _ = database.drop().await;
+    durable.shutdown().await;
+}
+
 async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
     let scratch = Scratch::new("ts_fault_redis");
     let mut redis = start_redis(&scratch.0).await;
@@ -188,14 +196,7 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
         "no cache hit after Redis restarted: {:?}",
         metrics.snapshot()
     );
-    let namespace = durable.collection().namespace();
-    let _ = durable
-        .collection()
-        .client()
-        .database(&namespace.db)
-        .drop()
-        .await;
-    durable.shutdown().await;
+    drop_database_and_close(durable).await;
 }
 
 async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
@@ -229,14 +230,7 @@ async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
     for c in &mut clients {
         c.read_all(&app, "at the end").await;
     }
-    let namespace = durable.collection().namespace();
-    let _ = durable
-        .collection()
-        .client()
-        .database(&namespace.db)
-        .drop()
-        .await;
-    durable.shutdown().await;
+    drop_database_and_close(durable).await;
 }
 
 async fn mongodb_killed_mid_stream_keeps_acknowledged_writes() {
