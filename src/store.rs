@@ -159,7 +159,12 @@ pub trait CacheTier: Send + Sync + fmt::Debug {
     ) -> Result<CasOutcome>;
 
     /// Before a durable save: drop the cached record unless it is newer than
-    /// `expected_version` (a quick save this request has not seen).
+    /// `expected_version` (a quick save this request has not seen), and leave a
+    /// version floor: for a while, [`CacheTier::put_if_newer`] refuses records
+    /// older than `expected_version + 1`, so a reader that read the durable tier
+    /// before the save cannot refill the cache behind it (a stale base for the
+    /// next quick save would lose an update). With `u64::MAX` ("drop whatever
+    /// is cached"), the floor is the dropped record's own version.
     ///
     /// # Errors
     /// [`crate::Error::Conflict`] if the cached version is newer, or a backend error.

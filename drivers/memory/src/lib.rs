@@ -40,8 +40,12 @@ struct Inner {
 
 #[derive(Debug)]
 struct Entry {
-    /// `None` is a deletion marker (cache mode).
+    /// `None` is a deletion marker, or with a `floor` a version floor (cache mode).
     record: Option<Record>,
+    /// Cache mode: refills older than this are refused (0 = none). Left by
+    /// `invalidate_unless_newer` so a reader that read the durable tier before
+    /// a save cannot put the cache back behind it.
+    floor: u64,
     /// Until when the entry counts (the record's expiry, or the marker's).
     until: UnixTime,
     used: u64,
@@ -127,6 +131,18 @@ impl MemoryStore {
         until: UnixTime,
         now: UnixTime,
     ) {
+        self.put_entry(inner, key, record, 0, until, now);
+    }
+
+    fn put_entry(
+        &self,
+        inner: &mut Inner,
+        key: &StoreKey,
+        record: Option<Record>,
+        floor: u64,
+        until: UnixTime,
+        now: UnixTime,
+    ) {
         if !inner.entries.contains_key(key) && inner.entries.len() >= self.capacity {
             inner.evict_one(now);
         }
@@ -136,6 +152,7 @@ impl MemoryStore {
             key.clone(),
             Entry {
                 record,
+                floor,
                 until,
                 used,
             },
@@ -313,7 +330,8 @@ impl CacheTier for MemoryStore {
         let mut inner = self.lock();
         if let Some(entry) = inner.live(key, now) {
             match &entry.record {
-                None => return Ok(()),
+                None if entry.floor == 0 || record.version < entry.floor => return Ok(()),
+                None => {}
                 Some(cached) if cached.version >= record.version => return Ok(()),
                 Some(_) => {}
             }
@@ -355,16 +373,29 @@ impl CacheTier for MemoryStore {
 
     async fn invalidate_unless_newer(&self, key: &StoreKey, expected_version: u64) -> Result<()> {
         let mut inner = self.lock();
-        let newer = match inner.entries.get(key) {
+        // Before a durable save of `expected + 1`, refills older than that are
+        // refused; `u64::MAX` ("drop whatever is cached") floors at the dropped
+        // record's own version, which clients may already have read.
+        let wanted = expected_version.saturating_add(1);
+        let floor = match inner.entries.get(key) {
             Some(Entry {
                 record: Some(r), ..
-            }) => r.version > expected_version,
-            _ => return Ok(()),
+            }) if r.version > expected_version => return Err(Error::Conflict),
+            Some(Entry {
+                record: Some(r), ..
+            }) if expected_version == u64::MAX => r.version,
+            Some(Entry {
+                record: None,
+                floor: 0,
+                ..
+            }) => return Ok(()),
+            Some(Entry { floor, .. }) => wanted.max(*floor),
+            None if expected_version == u64::MAX => return Ok(()),
+            None => wanted,
         };
-        if newer {
-            return Err(Error::Conflict);
-        }
-        inner.remove(key);
+        // A floor has no lifetime of its own here (this call has no clock): it
+        // lasts until the save's refill replaces it or the LRU evicts it.
+        self.put_entry(&mut inner, key, None, floor, UnixTime::MAX, 0);
         Ok(())
     }
 
@@ -426,6 +457,35 @@ mod tests {
         for k in [&a, &d, &e] {
             assert!(s.load(k, 100).await.unwrap().is_some());
         }
+    }
+
+    #[tokio::test]
+    async fn invalidation_leaves_a_floor_that_refuses_stale_refills() {
+        let s = MemoryStore::new();
+        let k = key();
+        s.put_if_newer(&k, &rec(3, 1000), 0).await.unwrap();
+        assert!(matches!(
+            s.invalidate_unless_newer(&k, 2).await,
+            Err(Error::Conflict)
+        ));
+        s.invalidate_unless_newer(&k, 3).await.unwrap();
+        assert!(s.get(&k, 1).await.unwrap().is_none(), "a floor is a miss");
+        // A reader that read version 3 before the save of 4 cannot refill it.
+        s.put_if_newer(&k, &rec(3, 1000), 1).await.unwrap();
+        assert!(s.get(&k, 1).await.unwrap().is_none());
+        assert_eq!(
+            s.compare_and_swap(&k, &rec(4, 1000), 3, 1).await.unwrap(),
+            CasOutcome::Missing
+        );
+        // The save's own refill goes in.
+        s.put_if_newer(&k, &rec(4, 1000), 1).await.unwrap();
+        assert_eq!(s.get(&k, 1).await.unwrap().unwrap().version, 4);
+        // Dropping everything floors at the dropped version.
+        s.invalidate_unless_newer(&k, u64::MAX).await.unwrap();
+        s.put_if_newer(&k, &rec(3, 1000), 1).await.unwrap();
+        assert!(s.get(&k, 1).await.unwrap().is_none());
+        s.put_if_newer(&k, &rec(4, 1000), 1).await.unwrap();
+        assert_eq!(s.get(&k, 1).await.unwrap().unwrap().version, 4);
     }
 
     #[tokio::test]
