@@ -167,7 +167,8 @@ impl MongoStoreBuilder {
         self
     }
 
-    /// The application name the server logs for each connection.
+    /// The application name the server logs for each connection (default:
+    /// `appName` from the URI, else `tiered-sessions`).
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
         self.app_name = Some(name.into());
         self
@@ -203,6 +204,8 @@ impl MongoStoreBuilder {
         options.connect_timeout = Some(self.connect_timeout);
         if self.app_name.is_some() {
             options.app_name.clone_from(&self.app_name);
+        } else if options.app_name.is_none() {
+            options.app_name = Some("tiered-sessions".to_owned());
         }
         let database = self
             .database
