@@ -374,18 +374,43 @@ pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(),
         .await
         .during("reading after invalidation")?;
     same(got.as_ref(), None, "the cache tier after invalidation")?;
+    // The version floor: a reader that read version 3 from the durable tier
+    // before the save of 4 must not refill the cache behind it.
+    cache
+        .put_if_newer(&k, &v3, now + 2)
+        .await
+        .during("a stale refill below the floor")?;
+    let got = cache
+        .get(&k, now + 2)
+        .await
+        .during("reading after the stale refill")?;
+    same(
+        got.as_ref(),
+        None,
+        "the cache tier after a refill older than the invalidation's floor",
+    )?;
+    let v4 = sample::next(&v3, now + 2, "a", b"4");
+    cache
+        .put_if_newer(&k, &v4, now + 2)
+        .await
+        .during("the save's own refill")?;
+    let got = cache
+        .get(&k, now + 2)
+        .await
+        .during("reading the save's refill")?;
+    same(
+        got.as_ref(),
+        Some(&v4),
+        "the cache tier after the save's refill",
+    )?;
     cache
         .touch(&absent, now + 900, now + 2, now + 2)
         .await
         .during("touching an empty key")?;
 
-    cache
-        .put_if_newer(&k, &v3, now + 3)
-        .await
-        .during("putting version 3 again")?;
     cache.delete(&k, now + 3).await.during("deleting")?;
     cache
-        .put_if_newer(&k, &v3, now + 4)
+        .put_if_newer(&k, &v4, now + 4)
         .await
         .during("a refill racing with the delete")?;
     let got = cache
