@@ -181,17 +181,15 @@ impl MongoStore {
         }
     }
 
-    /// The live document's version, if there is a live document.
-    async fn live_version(&self, key: &StoreKey, now: UnixTime) -> Result<Option<i64>> {
+    /// Whether a live document is stored under `key`.
+    async fn is_live(&self, key: &StoreKey, now: UnixTime) -> Result<bool> {
         let found = self
             .collection
             .find_one(doc! { ID: key.as_str(), EXPIRES: { "$gt": date(now) } })
-            .projection(doc! { VERSION: 1 })
+            .projection(doc! { ID: 1 })
             .await
             .map_err(error::map)?;
-        found
-            .map(|d| d.get_i64(VERSION).map_err(Error::codec))
-            .transpose()
+        Ok(found.is_some())
     }
 }
 
@@ -263,9 +261,10 @@ impl SessionStore for MongoStore {
                 return Ok(());
             }
             // Nothing matched: either no live document, or a newer version.
-            match self.live_version(key, now).await? {
-                None => Err(Error::NotFound),
-                Some(_) => Err(Error::Conflict),
+            if self.is_live(key, now).await? {
+                Err(Error::Conflict)
+            } else {
+                Err(Error::NotFound)
             }
         })
         .await
