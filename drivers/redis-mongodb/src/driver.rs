@@ -213,6 +213,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn mongodb_settings_map_unless_a_store_is_given() {
+        let redis = || RedisCacheBuilder::standalone("redis://127.0.0.1:1");
+        let mapped = RedisMongoBuilder::new(redis(), MongoStoreBuilder::new("mongodb://h"))
+            .mongodb(|m| m.max_record_bytes(1000));
+        let store = mapped
+            .ensure_indexes(false)
+            .build()
+            .await
+            .expect("built without a server");
+        assert_eq!(store.durable().max_record_bytes(), 1000);
+
+        let own = MongoStoreBuilder::new("mongodb://h")
+            .max_record_bytes(2000)
+            .build()
+            .await
+            .expect("store");
+        let store = RedisMongoBuilder::with_store(redis(), own)
+            .mongodb(|m| m.max_record_bytes(1000))
+            .ensure_indexes(false)
+            .build()
+            .await
+            .expect("built without a server");
+        assert_eq!(store.durable().max_record_bytes(), 2000);
+    }
+
+    #[tokio::test]
     async fn build_without_indexes_contacts_no_server() {
         let store = RedisMongoBuilder::from_lookup(vars(&[]))
             .expect("valid")
