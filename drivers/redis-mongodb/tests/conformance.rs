@@ -5,7 +5,7 @@
 //!   over one MongoDB client per mode shared by the fixtures,
 //!   with MongoDB as a one-node replica set and as a standalone server;
 //! - `mongo_rs::*` and `mongo_standalone::*`: [`MongoStore`] alone, which is a
-//!   complete store too.
+//!   complete store too, with a configured 1 MiB record limit.
 //!
 //! Endpoints come from `TS_REDIS_URL`, `TS_MONGO_RS_URI` and
 //! `TS_MONGO_STANDALONE_URI` at run time; each fixture gets its own Redis key
@@ -21,6 +21,9 @@ use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, env_endp
 use tiered_sessions_redis_mongodb::mongodb::{Client, Database};
 use tiered_sessions_redis_mongodb::{MAX_RECORD_BYTES, MongoStore, RedisCache, RedisMongoBuilder};
 use tokio::sync::OnceCell;
+
+/// The record size limit the `mongo_*` fixtures configure.
+const CONFIGURED_LIMIT: usize = 1 << 20;
 
 /// The database every fixture of one factory in this run uses (one collection
 /// per fixture).
@@ -122,14 +125,19 @@ struct MongoFactory {
 #[tiered_sessions::async_trait]
 impl Factory for MongoFactory {
     fn capabilities(&self) -> Capabilities {
+        // A configured limit below the default, so the suite checks that one
+        // too (and sends MongoDB 1 MiB rather than 16 MiB: SecantusDB's
+        // in-memory engine keeps the memory of large documents after they
+        // are dropped).
         Capabilities::new()
             .with_native_ttl(true)
-            .with_max_record_bytes(MAX_RECORD_BYTES)
+            .with_max_record_bytes(CONFIGURED_LIMIT)
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
         let database = self.mongo.database(&self.database).await?;
-        let store = MongoStore::from_database(&database, &support::unique("c"));
+        let store = MongoStore::from_database(&database, &support::unique("c"))
+            .with_max_record_bytes(CONFIGURED_LIMIT);
         store
             .ensure_indexes()
             .await

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::StatusCode;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tiered_sessions::Metrics;
+use tiered_sessions_conformance::libtest_mimic::{self, Arguments, Completion, Failed, Trial};
 use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
 
 use support::browser::{Browser, app};

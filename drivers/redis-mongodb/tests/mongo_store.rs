@@ -9,12 +9,12 @@ mod support;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use libtest_mimic::{Arguments, Trial};
 use tiered_sessions::codec::encode_value;
 use tiered_sessions::{
     Clock, Durability, Error, Record, SessionId, SessionStore, SessionStoreExt, StoreKey,
     StoreKeyHasher, SystemClock,
 };
+use tiered_sessions_conformance::libtest_mimic::{self, Arguments, Trial};
 use tiered_sessions_redis_mongodb::mongodb::bson::{DateTime, doc};
 use tiered_sessions_redis_mongodb::mongodb::options::{IndexOptions, ReadConcernLevel};
 use tiered_sessions_redis_mongodb::mongodb::{Client, IndexModel};

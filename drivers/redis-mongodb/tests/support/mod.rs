@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use libtest_mimic::{Completion, Failed};
+use tiered_sessions_conformance::libtest_mimic::{Completion, Failed};
 use tiered_sessions_conformance::{env_endpoint, in_ci};
 use tiered_sessions_redis_mongodb::RedisCache;
 use tiered_sessions_redis_mongodb::mongodb::Client;
