@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderValue, Request, Response, StatusCode};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -63,12 +64,13 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
     ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -82,11 +84,63 @@ where
         // The clone is not ready; the one that was polled ready handles this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let mut res = inner.call(req).await?;
-            finish(&session, &mut res).await;
-            Ok(res)
-        })
+        ResponseFuture::Handling {
+            inner: inner.call(req),
+            session: Some(session),
+        }
+    }
+}
+
+type Finishing<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
+
+pin_project! {
+    /// The response future of [`SessionService`]: the inner service's response,
+    /// then the session save. A request whose handler never touched its session
+    /// completes with no further work (no allocation, no lock).
+    #[project = ResponseFutureProj]
+    pub enum ResponseFuture<F, B, E> {
+        /// Waiting for the inner service.
+        Handling {
+            #[pin]
+            inner: F,
+            session: Option<Session>,
+        },
+        /// Saving the session.
+        Finishing {
+            save: Finishing<B, E>,
+        },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Default + Send + 'static,
+    E: Send + 'static,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let save = match self.as_mut().project() {
+                ResponseFutureProj::Handling { inner, session } => {
+                    let mut res = match inner.poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Ready(Ok(res)) => res,
+                    };
+                    match session.take().filter(Session::was_touched) {
+                        None => return Poll::Ready(Ok(res)),
+                        Some(session) => Box::pin(async move {
+                            finish(&session, &mut res).await;
+                            Ok(res)
+                        }) as Finishing<B, E>,
+                    }
+                }
+                ResponseFutureProj::Finishing { save } => return save.as_mut().poll(cx),
+            };
+            self.set(ResponseFuture::Finishing { save });
+        }
     }
 }
 

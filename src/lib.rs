@@ -25,7 +25,7 @@ pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use crate::config::{SameSite, SessionConfig, SessionConfigBuilder};
 pub use crate::error::{BoxError, Error, Result};
 pub use crate::keys::{KeyRing, MIN_KEY_LEN};
-pub use crate::layer::{SessionLayer, SessionService};
+pub use crate::layer::{ResponseFuture, SessionLayer, SessionService};
 pub use crate::manager::SessionManager;
 pub use crate::metrics::{Metrics, MetricsSnapshot};
 pub use crate::record::{Record, SessionData};

@@ -274,6 +274,11 @@ impl Session {
         }
     }
 
+    /// Whether a handler called any method (and so a save may be due).
+    pub(crate) fn was_touched(&self) -> bool {
+        self.inner.touched.load(Ordering::Acquire)
+    }
+
     fn config(&self) -> &SessionConfig {
         &self.inner.manager.inner.config
     }
