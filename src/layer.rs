@@ -101,12 +101,15 @@ pin_project! {
     pub enum ResponseFuture<F, B, E> {
         /// Waiting for the inner service.
         Handling {
+            /// The inner service's future.
             #[pin]
             inner: F,
+            /// The request's session, taken when the response arrives.
             session: Option<Session>,
         },
         /// Saving the session.
         Finishing {
+            /// The save, then the response.
             save: Finishing<B, E>,
         },
     }
