@@ -84,9 +84,11 @@ where
         // The clone is not ready; the one that was polled ready handles this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::Handling {
-            inner: inner.call(req),
-            session: Some(session),
+        ResponseFuture {
+            state: State::Handling {
+                inner: inner.call(req),
+                session: Some(session),
+            },
         }
     }
 }
@@ -97,19 +99,21 @@ pin_project! {
     /// The response future of [`SessionService`]: the inner service's response,
     /// then the session save. A request whose handler never touched its session
     /// completes with no further work (no allocation, no lock).
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<F, B, E> {
-        /// Waiting for the inner service.
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        state: State<F, B, E>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B, E> {
         Handling {
-            /// The inner service's future.
             #[pin]
             inner: F,
-            /// The request's session, taken when the response arrives.
             session: Option<Session>,
         },
-        /// Saving the session.
         Finishing {
-            /// The save, then the response.
             save: Finishing<B, E>,
         },
     }
@@ -123,10 +127,11 @@ where
 {
     type Output = Result<Response<B>, E>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
         loop {
-            let save = match self.as_mut().project() {
-                ResponseFutureProj::Handling { inner, session } => {
+            let save = match state.as_mut().project() {
+                StateProj::Handling { inner, session } => {
                     let mut res = match inner.poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -140,9 +145,9 @@ where
                         }) as Finishing<B, E>,
                     }
                 }
-                ResponseFutureProj::Finishing { save } => return save.as_mut().poll(cx),
+                StateProj::Finishing { save } => return save.as_mut().poll(cx),
             };
-            self.set(ResponseFuture::Finishing { save });
+            state.set(State::Finishing { save });
         }
     }
 }
