@@ -116,7 +116,7 @@ impl SessionManager {
     /// A store error.
     pub async fn delete_by_id(&self, id: &SessionId) -> Result<()> {
         match &self.inner.store {
-            Some(store) => store.delete(&self.store_key(id)).await,
+            Some(store) => store.delete(&self.store_key(id), self.now()).await,
             None => Ok(()),
         }
     }

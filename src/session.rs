@@ -610,7 +610,7 @@ impl Session {
         };
         if let Some(store) = self.store() {
             for key in active.doomed.drain(..) {
-                store.delete(&key).await?;
+                store.delete(&key, now).await?;
             }
         }
         let presence = || self.inner.cookies.presence(config);

@@ -82,11 +82,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     ) -> Result<()>;
 
     /// Delete the record under `key` from every tier. Deleting a missing record
-    /// succeeds.
+    /// succeeds. `now` times the cache tier's deletion marker.
     ///
     /// # Errors
     /// A backend error; the record may then still exist.
-    async fn delete(&self, key: &StoreKey) -> Result<()>;
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()>;
 
     /// Set a live record's expiry and last activity without rewriting its data
     /// or changing its version.
@@ -212,8 +212,8 @@ macro_rules! forward_store {
                     .save(key, record, expected_version, durability, now)
                     .await
             }
-            async fn delete(&self, key: &StoreKey) -> Result<()> {
-                (**self).delete(key).await
+            async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+                (**self).delete(key, now).await
             }
             async fn touch(
                 &self,

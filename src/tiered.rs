@@ -325,10 +325,7 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
         self.durable_save(key, record, expected_version, now).await
     }
 
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
-        // The caller's clock is not passed to delete; the marker only needs a
-        // lifetime, and the memory/Redis tiers measure that on their own.
-        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
         // Cache, durable, cache again: a refill racing with the durable delete
         // meets the deletion marker. An unreachable cache does not block a
         // logout; the key is then suspect until the marker is in place.
@@ -340,7 +337,7 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
             self.suspect(key);
         }
         Metrics::inc(&self.metrics.durable_writes);
-        self.durable.delete(key).await?;
+        self.durable.delete(key, now).await?;
         match self.in_cache("delete", self.cache.delete(key, now)).await {
             Ok(()) => self.repaired(key),
             Err(_) => self.suspect(key),
@@ -490,7 +487,7 @@ mod tests {
                 }
             }
         }
-        async fn delete(&self, key: &StoreKey) -> Result<()> {
+        async fn delete(&self, key: &StoreKey, _: UnixTime) -> Result<()> {
             self.0.lock().unwrap().remove(key);
             Ok(())
         }
@@ -578,7 +575,7 @@ mod tests {
         let (store, cache, key, v1) = setup();
         store.create(&key, &v1, 0).await.unwrap();
         cache.down.store(true, Ordering::SeqCst);
-        store.delete(&key).await.unwrap();
+        store.delete(&key, 1).await.unwrap();
         cache.down.store(false, Ordering::SeqCst);
         // The cache still holds v1, but this store knows better and repairs it.
         assert_eq!(store.load(&key, 1).await.unwrap(), None);

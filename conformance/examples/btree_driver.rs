@@ -127,7 +127,7 @@ impl SessionStore for BTreeStore {
         }
     }
 
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
+    async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
         self.lock().remove(&self.raw(key));
         Ok(())
     }

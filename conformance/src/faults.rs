@@ -296,9 +296,9 @@ impl<D: SessionStore> SessionStore for FaultyDurable<D> {
             .await
     }
 
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
         self.faults.gate(DURABLE, true).await?;
-        self.inner.delete(key).await
+        self.inner.delete(key, now).await
     }
 
     async fn touch(

@@ -64,8 +64,8 @@ impl SessionStore for IgnoresExpiry {
             .save(key, &hide_expiry(record), expected, durability, now)
             .await
     }
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
-        SessionStore::delete(&self.0, key).await
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        SessionStore::delete(&self.0, key, now).await
     }
     async fn touch(
         &self,
@@ -107,8 +107,8 @@ macro_rules! forward_except {
             async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
                 self.0.load(key, now).await
             }
-            async fn delete(&self, key: &StoreKey) -> Result<()> {
-                SessionStore::delete(&self.0, key).await
+            async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+                SessionStore::delete(&self.0, key, now).await
             }
             async fn touch(&self, key: &StoreKey, expires_at: UnixTime, last_active: UnixTime, now: UnixTime) -> Result<()> {
                 SessionStore::touch(&self.0, key, expires_at, last_active, now).await
@@ -122,7 +122,7 @@ macro_rules! forward_except {
 
 forward_except!(OverwritesOnCreate, {
     async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
-        SessionStore::delete(&self.0, key).await?;
+        SessionStore::delete(&self.0, key, now).await?;
         self.0.create(key, record, now).await
     }
     async fn save(
@@ -203,14 +203,9 @@ impl SessionStore for CacheFirst {
             .save(key, record, expected, Durability::Durable, now)
             .await
     }
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
-        self.cache
-            .delete(
-                key,
-                tiered_sessions::Clock::now(&tiered_sessions::SystemClock),
-            )
-            .await?;
-        self.durable.delete(key).await
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        self.cache.delete(key, now).await?;
+        self.durable.delete(key, now).await
     }
     async fn touch(
         &self,

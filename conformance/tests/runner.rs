@@ -49,8 +49,8 @@ impl SessionStore for PanicsOnLoad {
     ) -> Result<()> {
         self.0.save(key, r, v, d, now).await
     }
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
-        SessionStore::delete(&self.0, key).await
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        SessionStore::delete(&self.0, key, now).await
     }
     async fn touch(&self, key: &StoreKey, e: UnixTime, l: UnixTime, now: UnixTime) -> Result<()> {
         SessionStore::touch(&self.0, key, e, l, now).await

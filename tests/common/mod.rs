@@ -244,9 +244,9 @@ impl<S: SessionStore> SessionStore for Counting<S> {
             .save(key, record, expected, durability, now)
             .await
     }
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
         self.check(&self.writes).await?;
-        self.inner.delete(key).await
+        self.inner.delete(key, now).await
     }
     async fn touch(&self, key: &StoreKey, e: UnixTime, l: UnixTime, now: UnixTime) -> Result<()> {
         self.check(&self.writes).await?;

@@ -248,7 +248,7 @@ impl Model<'_> {
             Op::Regenerate(i) => self.regenerate(i).await,
             Op::Delete(i) => {
                 let key = self.slots[i].key.clone();
-                self.store.delete(&key).await.during("deleting")?;
+                self.store.delete(&key, self.now).await.during("deleting")?;
                 self.slots[i].live = None;
                 self.check(i).await
             }
@@ -463,7 +463,7 @@ impl Model<'_> {
             .during("creating the new id")?;
         let old = self.slots[i].key.clone();
         self.store
-            .delete(&old)
+            .delete(&old, self.now)
             .await
             .during("deleting the old id")?;
         self.slots[i].live = None;

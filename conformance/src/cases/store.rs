@@ -50,7 +50,7 @@ pub async fn round_trip(fx: &Fixture, _caps: &Capabilities) -> Result<(), CaseEr
         "load after a save that removed a key",
     )?;
 
-    s.delete(&k).await.during("deleting the record")?;
+    s.delete(&k, now + 3).await.during("deleting the record")?;
     let got = s
         .load(&k, now + 3)
         .await
@@ -83,11 +83,11 @@ pub async fn delete_twice_is_fine(fx: &Fixture, _caps: &Capabilities) -> Result<
     s.create(&k, &sample::record(1, now, 600, &[("a", b"1")]), now)
         .await
         .during("creating a record")?;
-    s.delete(&k).await.during("the first delete")?;
-    s.delete(&k)
+    s.delete(&k, now).await.during("the first delete")?;
+    s.delete(&k, now)
         .await
         .during("the second delete of the same key")?;
-    s.delete(&sample::key()?)
+    s.delete(&sample::key()?, now)
         .await
         .during("deleting a key that never existed")?;
     let got = s.load(&k, now).await.during("loading after the deletes")?;
@@ -352,7 +352,9 @@ pub async fn late_save_never_resurrects(
         .during("creating the session")?;
     let loaded = s.load(&k, now).await.during("loading the session")?;
     same(loaded.as_ref(), Some(&v1), "load before logout")?;
-    s.delete(&k).await.during("deleting the session (logout)")?;
+    s.delete(&k, now)
+        .await
+        .during("deleting the session (logout)")?;
     let late = sample::next(&v1, now + 1, "cart", b"late");
     expect_gone(s.as_ref(), &k, &late, now + 1, "a deleted session").await?;
     if let Some((cache, durable)) = &fx.tiers {

@@ -239,7 +239,7 @@ pub async fn delete_removes_every_tier(fx: &Fixture, caps: &Capabilities) -> Res
     s.save(&k, &v2, 1, Durability::Quick, now + 1)
         .await
         .during("quick-saving version 2")?;
-    s.delete(&k).await.during("deleting")?;
+    s.delete(&k, now + 1).await.during("deleting")?;
     let got = cache
         .get(&k, now + 2)
         .await

@@ -250,7 +250,7 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
+    async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
         self.lock().remove(key);
         Ok(())
     }

@@ -238,7 +238,7 @@ impl SessionStore for DynamoStore {
         }
     }
 
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
+    async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
         self.client
             .delete_item()
             .table_name(&*self.table)

@@ -144,8 +144,8 @@ async fn save_is_conditional_on_version_and_life(e: Engine) {
             .await,
         Err(Error::NotFound)
     ));
-    s.delete(&k).await.unwrap();
-    s.delete(&k).await.unwrap();
+    s.delete(&k, NOW).await.unwrap();
+    s.delete(&k, NOW).await.unwrap();
     assert!(matches!(
         s.save(&k, &rec(7, NOW + 900), 6, Durability::Durable, NOW)
             .await,

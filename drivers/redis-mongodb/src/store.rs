@@ -270,7 +270,7 @@ impl SessionStore for MongoStore {
         .await
     }
 
-    async fn delete(&self, key: &StoreKey) -> Result<()> {
+    async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
         self.deadline(async {
             self.collection
                 .delete_one(doc! { ID: key.as_str() })
