@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![doc = concat!("```rust\n", include_str!("../examples/btree_driver.rs"), "```\n")]
 
+#[cfg(feature = "criterion")]
+pub mod bench;
 mod capabilities;
 mod case_error;
 pub mod cases;

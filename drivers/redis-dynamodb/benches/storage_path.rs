@@ -12,43 +12,14 @@
 mod app;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use app::{Browser, RedisCacheBuilder};
 use criterion::{Criterion, criterion_group, criterion_main};
-use tiered_sessions::{
-    Clock, Durability, Record, SessionStore, StoreKey, SystemClock, codec::encode_value,
-};
+use tiered_sessions::{Clock, Durability, SessionStore, SystemClock};
+use tiered_sessions_conformance::bench::{key, storage_path_group, typical_record};
 use tiered_sessions_redis::redis::cmd as redis_cmd;
 use tiered_sessions_redis_dynamodb::RedisDynamoStore;
-
-fn key(n: u64) -> StoreKey {
-    StoreKey::from_stored(format!("{n:064x}"))
-}
-
-/// A session of a few typical keys (user id, roles, a CSRF token, a cart).
-fn record(version: u64, now: u64) -> Record {
-    let mut r = Record {
-        version,
-        expires_at: now + 3600,
-        created_at: now,
-        last_active: now,
-        ..Record::default()
-    };
-    let put = |r: &mut Record, k: &str, v: Vec<u8>| {
-        r.data.insert(k.to_owned(), v);
-    };
-    put(&mut r, "user", encode_value(&42u64).unwrap_or_default());
-    put(
-        &mut r,
-        "roles",
-        encode_value(&["admin", "editor"]).unwrap_or_default(),
-    );
-    put(&mut r, "csrf", vec![7; 32]);
-    put(&mut r, "cart", vec![1; 2500]);
-    r
-}
 
 fn benches(c: &mut Criterion) {
     let (Ok(redis_url), Ok(moto)) = (
@@ -75,10 +46,10 @@ fn benches(c: &mut Criterion) {
     let now = SystemClock.now();
     let hot = key(1);
     let raw_key = format!("{ns}:raw");
-    let payload = tiered_sessions::codec::encode_record(&record(1, now));
+    let payload = tiered_sessions::codec::encode_record(&typical_record(1, now));
     rt.block_on(async {
         store
-            .create(&hot, &record(1, now), now)
+            .create(&hot, &typical_record(1, now), now)
             .await
             .expect("seed");
         let _: () = store
@@ -122,62 +93,9 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("store");
-    g.bench_function("cache_hit_read", |b| {
-        b.to_async(&rt)
-            .iter(|| async { store.load(&hot, now).await.expect("load").expect("hit") })
-    });
+    storage_path_group(c, &rt, store.as_ref(), &hot, now, Duration::from_secs(4));
+    // The group created this session (key 2) for its quick writes.
     let quick = key(2);
-    rt.block_on(store.create(&quick, &record(1, now), now))
-        .expect("seed");
-    g.bench_function("quick_write", |b| {
-        b.to_async(&rt).iter(|| async {
-            let mut r = store.load(&quick, now).await.expect("load").expect("hit");
-            let expected = r.version;
-            r.version += 1;
-            r.data.insert("n".into(), r.version.to_le_bytes().to_vec());
-            store
-                .save(&quick, &r, expected, Durability::Quick, now)
-                .await
-                .expect("quick save");
-        })
-    });
-    g.sample_size(30).measurement_time(Duration::from_secs(4));
-    let durable = key(3);
-    rt.block_on(store.create(&durable, &record(1, now), now))
-        .expect("seed");
-    g.bench_function("durable_write", |b| {
-        b.to_async(&rt).iter(|| async {
-            let mut r = store.load(&durable, now).await.expect("load").expect("hit");
-            let expected = r.version;
-            r.version += 1;
-            store
-                .save(&durable, &r, expected, Durability::Durable, now)
-                .await
-                .expect("save");
-        })
-    });
-    let next = AtomicU64::new(1_000);
-    g.bench_function("new_session", |b| {
-        b.to_async(&rt).iter(|| async {
-            let k = key(next.fetch_add(1, Ordering::Relaxed));
-            store
-                .create(&k, &record(1, now), now)
-                .await
-                .expect("create");
-        })
-    });
-    g.bench_function("rolling_read", |b| {
-        b.to_async(&rt).iter(|| async {
-            let r = store.load(&hot, now).await.expect("load").expect("hit");
-            store
-                .touch(&hot, now + 3600, now, now)
-                .await
-                .expect("touch");
-            r
-        })
-    });
-    g.finish();
 
     // The same through the session layer: cookie verification, lazy load and
     // the quick save, as a request pays them.

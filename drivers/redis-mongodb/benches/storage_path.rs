@@ -18,44 +18,18 @@
 #[path = "../tests/support/browser.rs"]
 mod browser;
 
-use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use browser::Browser;
 use criterion::{Criterion, criterion_group, criterion_main};
-use tiered_sessions::codec::{encode_record, encode_value};
-use tiered_sessions::{Clock, Durability, Record, SessionStore, StoreKey, SystemClock};
+use tiered_sessions::codec::encode_record;
+use tiered_sessions::{Clock, Durability, SessionStore, SystemClock};
+use tiered_sessions_conformance::bench::{key, storage_path_group, typical_record};
 use tiered_sessions_redis::redis::cmd as redis_cmd;
 use tiered_sessions_redis_mongodb::mongodb::bson::doc;
 use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
-
-fn key(n: u64) -> StoreKey {
-    StoreKey::from_stored(format!("{n:064x}"))
-}
-
-/// A session of a few typical keys (user id, roles, a CSRF token, a cart).
-fn record(version: u64, now: u64) -> Record {
-    let mut r = Record {
-        version,
-        expires_at: now + 3600,
-        created_at: now,
-        last_active: now,
-        ..Record::default()
-    };
-    let mut put = |k: &str, v: Vec<u8>| {
-        r.data.insert(k.to_owned(), v);
-    };
-    put("user", encode_value(&42u64).unwrap_or_default());
-    put(
-        "roles",
-        encode_value(&["admin", "editor"]).unwrap_or_default(),
-    );
-    put("csrf", vec![7; 32]);
-    put("cart", vec![1; 2500]);
-    r
-}
 
 fn benches(c: &mut Criterion) {
     let (Ok(redis_url), Ok(mongo_uri)) = (
@@ -90,10 +64,10 @@ fn benches(c: &mut Criterion) {
     let now = SystemClock.now();
     let hot = key(1);
     let raw_key = format!("{ns}:raw");
-    let payload = encode_record(&record(1, now));
+    let payload = encode_record(&typical_record(1, now));
     rt.block_on(async {
         store
-            .create(&hot, &record(1, now), now)
+            .create(&hot, &typical_record(1, now), now)
             .await
             .expect("seed");
         let _: () = store
@@ -148,7 +122,7 @@ fn benches(c: &mut Criterion) {
     });
     g.sample_size(30).measurement_time(Duration::from_secs(5));
     let alone = key(4);
-    rt.block_on(store.durable().create(&alone, &record(1, now), now))
+    rt.block_on(store.durable().create(&alone, &typical_record(1, now), now))
         .expect("seed");
     let version = AtomicU64::new(1);
     g.bench_function("save", |b| {
@@ -156,7 +130,13 @@ fn benches(c: &mut Criterion) {
             let v = version.fetch_add(1, Ordering::Relaxed);
             store
                 .durable()
-                .save(&alone, &record(v + 1, now), v, Durability::Durable, now)
+                .save(
+                    &alone,
+                    &typical_record(v + 1, now),
+                    v,
+                    Durability::Durable,
+                    now,
+                )
                 .await
                 .expect("save");
         })
@@ -172,62 +152,7 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("store");
-    g.bench_function("cache_hit_read", |b| {
-        b.to_async(&rt)
-            .iter(|| async { store.load(&hot, now).await.expect("load").expect("hit") })
-    });
-    let quick = key(2);
-    rt.block_on(store.create(&quick, &record(1, now), now))
-        .expect("seed");
-    g.bench_function("quick_write", |b| {
-        b.to_async(&rt).iter(|| async {
-            let mut r = store.load(&quick, now).await.expect("load").expect("hit");
-            let expected = r.version;
-            r.version += 1;
-            r.data.insert("n".into(), r.version.to_le_bytes().to_vec());
-            store
-                .save(&quick, &r, expected, Durability::Quick, now)
-                .await
-                .expect("quick save");
-        })
-    });
-    g.sample_size(30).measurement_time(Duration::from_secs(5));
-    let durable = key(3);
-    rt.block_on(store.create(&durable, &record(1, now), now))
-        .expect("seed");
-    g.bench_function("durable_write", |b| {
-        b.to_async(&rt).iter(|| async {
-            let mut r = store.load(&durable, now).await.expect("load").expect("hit");
-            let expected = r.version;
-            r.version += 1;
-            store
-                .save(&durable, &r, expected, Durability::Durable, now)
-                .await
-                .expect("save");
-        })
-    });
-    let next = AtomicU64::new(1_000);
-    g.bench_function("new_session", |b| {
-        b.to_async(&rt).iter(|| async {
-            let k = key(next.fetch_add(1, Ordering::Relaxed));
-            store
-                .create(&k, &record(1, now), now)
-                .await
-                .expect("create");
-        })
-    });
-    g.bench_function("rolling_read", |b| {
-        b.to_async(&rt).iter(|| async {
-            let r = store.load(&hot, now).await.expect("load").expect("hit");
-            store
-                .touch(&hot, now + 3600, now, now)
-                .await
-                .expect("touch");
-            black_box(r)
-        })
-    });
-    g.finish();
+    storage_path_group(c, &rt, store.as_ref(), &hot, now, Duration::from_secs(5));
 
     // The same through the session layer: cookie verification, the lazy load
     // and the save, as a request pays them.
