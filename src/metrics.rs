@@ -45,7 +45,8 @@ counters! {
     durable_writes,
     /// Saves acknowledged by the cache tier alone.
     quick_writes,
-    /// Saves that met a newer version and were re-applied.
+    /// Saves that met a newer version and were re-applied (counted by the
+    /// session layer, once per re-apply, whichever tier reported it).
     conflicts,
 }
 

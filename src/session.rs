@@ -309,7 +309,7 @@ impl Session {
     async fn load(&self) -> Result<Active> {
         let config = self.config();
         let now = config.clock.now();
-        let (candidates, _) = self.inner.cookies.candidates(config);
+        let candidates = self.inner.cookies.candidates(config);
         let mut decoded = None;
         for value in &candidates {
             match wire::decode(

@@ -201,7 +201,6 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
         {
             Ok(()) => {}
             Err(Error::Conflict) if self.cached_is_live(key, now).await => {
-                Metrics::inc(&self.metrics.conflicts);
                 return Err(Error::Conflict);
             }
             // A newer entry that has expired (not yet evicted) stands for
@@ -227,7 +226,6 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
             Ok(()) => {}
             Err(e) => {
                 if matches!(e, Error::Conflict) {
-                    Metrics::inc(&self.metrics.conflicts);
                     // The cache may hold a version the durable tier has moved
                     // past (a write whose cache step failed); drop it so the
                     // reload is fresh.
@@ -310,7 +308,6 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
                     return Ok(());
                 }
                 Ok(CasOutcome::Conflict) if self.cached_is_live(key, now).await => {
-                    Metrics::inc(&self.metrics.conflicts);
                     return Err(Error::Conflict);
                 }
                 // An expired entry the cache still holds: as good as missing.
