@@ -85,6 +85,8 @@ pub struct Decoded {
     pub contents: CookieContents,
     /// True if the cookie verified under a key other than the first: re-issue it.
     pub signed_with_old_key: bool,
+    /// True if cookie-only data travelled encrypted.
+    pub encrypted: bool,
 }
 
 /// Encode `contents` as the value of cookie `name`, signed (and, if `encrypt`,
@@ -218,6 +220,7 @@ pub fn decode(
             body,
         },
         signed_with_old_key: key_index != 0,
+        encrypted: encrypted && !stored,
     })
 }
 

@@ -26,6 +26,12 @@ pub enum Error {
     /// `create` found a live record under the same key.
     #[error("a session record with this key already exists")]
     AlreadyExists,
+    /// Another request ended this request's session (logout, `regenerate_id`,
+    /// a move back into the cookie) while this one was changing it. Nothing
+    /// was saved and no cookie is set: retrying with the browser's current
+    /// cookie applies the change to the session it holds now.
+    #[error("the session was ended by a concurrent request")]
+    Ended,
     /// The backend could not be reached or refused service; retrying may help.
     #[error("{backend} is unavailable")]
     Unavailable {
@@ -78,12 +84,13 @@ pub enum Error {
 impl Error {
     /// Whether the same operation may succeed if tried again.
     ///
-    /// `Conflict` is retryable after reloading the record; `Unavailable` and
-    /// `Timeout` are retryable as they are. Everything else is permanent.
+    /// `Conflict` is retryable after reloading the record; `Ended` with the
+    /// browser's current cookie; `Unavailable` and `Timeout` as they are.
+    /// Everything else is permanent.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Conflict | Error::Unavailable { .. } | Error::Timeout { .. }
+            Error::Conflict | Error::Ended | Error::Unavailable { .. } | Error::Timeout { .. }
         )
     }
 
@@ -125,6 +132,7 @@ mod tests {
     #[test]
     fn retryable_classification() {
         assert!(Error::Conflict.is_retryable());
+        assert!(Error::Ended.is_retryable());
         assert!(Error::unavailable("redis", "down").is_retryable());
         assert!(
             Error::Timeout {

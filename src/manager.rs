@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::record::Record;
 use crate::request_cookies::RequestCookies;
-use crate::session::Session;
+use crate::session::{Context, Session};
 use crate::session_id::{SessionId, StoreKey};
 use crate::store::{SessionStore, SessionStoreExt};
 
@@ -21,13 +21,7 @@ use crate::store::{SessionStore, SessionStoreExt};
 /// crate does exactly that.
 #[derive(Clone)]
 pub struct SessionManager {
-    pub(crate) inner: Arc<ManagerInner>,
-}
-
-pub(crate) struct ManagerInner {
-    pub(crate) config: SessionConfig,
-    pub(crate) store: Option<Arc<dyn SessionStore>>,
-    pub(crate) metrics: Arc<Metrics>,
+    inner: Arc<Context>,
 }
 
 impl SessionManager {
@@ -49,7 +43,7 @@ impl SessionManager {
 
     fn from_arc(config: SessionConfig, store: Option<Arc<dyn SessionStore>>) -> Self {
         SessionManager {
-            inner: Arc::new(ManagerInner {
+            inner: Arc::new(Context {
                 config,
                 store,
                 metrics: Arc::new(Metrics::default()),
@@ -61,7 +55,7 @@ impl SessionManager {
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
         let inner = &self.inner;
         SessionManager {
-            inner: Arc::new(ManagerInner {
+            inner: Arc::new(Context {
                 config: inner.config.clone(),
                 store: inner.store.clone(),
                 metrics,
@@ -86,7 +80,7 @@ impl SessionManager {
 
     /// Begin a request: a lazy session handle over the request's cookies.
     pub fn start(&self, cookies: RequestCookies) -> Session {
-        Session::new(self.clone(), cookies)
+        Session::new(self.inner.clone(), cookies)
     }
 
     /// The store key for an id (what admin tools look up).

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::clock::UnixTime;
+use crate::error::{Error, Result};
 
 /// Session data: each key maps to its value in the compact binary encoding
 /// (see [`crate::codec`]). Keys are tracked one by one so that concurrent
@@ -36,6 +37,34 @@ impl Record {
     pub fn remaining_secs(&self, now: UnixTime) -> u64 {
         self.expires_at.saturating_sub(now)
     }
+
+    /// The version a save over a record at `version` writes.
+    ///
+    /// # Errors
+    /// [`Error::Codec`] when `version` is already `u64::MAX`: no save can
+    /// follow it, so the stored record is treated as corrupt rather than
+    /// wrapped back to 0.
+    pub fn next_version(version: u64) -> Result<u64> {
+        version.checked_add(1).ok_or_else(|| {
+            Error::codec("stored record is at the highest version; treated as corrupt")
+        })
+    }
+
+    /// The rule every `save` enforces before writing: this record's version
+    /// must be greater than `expected_version`. Drivers call it first.
+    ///
+    /// # Errors
+    /// [`Error::Codec`] when it is not (a caller bug or a hostile record).
+    pub fn check_follows(&self, expected_version: u64) -> Result<()> {
+        if self.version > expected_version {
+            Ok(())
+        } else {
+            Err(Error::codec(format!(
+                "a save must write a version above {expected_version}, not {}",
+                self.version
+            )))
+        }
+    }
 }
 
 // Data values are not printed: they may hold personal data or credentials.
@@ -65,6 +94,25 @@ mod tests {
         assert!(r.is_expired(100));
         assert_eq!(r.remaining_secs(40), 60);
         assert_eq!(r.remaining_secs(400), 0);
+    }
+
+    #[test]
+    fn versions_never_wrap() {
+        assert_eq!(Record::next_version(7).unwrap(), 8);
+        assert!(matches!(
+            Record::next_version(u64::MAX),
+            Err(Error::Codec { .. })
+        ));
+        let r = Record {
+            version: 5,
+            ..Record::default()
+        };
+        assert!(r.check_follows(4).is_ok());
+        assert!(matches!(r.check_follows(5), Err(Error::Codec { .. })));
+        assert!(matches!(
+            r.check_follows(u64::MAX),
+            Err(Error::Codec { .. })
+        ));
     }
 
     #[test]

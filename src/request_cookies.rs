@@ -21,6 +21,18 @@ enum Headers {
     Many(Vec<HeaderValue>),
 }
 
+/// Browsers send several cookies of one name when they hold it for more than
+/// one path or domain; beyond this many, further copies are not decoded.
+pub(crate) const MAX_SINGLE_CANDIDATES: usize = 3;
+
+/// The session cookie values worth decoding, and how many were skipped.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Candidates<'a> {
+    pub(crate) values: Vec<Cow<'a, [u8]>>,
+    /// Copies of the name beyond [`MAX_SINGLE_CANDIDATES`] and repeated chunk names.
+    pub(crate) ignored: usize,
+}
+
 /// Which of the session's cookie names the request carried, so stale ones can
 /// be expired on the response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,18 +88,26 @@ impl RequestCookies {
         self.values().iter().flat_map(|h| split_pairs(h.as_bytes()))
     }
 
-    /// Candidate cookie values for the session, in the order to try them: each
-    /// single cookie under the name, then the chunks joined in order.
-    pub(crate) fn candidates(&self, config: &SessionConfig) -> Vec<Cow<'_, [u8]>> {
+    /// Candidate cookie values for the session, in the order to try them: the
+    /// first [`MAX_SINGLE_CANDIDATES`] cookies under the name, then the chunks
+    /// joined in order. A header stuffed with copies of the name costs one
+    /// scan, not one decode (and one log line) per copy.
+    pub(crate) fn candidates(&self, config: &SessionConfig) -> Candidates<'_> {
         let name = config.cookie_name.as_bytes();
-        let mut singles = Vec::new();
+        let mut found = Candidates::default();
         let mut chunks: [Option<&[u8]>; 32] = [None; 32];
         for (n, v) in self.pairs() {
             if n == name {
-                singles.push(Cow::Borrowed(v));
+                if found.values.len() < MAX_SINGLE_CANDIDATES {
+                    found.values.push(Cow::Borrowed(v));
+                } else {
+                    found.ignored += 1;
+                }
             } else if let Some(i) = chunk_index(n, name, config.max_cookies) {
                 if chunks[i].is_none() {
                     chunks[i] = Some(v);
+                } else {
+                    found.ignored += 1;
                 }
             }
         }
@@ -96,9 +116,9 @@ impl RequestCookies {
             for c in chunks.iter().map_while(|c| *c) {
                 joined.extend_from_slice(c);
             }
-            singles.push(Cow::Owned(joined));
+            found.values.push(Cow::Owned(joined));
         }
-        singles
+        found
     }
 
     /// Which session cookie names are present.
@@ -164,11 +184,26 @@ mod tests {
         let rc = RequestCookies::from_headers(&h);
         let (c, p) = (rc.candidates(&config()), rc.presence(&config()));
         assert_eq!(
-            c,
+            c.values,
             vec![Cow::Borrowed(&b"XX"[..]), Cow::Owned(b"AABB".to_vec())]
         );
+        assert_eq!(c.ignored, 0);
         assert!(p.single);
         assert_eq!(p.chunks, 0b1011);
+    }
+
+    #[test]
+    fn a_flood_of_copies_yields_a_bounded_candidate_list() {
+        let header = "session=AA; ".repeat(5_460);
+        let rc = RequestCookies::from_raw([header.as_bytes()]);
+        let c = rc.candidates(&config());
+        assert_eq!(c.values.len(), MAX_SINGLE_CANDIDATES);
+        assert_eq!(c.ignored, 5_460 - MAX_SINGLE_CANDIDATES);
+        let chunks = "session.0=A; session.0=B; session.1=C; ".repeat(100);
+        let rc = RequestCookies::from_raw([chunks.as_bytes()]);
+        let c = rc.candidates(&config());
+        assert_eq!(c.values, vec![Cow::<[u8]>::Owned(b"AC".to_vec())]);
+        assert_eq!(c.ignored, 298);
     }
 
     #[test]
@@ -177,7 +212,7 @@ mod tests {
             &b"sessionx=1; session.=2; session.01=3; session.9=4; noeq; =5"[..],
         ]);
         let (c, p) = (rc.candidates(&config()), rc.presence(&config()));
-        assert!(c.is_empty());
+        assert!(c.values.is_empty());
         assert!(!p.any());
     }
 }

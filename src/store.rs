@@ -88,6 +88,23 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// A backend error; the record may then still exist.
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()>;
 
+    /// Delete the live record under `key` from every tier if its version is
+    /// not newer than `expected_version` — the retirement of a record whose
+    /// session lives on elsewhere (a new id after `regenerate_id`, the cookie
+    /// after shrinking), which must not drop a save another request made to
+    /// it meanwhile.
+    ///
+    /// # Errors
+    /// [`crate::Error::Conflict`] if the stored version is newer (nothing is
+    /// deleted); [`crate::Error::NotFound`] if there is no live record; a
+    /// backend error.
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()>;
+
     /// Set a live record's expiry and last activity without rewriting its data
     /// or changing its version.
     ///
@@ -214,6 +231,16 @@ macro_rules! forward_store {
             }
             async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
                 (**self).delete(key, now).await
+            }
+            async fn delete_unless_newer(
+                &self,
+                key: &StoreKey,
+                expected_version: u64,
+                now: UnixTime,
+            ) -> Result<()> {
+                (**self)
+                    .delete_unless_newer(key, expected_version, now)
+                    .await
             }
             async fn touch(
                 &self,

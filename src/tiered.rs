@@ -185,10 +185,12 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
         }
     }
 
-    async fn durable_save(
+    /// Before a durable write over `expected_version`: drop the cached copy,
+    /// or fail with `Conflict` if the cache holds a newer live quick save
+    /// (which stays: it is the latest state).
+    async fn clear_cache_before(
         &self,
         key: &StoreKey,
-        record: &Record,
         expected_version: u64,
         now: UnixTime,
     ) -> Result<()> {
@@ -199,10 +201,8 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
             )
             .await
         {
-            Ok(()) => {}
-            Err(Error::Conflict) if self.cached_is_live(key, now).await => {
-                return Err(Error::Conflict);
-            }
+            Ok(()) => Ok(()),
+            Err(Error::Conflict) if self.cached_is_live(key, now).await => Err(Error::Conflict),
             // A newer entry that has expired (not yet evicted) stands for
             // nothing: drop it and let the durable tier decide (`NotFound`).
             Err(Error::Conflict) => {
@@ -210,13 +210,26 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
                     "invalidate",
                     self.cache.invalidate_unless_newer(key, u64::MAX),
                 )
-                .await?;
+                .await
             }
             // An unreachable cache may still hold the old version: read this
             // key from the durable tier until the entry is repaired, and do not
-            // make the save wait for the cache.
-            Err(_) => self.suspect(key),
+            // make the write wait for the cache.
+            Err(_) => {
+                self.suspect(key);
+                Ok(())
+            }
         }
+    }
+
+    async fn durable_save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.clear_cache_before(key, expected_version, now).await?;
         Metrics::inc(&self.metrics.durable_writes);
         match self
             .durable
@@ -236,6 +249,15 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
         }
         self.refresh_cache(key, record, now).await;
         Ok(())
+    }
+
+    /// After a durable delete: a deletion marker in the cache, so a refill
+    /// racing with the delete cannot bring the record back.
+    async fn mark_deleted(&self, key: &StoreKey, now: UnixTime) {
+        match self.in_cache("delete", self.cache.delete(key, now)).await {
+            Ok(()) => self.repaired(key),
+            Err(_) => self.suspect(key),
+        }
     }
 }
 
@@ -293,6 +315,7 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
         durability: Durability,
         now: UnixTime,
     ) -> Result<()> {
+        record.check_follows(expected_version)?;
         // A suspect entry cannot be compared against: write durably.
         if durability == Durability::Quick && !self.is_suspect(key) {
             match self
@@ -335,10 +358,33 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
         }
         Metrics::inc(&self.metrics.durable_writes);
         self.durable.delete(key, now).await?;
-        match self.in_cache("delete", self.cache.delete(key, now)).await {
-            Ok(()) => self.repaired(key),
-            Err(_) => self.suspect(key),
+        self.mark_deleted(key, now).await;
+        Ok(())
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        // A newer quick save lives only in the cache: it is carried over by
+        // the caller, never dropped with the record.
+        self.clear_cache_before(key, expected_version, now).await?;
+        Metrics::inc(&self.metrics.durable_writes);
+        match self
+            .durable
+            .delete_unless_newer(key, expected_version, now)
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Conflict) => {
+                self.drop_cached(key).await;
+                return Err(Error::Conflict);
+            }
+            Err(e) => return Err(e),
         }
+        self.mark_deleted(key, now).await;
         Ok(())
     }
 
@@ -487,6 +533,22 @@ mod tests {
         async fn delete(&self, key: &StoreKey, _: UnixTime) -> Result<()> {
             self.0.lock().unwrap().remove(key);
             Ok(())
+        }
+        async fn delete_unless_newer(
+            &self,
+            key: &StoreKey,
+            expected: u64,
+            now: UnixTime,
+        ) -> Result<()> {
+            let mut map = self.0.lock().unwrap();
+            match map.get(key).filter(|r| !r.is_expired(now)) {
+                None => Err(Error::NotFound),
+                Some(r) if r.version > expected => Err(Error::Conflict),
+                Some(_) => {
+                    map.remove(key);
+                    Ok(())
+                }
+            }
         }
         async fn touch(&self, _: &StoreKey, _: UnixTime, _: UnixTime, _: UnixTime) -> Result<()> {
             Ok(())

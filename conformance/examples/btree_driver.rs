@@ -112,6 +112,8 @@ impl SessionStore for BTreeStore {
         _durability: Durability,
         now: UnixTime,
     ) -> Result<()> {
+        // The version must grow: a record at `u64::MAX` cannot be saved over.
+        record.check_follows(expected_version)?;
         self.check_size(record)?;
         let raw = self.raw(key);
         let mut map = self.lock();
@@ -130,6 +132,25 @@ impl SessionStore for BTreeStore {
     async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
         self.lock().remove(&self.raw(key));
         Ok(())
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        let raw = self.raw(key);
+        let mut map = self.lock();
+        // Same condition as `save`, checked under the same lock.
+        match live(&mut map, &raw, now) {
+            None => Err(Error::NotFound),
+            Some(current) if current.version > expected_version => Err(Error::Conflict),
+            Some(_) => {
+                map.remove(&raw);
+                Ok(())
+            }
+        }
     }
 
     async fn touch(

@@ -301,6 +301,18 @@ impl<D: SessionStore> SessionStore for FaultyDurable<D> {
         self.inner.delete(key, now).await
     }
 
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.faults.gate(DURABLE, true).await?;
+        self.inner
+            .delete_unless_newer(key, expected_version, now)
+            .await
+    }
+
     async fn touch(
         &self,
         key: &StoreKey,

@@ -67,6 +67,9 @@ impl SessionStore for IgnoresExpiry {
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
         SessionStore::delete(&self.0, key, now).await
     }
+    async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
+        self.0.delete_unless_newer(key, v, now).await
+    }
     async fn touch(
         &self,
         key: &StoreKey,
@@ -110,6 +113,9 @@ macro_rules! forward_except {
             async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
                 SessionStore::delete(&self.0, key, now).await
             }
+            async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
+                self.0.delete_unless_newer(key, v, now).await
+            }
             async fn touch(&self, key: &StoreKey, expires_at: UnixTime, last_active: UnixTime, now: UnixTime) -> Result<()> {
                 SessionStore::touch(&self.0, key, expires_at, last_active, now).await
             }
@@ -146,10 +152,20 @@ forward_except!(IgnoresVersions, {
         key: &StoreKey,
         record: &Record,
         _expected: u64,
-        d: Durability,
+        _d: Durability,
         now: UnixTime,
     ) -> Result<()> {
-        self.0.save(key, record, u64::MAX, d, now).await
+        // Overwrites whatever version is there (but still never resurrects,
+        // and keeps the size limit).
+        let size = tiered_sessions::codec::encode_record(record).len();
+        if size > LIMIT {
+            return Err(Error::TooLarge { size, limit: LIMIT });
+        }
+        if self.0.load(key, now).await?.is_none() {
+            return Err(Error::NotFound);
+        }
+        SessionStore::delete(&self.0, key, now).await?;
+        self.0.create(key, record, now).await
     }
 });
 
@@ -206,6 +222,10 @@ impl SessionStore for CacheFirst {
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
         self.cache.delete(key, now).await?;
         self.durable.delete(key, now).await
+    }
+    async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
+        self.cache.delete(key, now).await?;
+        self.durable.delete_unless_newer(key, v, now).await
     }
     async fn touch(
         &self,

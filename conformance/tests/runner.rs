@@ -52,6 +52,9 @@ impl SessionStore for PanicsOnLoad {
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
         SessionStore::delete(&self.0, key, now).await
     }
+    async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
+        self.0.delete_unless_newer(key, v, now).await
+    }
     async fn touch(&self, key: &StoreKey, e: UnixTime, l: UnixTime, now: UnixTime) -> Result<()> {
         SessionStore::touch(&self.0, key, e, l, now).await
     }

@@ -248,6 +248,10 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         self.check(&self.writes).await?;
         self.inner.delete(key, now).await
     }
+    async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
+        self.check(&self.writes).await?;
+        self.inner.delete_unless_newer(key, v, now).await
+    }
     async fn touch(&self, key: &StoreKey, e: UnixTime, l: UnixTime, now: UnixTime) -> Result<()> {
         self.check(&self.writes).await?;
         self.inner.touch(key, e, l, now).await

@@ -234,6 +234,7 @@ impl SessionStore for MemoryStore {
         _durability: Durability,
         now: UnixTime,
     ) -> Result<()> {
+        record.check_follows(expected_version)?;
         self.check_size(record)?;
         let mut inner = self.lock();
         let current = inner.live_record(key, now).ok_or(Error::NotFound)?;
@@ -252,6 +253,21 @@ impl SessionStore for MemoryStore {
 
     async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
         self.lock().remove(key);
+        Ok(())
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut inner = self.lock();
+        let current = inner.live_record(key, now).ok_or(Error::NotFound)?;
+        if current.version > expected_version {
+            return Err(Error::Conflict);
+        }
+        inner.remove(key);
         Ok(())
     }
 

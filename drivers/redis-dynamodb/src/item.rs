@@ -87,9 +87,16 @@ pub(crate) fn get_num(item: &Item, name: &str) -> Result<u64> {
 /// The record in `item`.
 ///
 /// # Errors
-/// [`Error::Codec`] for a missing or malformed attribute.
-pub(crate) fn from_item(item: &Item) -> Result<Record> {
+/// [`Error::Codec`] for a missing or malformed attribute, or data larger than
+/// `limit` (an item this driver would never have written: it is not decoded).
+pub(crate) fn from_item(item: &Item, limit: usize) -> Result<Record> {
     let data = match item.get(DATA) {
+        Some(AttributeValue::B(b)) if b.as_ref().len() > limit => {
+            return Err(Error::codec(format!(
+                "stored session data of {} bytes exceeds the record limit of {limit}",
+                b.as_ref().len()
+            )));
+        }
         Some(AttributeValue::B(b)) => decode_data(b.as_ref())?,
         _ => return Err(Error::codec("attribute `d` is missing or not binary")),
     };
@@ -138,7 +145,11 @@ mod tests {
     fn item_round_trips() {
         let r = record(10);
         assert_eq!(
-            from_item(&to_item(&key(), &r, MAX_RECORD_BYTES).unwrap()).unwrap(),
+            from_item(
+                &to_item(&key(), &r, MAX_RECORD_BYTES).unwrap(),
+                MAX_RECORD_BYTES
+            )
+            .unwrap(),
             r
         );
     }
@@ -191,9 +202,16 @@ mod tests {
     #[test]
     fn malformed_items_are_codec_errors() {
         let mut item = to_item(&key(), &record(1), MAX_RECORD_BYTES).unwrap();
+        assert!(matches!(from_item(&item, 4), Err(Error::Codec { .. })));
         item.insert(VERSION.into(), AttributeValue::S("x".into()));
-        assert!(matches!(from_item(&item), Err(Error::Codec { .. })));
+        assert!(matches!(
+            from_item(&item, MAX_RECORD_BYTES),
+            Err(Error::Codec { .. })
+        ));
         item.remove(DATA);
-        assert!(matches!(from_item(&item), Err(Error::Codec { .. })));
+        assert!(matches!(
+            from_item(&item, MAX_RECORD_BYTES),
+            Err(Error::Codec { .. })
+        ));
     }
 }

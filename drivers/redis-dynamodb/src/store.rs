@@ -127,6 +127,25 @@ impl DynamoStore {
         self.fail(e)
     }
 
+    /// The outcome of a failed write condition (`#v <= :expected` on a live
+    /// item): `Conflict` if a live item is newer, else `NotFound`.
+    async fn condition_failed(
+        &self,
+        key: &StoreKey,
+        old: Option<item::Item>,
+        now: UnixTime,
+    ) -> Result<()> {
+        // An engine that does not return the old item with the failure: read it.
+        let old = match old {
+            Some(item) => Some(item),
+            None => self.get_item(key).await?,
+        };
+        match live_version(old.as_ref(), now)? {
+            None => Err(Error::NotFound),
+            Some(_) => Err(Error::Conflict),
+        }
+    }
+
     async fn get_item(&self, key: &StoreKey) -> Result<Option<item::Item>> {
         let out = self
             .client
@@ -160,7 +179,7 @@ impl SessionStore for DynamoStore {
         let Some(item) = self.get_item(key).await? else {
             return Ok(None);
         };
-        let record = from_item(&item)?;
+        let record = from_item(&item, self.max_record_bytes)?;
         Ok((!record.is_expired(now)).then_some(record))
     }
 
@@ -196,6 +215,7 @@ impl SessionStore for DynamoStore {
         _durability: Durability,
         now: UnixTime,
     ) -> Result<()> {
+        record.check_follows(expected_version)?;
         let item = to_item(key, record, self.max_record_bytes)?;
         let out = self
             .client
@@ -227,15 +247,7 @@ impl SessionStore for DynamoStore {
                 _ => return Err(self.write_failed(e, record)),
             },
         };
-        // An engine that does not return the old item with the failure: read it.
-        let old = match failed {
-            Some(item) => Some(item),
-            None => self.get_item(key).await?,
-        };
-        match live_version(old.as_ref(), now)? {
-            None => Err(Error::NotFound),
-            Some(_) => Err(Error::Conflict),
-        }
+        self.condition_failed(key, failed, now).await
     }
 
     async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
@@ -247,6 +259,42 @@ impl SessionStore for DynamoStore {
             .await
             .map_err(|e| self.fail(e))?;
         Ok(())
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(key_of(key)))
+            .condition_expression("attribute_exists(#pk) AND #exp > :now AND #v <= :expected")
+            .set_expression_attribute_names(names(&[
+                ("#pk", PK),
+                ("#exp", EXPIRES),
+                ("#v", VERSION),
+            ]))
+            .set_expression_attribute_values(values(vec![
+                (":now", num(now)),
+                (":expected", num(expected_version)),
+            ]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let failed = match out {
+            Ok(_) => return Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(c)) => {
+                    c.item().cloned()
+                }
+                _ => return Err(self.fail(e)),
+            },
+        };
+        self.condition_failed(key, failed, now).await
     }
 
     async fn touch(

@@ -233,8 +233,12 @@ async fn the_item_limit_is_typed_and_fits_the_engine(e: Engine) {
         "{err:?}"
     );
     assert!(!err.is_retryable());
+    let too_big_v2 = Record {
+        version: 2,
+        ..too_big
+    };
     assert!(matches!(
-        s.save(&k, &too_big, 1, Durability::Durable, NOW).await,
+        s.save(&k, &too_big_v2, 1, Durability::Durable, NOW).await,
         Err(Error::TooLarge { .. })
     ));
     assert_eq!(

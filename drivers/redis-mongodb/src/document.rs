@@ -81,9 +81,13 @@ pub(crate) fn to_document(key: &StoreKey, record: &Record, limit: usize) -> Resu
     if size > limit {
         return Err(Error::TooLarge { size, limit });
     }
+    // Versions are compared in filters, so they must be stored exactly: one
+    // past what an Int64 holds is refused rather than saturated.
+    let version = i64::try_from(record.version)
+        .map_err(|_| Error::codec("record version beyond what MongoDB's Int64 holds"))?;
     let mut doc = RawDocumentBuf::new();
     doc.append(cstr!("_id"), key.as_str());
-    doc.append(cstr!("v"), int(record.version));
+    doc.append(cstr!("v"), version);
     doc.append(cstr!("exp"), date(record.expires_at));
     doc.append(cstr!("ca"), int(record.created_at));
     doc.append(cstr!("la"), int(record.last_active));
@@ -108,13 +112,23 @@ pub(crate) fn to_document(key: &StoreKey, record: &Record, limit: usize) -> Resu
 ///
 /// # Errors
 /// [`Error::Codec`] for a document this driver did not write: a missing or
-/// mistyped field, a negative time or version, or undecodable data.
-pub(crate) fn from_document(doc: &RawDocument) -> Result<Record> {
+/// mistyped field, a negative time or version, data larger than `limit` (not
+/// decoded), or undecodable data.
+pub(crate) fn from_document(doc: &RawDocument, limit: usize) -> Result<Record> {
     let expires_millis = doc
         .get_datetime(EXPIRES)
         .map_err(Error::codec)?
         .timestamp_millis();
     let data = match doc.get_binary(DATA).map_err(Error::codec)? {
+        RawBinaryRef {
+            subtype: BinarySubtype::Generic,
+            bytes,
+        } if bytes.len() > limit => {
+            return Err(Error::codec(format!(
+                "stored session data of {} bytes exceeds the record limit of {limit}",
+                bytes.len()
+            )));
+        }
         RawBinaryRef {
             subtype: BinarySubtype::Generic,
             bytes,
@@ -159,7 +173,11 @@ mod tests {
     fn round_trips() {
         let doc = to_document(&key(), &record(), MAX_BSON_DOCUMENT_BYTES).expect("test value");
         assert_eq!(doc.get_str(ID).expect("test value"), key().as_str());
-        assert_eq!(from_document(&doc).expect("test value"), record());
+        assert_eq!(
+            from_document(&doc, MAX_RECORD_BYTES).expect("test value"),
+            record()
+        );
+        assert!(matches!(from_document(&doc, 8), Err(Error::Codec { .. })));
     }
 
     #[test]
@@ -169,14 +187,14 @@ mod tests {
             ..record()
         };
         let doc = to_document(&key(), &r, MAX_BSON_DOCUMENT_BYTES).expect("test value");
-        let back = from_document(&doc).expect("test value");
+        let back = from_document(&doc, MAX_RECORD_BYTES).expect("test value");
         assert_eq!(back.expires_at, MAX_DATE_SECS);
         assert!(!back.is_expired(u64::from(u32::MAX)));
     }
 
     #[test]
     fn size_is_measured_as_the_encoded_record() {
-        for version in [0, 127, 128, 1 << 40, u64::MAX] {
+        for version in [0, 127, 128, 1 << 40, i64::MAX as u64] {
             let r = Record {
                 version,
                 ..record()
@@ -189,6 +207,18 @@ mod tests {
                 Err(Error::TooLarge { size, limit }) if size == exact && limit == exact - 1
             ));
         }
+    }
+
+    #[test]
+    fn a_version_beyond_int64_is_refused_not_saturated() {
+        let r = Record {
+            version: i64::MAX as u64 + 1,
+            ..record()
+        };
+        assert!(matches!(
+            to_document(&key(), &r, MAX_RECORD_BYTES),
+            Err(Error::Codec { .. })
+        ));
     }
 
     #[test]
@@ -219,7 +249,10 @@ mod tests {
     fn foreign_documents_are_codec_errors() {
         let mut missing = RawDocumentBuf::new();
         missing.append(cstr!("_id"), "k");
-        assert!(matches!(from_document(&missing), Err(Error::Codec { .. })));
+        assert!(matches!(
+            from_document(&missing, MAX_RECORD_BYTES),
+            Err(Error::Codec { .. })
+        ));
         let mut negative = RawDocumentBuf::new();
         for (k, v) in [(cstr!("v"), -1i64), (cstr!("ca"), 0), (cstr!("la"), 0)] {
             negative.append(k, v);
@@ -232,6 +265,9 @@ mod tests {
                 bytes: &[0],
             },
         );
-        assert!(matches!(from_document(&negative), Err(Error::Codec { .. })));
+        assert!(matches!(
+            from_document(&negative, MAX_RECORD_BYTES),
+            Err(Error::Codec { .. })
+        ));
     }
 }

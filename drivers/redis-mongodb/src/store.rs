@@ -181,6 +181,17 @@ impl MongoStore {
         }
     }
 
+    /// Why a conditional write on a live document at most at the expected
+    /// version matched nothing: a newer version (`Conflict`) or no live
+    /// document (`NotFound`).
+    async fn unmatched(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        if self.is_live(key, now).await? {
+            Err(Error::Conflict)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
     /// Whether a live document is stored under `key`.
     async fn is_live(&self, key: &StoreKey, now: UnixTime) -> Result<bool> {
         let found = self
@@ -207,7 +218,10 @@ impl SessionStore for MongoStore {
             let Some(found) = found else {
                 return Ok(None);
             };
-            Ok(Some(document::from_document(&found)?).filter(|r| !r.is_expired(now)))
+            Ok(
+                Some(document::from_document(&found, self.max_record_bytes)?)
+                    .filter(|r| !r.is_expired(now)),
+            )
         })
         .await
     }
@@ -243,6 +257,7 @@ impl SessionStore for MongoStore {
         _durability: Durability,
         now: UnixTime,
     ) -> Result<()> {
+        record.check_follows(expected_version)?;
         let doc = document::to_document(key, record, self.max_record_bytes)?;
         self.deadline(async {
             let replaced = self
@@ -260,12 +275,31 @@ impl SessionStore for MongoStore {
             if replaced.matched_count > 0 {
                 return Ok(());
             }
-            // Nothing matched: either no live document, or a newer version.
-            if self.is_live(key, now).await? {
-                Err(Error::Conflict)
-            } else {
-                Err(Error::NotFound)
+            self.unmatched(key, now).await
+        })
+        .await
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.deadline(async {
+            let deleted = self
+                .collection
+                .delete_one(doc! {
+                    ID: key.as_str(),
+                    EXPIRES: { "$gt": date(now) },
+                    VERSION: { "$lte": int(expected_version) },
+                })
+                .await
+                .map_err(error::map)?;
+            if deleted.deleted_count > 0 {
+                return Ok(());
             }
+            self.unmatched(key, now).await
         })
         .await
     }

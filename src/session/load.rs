@@ -1,0 +1,109 @@
+//! Loading a request's session from its cookies (and the store, for a stored
+//! session), the first time a handler asks for it.
+
+use crate::cookie::{self as wire, CookieBody, CookieRejection};
+use crate::error::Result;
+use crate::metrics::Metrics;
+
+use super::Session;
+use super::data::Data;
+use super::state::{Active, Issued, Origin};
+
+impl Session {
+    pub(super) async fn load(&self) -> Result<Active> {
+        let ctx = &self.inner.ctx;
+        let config = &ctx.config;
+        let now = config.clock.now();
+        let candidates = self.inner.cookies.candidates(config);
+        let mut decoded = None;
+        let mut rejected = 0u64;
+        let mut first_reason: Option<CookieRejection> = None;
+        for value in &candidates.values {
+            match wire::decode(
+                &config.keys,
+                &config.cookie_name,
+                value,
+                now,
+                config.max_value_len(),
+            ) {
+                Ok(d) => {
+                    decoded = Some(d);
+                    break;
+                }
+                Err(reason) => {
+                    rejected += 1;
+                    first_reason.get_or_insert(reason);
+                }
+            }
+        }
+        // One line per request however many copies were sent: a header full
+        // of bogus cookies must not turn into a flood of log output.
+        if let Some(reason) = first_reason {
+            Metrics::add(&ctx.metrics.rejected_cookies, rejected);
+            tracing::warn!(
+                cookie = %config.cookie_name,
+                %reason,
+                rejected,
+                ignored = candidates.ignored,
+                "session cookie rejected"
+            );
+        }
+        let Some(decoded) = decoded else {
+            return Ok(Active::fresh(now, config));
+        };
+        let c = decoded.contents;
+        // Timeouts are re-checked against the current settings, which may be
+        // stricter than when the cookie was issued.
+        let expires_at = c.expires_at.min(config.expiry(c.created_at, c.last_active));
+        if expires_at <= now {
+            tracing::warn!(cookie = %config.cookie_name, "session cookie past its timeout");
+            return Ok(Active::fresh(now, config));
+        }
+        let id = c.id;
+        let mut active = Active::fresh(now, config);
+        active.id = Some(id.clone());
+        active.origin = Origin::Cookie;
+        active.created_at = c.created_at;
+        active.last_active = c.last_active;
+        active.expires_at = expires_at;
+        active.reissue = decoded.signed_with_old_key;
+        active.issued = Some(Issued {
+            id: id.clone(),
+            stored: matches!(c.body, CookieBody::Stored),
+            last_active: c.last_active,
+        });
+        match c.body {
+            CookieBody::Data(data) => {
+                Metrics::inc(&ctx.metrics.cookie_loads);
+                // Re-issue under the current setting, so data readable in the
+                // browser is encrypted as soon as encryption is turned on.
+                active.reissue |= decoded.encrypted != config.encrypt;
+                active.data = Data::encoded(data);
+            }
+            CookieBody::Stored => {
+                let Some(store) = ctx.store.as_ref() else {
+                    return Ok(Active::fresh(now, config));
+                };
+                Metrics::inc(&ctx.metrics.store_loads);
+                let key = config.store_keys.key_for(&id);
+                let Some(record) = store.load(&key, now).await? else {
+                    // Unknown, expired or deleted: never adopt the id.
+                    tracing::warn!(cookie = %config.cookie_name, "session cookie names no live stored session");
+                    return Ok(Active::fresh(now, config));
+                };
+                let expires_at = record
+                    .expires_at
+                    .min(config.expiry(record.created_at, record.last_active));
+                if expires_at <= now {
+                    return Ok(Active::fresh(now, config));
+                }
+                active.origin = Origin::Stored(record.version);
+                active.created_at = record.created_at;
+                active.last_active = record.last_active;
+                active.expires_at = expires_at;
+                active.data = Data::decoded(record.data);
+            }
+        }
+        Ok(active)
+    }
+}

@@ -1,0 +1,305 @@
+//! [`Session`]: the handle handlers use. Loading lives in `load.rs`, the
+//! once-per-request save in `save.rs`, the request's state in `state.rs`.
+
+mod data;
+mod load;
+mod save;
+mod set_cookie;
+mod state;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use tracing::Instrument;
+
+use crate::clock::UnixTime;
+use crate::codec;
+use crate::config::SessionConfig;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::record::SessionData;
+use crate::request_cookies::RequestCookies;
+use crate::session_id::SessionId;
+use crate::store::{Durability, SessionStore};
+
+use self::data::Data;
+pub use self::set_cookie::ResponseCookies;
+use self::state::{Active, Doomed, Origin};
+
+/// What every request's session shares: the configuration, the store and
+/// the counters. The [`crate::SessionManager`] owns it.
+pub(crate) struct Context {
+    pub(crate) config: SessionConfig,
+    pub(crate) store: Option<Arc<dyn SessionStore>>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// A request's session: lazily loaded, written at most once after the handler.
+///
+/// Clones share one state. Nothing is decoded or read from the store until a
+/// method is called; a request whose handler never calls one costs nothing.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: Arc<Context>,
+    cookies: RequestCookies,
+    /// Set by the first method call; lets `finish` skip even the lock when the
+    /// handler never touched the session.
+    touched: AtomicBool,
+    state: Mutex<State>,
+}
+
+enum State {
+    Unloaded,
+    Ready(Box<Active>),
+}
+
+impl Session {
+    pub(crate) fn new(ctx: Arc<Context>, cookies: RequestCookies) -> Self {
+        Session {
+            inner: Arc::new(Inner {
+                ctx,
+                cookies,
+                touched: AtomicBool::new(false),
+                state: Mutex::new(State::Unloaded),
+            }),
+        }
+    }
+
+    /// Whether a handler called any method (and so a save may be due).
+    pub(crate) fn was_touched(&self) -> bool {
+        self.inner.touched.load(Ordering::Acquire)
+    }
+
+    async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
+        self.inner.touched.store(true, Ordering::Release);
+        if let State::Unloaded = state {
+            let active = self
+                .load()
+                .instrument(tracing::debug_span!("session.load"))
+                .await?;
+            *state = State::Ready(Box::new(active));
+        }
+        match state {
+            State::Ready(active) => Ok(active),
+            State::Unloaded => Err(Error::backend("session", "session state not loaded")),
+        }
+    }
+
+    /// The value under `key`, or `None`.
+    ///
+    /// # Errors
+    /// A store error while loading, or [`Error::Codec`] if the stored value is
+    /// not a `T`.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let mut state = self.inner.state.lock().await;
+        let active = self.active(&mut state).await?;
+        active
+            .data
+            .get(key)
+            .map(|bytes| codec::decode_value(bytes))
+            .transpose()
+    }
+
+    async fn put<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        durability: Durability,
+    ) -> Result<()> {
+        let bytes = codec::encode_value(value)?;
+        let mut state = self.inner.state.lock().await;
+        let active = self.active(&mut state).await?;
+        active.data.insert(key, bytes);
+        active.mark(key, durability, false);
+        Ok(())
+    }
+
+    /// Set `key` to `value`, saved durably after the handler.
+    ///
+    /// # Errors
+    /// A store error while loading, or [`Error::Codec`] if `value` cannot be encoded.
+    pub async fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
+        self.put(key, value, Durability::Durable).await
+    }
+
+    /// Set `key` to `value` in the cache tier only (gae-sessions' `set_quick`):
+    /// cheaper, lost if the cache loses it. Never downgrades a durable change
+    /// made in the same request. Starts a session if there is none.
+    ///
+    /// # Errors
+    /// As [`Session::insert`].
+    pub async fn insert_quick<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
+        self.put(key, value, Durability::Quick).await
+    }
+
+    async fn take(&self, key: &str, durability: Durability) -> Result<bool> {
+        let mut state = self.inner.state.lock().await;
+        let active = self.active(&mut state).await?;
+        let had = active.data.remove(key);
+        if had || active.changes.contains_key(key) {
+            active.mark(key, durability, true);
+        }
+        Ok(had)
+    }
+
+    /// Remove `key`; returns whether it was there.
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn remove(&self, key: &str) -> Result<bool> {
+        self.take(key, Durability::Durable).await
+    }
+
+    /// Remove `key` in the cache tier only (gae-sessions' `pop_quick`).
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn remove_quick(&self, key: &str) -> Result<bool> {
+        self.take(key, Durability::Quick).await
+    }
+
+    /// Remove every key; the session and its id stay.
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn clear(&self) -> Result<()> {
+        let mut state = self.inner.state.lock().await;
+        let active = self.active(&mut state).await?;
+        active.data = Data::decoded(SessionData::new());
+        active.changes.clear();
+        active.cleared = Some(Durability::Durable);
+        Ok(())
+    }
+
+    /// Give the session a new id, keeping its data; the old id stops working in
+    /// every tier when the response is saved. Call it after login or any
+    /// privilege change. Without a session it does nothing (a new session gets
+    /// a fresh id anyway).
+    ///
+    /// # Errors
+    /// A store error while loading, or the OS random source failing.
+    pub async fn regenerate_id(&self) -> Result<()> {
+        let mut state = self.inner.state.lock().await;
+        let config = &self.inner.ctx.config;
+        let active = self.active(&mut state).await?;
+        let Some(old) = active.id.take() else {
+            return Ok(());
+        };
+        if let Origin::Stored(version) = active.origin {
+            active.doom(config.store_keys.key_for(&old), Some(version));
+        }
+        active.id = Some(SessionId::generate()?);
+        active.origin = Origin::New;
+        active.force_write = true;
+        Ok(())
+    }
+
+    /// End the session (logout): its record is deleted from every tier and the
+    /// response removes the cookie. Data inserted afterwards starts a new session.
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn terminate(&self) -> Result<()> {
+        let mut state = self.inner.state.lock().await;
+        let config = &self.inner.ctx.config;
+        let now = config.clock.now();
+        let active = self.active(&mut state).await?;
+        let mut doomed = std::mem::take(&mut active.doomed);
+        if let (Some(id), Origin::Stored(_)) = (&active.id, active.origin) {
+            doomed.push(Doomed {
+                key: config.store_keys.key_for(id),
+                version: None,
+            });
+        }
+        // Logout removes every record this request touched, whatever it holds.
+        for d in &mut doomed {
+            d.version = None;
+        }
+        *active = Active::fresh(now, config);
+        active.doomed = doomed;
+        active.terminated = true;
+        Ok(())
+    }
+
+    /// The session id, or `None` while there is no session (a new session gets
+    /// its id when it is first saved).
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn id(&self) -> Result<Option<SessionId>> {
+        let mut state = self.inner.state.lock().await;
+        Ok(self.active(&mut state).await?.id.clone())
+    }
+
+    /// When the session expires (UNIX seconds), or `None` while there is none.
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn expires_at(&self) -> Result<Option<UnixTime>> {
+        let mut state = self.inner.state.lock().await;
+        let a = self.active(&mut state).await?;
+        Ok(a.id.as_ref().map(|_| a.expires_at))
+    }
+
+    /// When the session began (UNIX seconds), or `None` while there is none.
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn created_at(&self) -> Result<Option<UnixTime>> {
+        let mut state = self.inner.state.lock().await;
+        let a = self.active(&mut state).await?;
+        Ok(a.id.as_ref().map(|_| a.created_at))
+    }
+
+    /// The keys present.
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn keys(&self) -> Result<Vec<String>> {
+        let mut state = self.inner.state.lock().await;
+        Ok(self.active(&mut state).await?.data.keys())
+    }
+
+    /// Whether the session holds no data.
+    ///
+    /// # Errors
+    /// A store error while loading.
+    pub async fn is_empty(&self) -> Result<bool> {
+        let mut state = self.inner.state.lock().await;
+        Ok(self.active(&mut state).await?.data.is_empty())
+    }
+
+    /// Save after the handler: once, only if something changed (or the expiry
+    /// needs a throttled refresh, or the cookie must be re-issued under the
+    /// current key or encryption setting), and not on a 5xx `status` unless
+    /// configured. Returns the cookies to set.
+    ///
+    /// Framework adapters call this; handlers never need to.
+    ///
+    /// # Errors
+    /// A store error, or [`Error::Ended`] when another request ended the
+    /// session meanwhile. The adapter should answer with an opaque 5xx and set
+    /// no cookie: the handler's changes were not acknowledged.
+    pub async fn finish(&self, status: u16) -> Result<ResponseCookies> {
+        if !self.inner.touched.load(Ordering::Acquire) {
+            return Ok(ResponseCookies::default());
+        }
+        self.finish_touched(status)
+            .instrument(tracing::debug_span!("session.save", status))
+            .await
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}

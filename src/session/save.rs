@@ -1,0 +1,366 @@
+//! The once-per-request save: write the session where it belongs, re-apply
+//! this request's changes when another request saved first, and retire the
+//! records it replaced without losing what others wrote to them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::UnixTime;
+use crate::config::cookie_value_len;
+use crate::cookie::{CookieBody, CookieContents};
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::record::Record;
+use crate::session_id::SessionId;
+use crate::store::SessionStore;
+
+use super::set_cookie::{ResponseCookies, removals, set_cookies};
+use super::state::{Active, Origin};
+use super::{Session, State};
+
+/// How many fresh ids a new session tries when `create` reports that the id
+/// is taken. With 256-bit ids a single collision already means a broken
+/// random source or a hostile store; a collision is never merged into the
+/// record that holds the id.
+const MAX_ID_ATTEMPTS: usize = 4;
+
+enum Written {
+    Cookie(CookieContents),
+    Remove,
+    Nothing,
+}
+
+impl Session {
+    pub(super) async fn finish_touched(&self, status: u16) -> Result<ResponseCookies> {
+        let mut state = self.inner.state.lock().await;
+        let State::Ready(active) = &mut *state else {
+            return Ok(ResponseCookies::default());
+        };
+        let ctx = &self.inner.ctx;
+        let config = &ctx.config;
+        if status >= 500 && !config.save_on_server_error {
+            return Ok(ResponseCookies::default());
+        }
+        let now = config.clock.now();
+        let written = if active.id.is_none() && active.data.is_empty() {
+            if active.terminated || !active.doomed.is_empty() {
+                Written::Remove
+            } else {
+                Written::Nothing
+            }
+        } else if active.dirty() {
+            self.write(active, now).await?
+        } else {
+            self.refresh(active, now).await?
+        };
+        // What is left is a logout's: deleted whatever the records hold.
+        if let Some(store) = ctx.store.as_ref() {
+            for doomed in active.doomed.drain(..) {
+                store.delete(&doomed.key, now).await?;
+            }
+        }
+        let presence = || self.inner.cookies.presence(config);
+        let set_cookie = match written {
+            Written::Nothing => Vec::new(),
+            Written::Remove => removals(config, presence(), true),
+            Written::Cookie(contents) => set_cookies(config, &contents, presence(), now)?,
+        };
+        Ok(ResponseCookies { set_cookie })
+    }
+
+    /// Write the session, then retire the records it replaced (an old id
+    /// after `regenerate_id`, the server copy after a move into the cookie).
+    /// A record another request saved to meanwhile is not retired blindly:
+    /// its newer data is merged under this request's changes and written
+    /// again, so the other request's change reaches the new place.
+    async fn write(&self, active: &mut Active, now: UnixTime) -> Result<Written> {
+        let max = self.inner.ctx.config.max_conflict_retries as usize;
+        let mut carried = 0;
+        loop {
+            let written = self.write_once(active, now).await?;
+            match self.retire(active, now).await {
+                Ok(None) => return Ok(written),
+                Ok(Some(latest)) if carried < max => {
+                    carried += 1;
+                    Metrics::inc(&self.inner.ctx.metrics.conflicts);
+                    active.merge_onto(latest);
+                    active.force_write = true;
+                }
+                Ok(Some(_)) => return Err(Error::Conflict),
+                Err(e) => {
+                    self.abandon(active, now).await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn write_once(&self, active: &mut Active, now: UnixTime) -> Result<Written> {
+        let ctx = &self.inner.ctx;
+        let config = &ctx.config;
+        if active.id.is_none() {
+            active.id = Some(SessionId::generate()?);
+            active.origin = Origin::New;
+        }
+        active.last_active = now;
+        active.expires_at = config.expiry(active.created_at, now);
+        let encoded = active.data.to_encoded();
+        let size = encoded.len();
+        let fits_cookie = config.cookie_only_threshold > 0 && size <= config.cookie_only_threshold;
+        let store = match ctx.store.as_ref() {
+            Some(store) if !fits_cookie => store,
+            _ => {
+                if cookie_value_len(size, config.encrypt) > config.max_value_len() {
+                    return Err(Error::TooLarge {
+                        size,
+                        limit: config.cookie_only_threshold,
+                    });
+                }
+                let id = current_id(active)?;
+                if let Origin::Stored(version) = active.origin {
+                    // Moving back into the cookie: the server copy goes.
+                    active.doom(config.store_keys.key_for(&id), Some(version));
+                }
+                active.origin = Origin::Cookie;
+                return Ok(Written::Cookie(contents(
+                    active,
+                    id,
+                    CookieBody::Data(encoded),
+                )));
+            }
+        };
+        if active.origin == Origin::Cookie {
+            // A cookie-only session entering the store takes a new id: older
+            // copies of its cookie stay valid until they expire, and must never
+            // name a stored record (one that a logout may already have ended).
+            active.id = Some(SessionId::generate()?);
+            active.origin = Origin::New;
+        }
+        self.store_once(store, active, now).await?;
+        if active.browser_holds_stored_id() && !active.reissue && !self.cookie_due(active, now) {
+            // The browser's cookie already names this record and its expiry
+            // is recent: re-sending it would only widen the window in which a
+            // late response replaces a newer cookie (after a regenerate).
+            return Ok(Written::Nothing);
+        }
+        let id = current_id(active)?;
+        Ok(Written::Cookie(contents(active, id, CookieBody::Stored)))
+    }
+
+    /// One save (or create) under the current id, re-applying this request's
+    /// changes onto newer versions up to `max_conflict_retries` times.
+    async fn store_once(
+        &self,
+        store: &Arc<dyn SessionStore>,
+        active: &mut Active,
+        now: UnixTime,
+    ) -> Result<()> {
+        let ctx = &self.inner.ctx;
+        let config = &ctx.config;
+        let durability = active.durability();
+        let mut collisions = 0;
+        let mut conflicts = 0;
+        loop {
+            let key = config.store_keys.key_for(&current_id(active)?);
+            match active.origin {
+                Origin::Stored(version) => {
+                    let next = Record::next_version(version)?;
+                    let record = record(active, next);
+                    match store.save(&key, &record, version, durability, now).await {
+                        Ok(()) => {
+                            active.origin = Origin::Stored(next);
+                            return Ok(());
+                        }
+                        Err(Error::Conflict) if conflicts < config.max_conflict_retries => {
+                            // Someone else saved first: re-apply this request's
+                            // changes onto their version and try again.
+                            conflicts += 1;
+                            Metrics::inc(&ctx.metrics.conflicts);
+                            backoff(conflicts).await;
+                            match store.load(&key, now).await? {
+                                Some(latest) => active.rebase(latest),
+                                None => return Err(ended()),
+                            }
+                        }
+                        // Deleted (logout, regenerate) or expired meanwhile: a
+                        // late save never brings it back.
+                        Err(Error::NotFound) => return Err(ended()),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Origin::New | Origin::Cookie => {
+                    match store.create(&key, &record(active, 1), now).await {
+                        Ok(()) => {
+                            active.origin = Origin::Stored(1);
+                            return Ok(());
+                        }
+                        Err(Error::AlreadyExists) => {
+                            collisions += 1;
+                            if collisions >= MAX_ID_ATTEMPTS {
+                                tracing::error!(
+                                    attempts = collisions,
+                                    "every new session id was already taken in the store; not saving"
+                                );
+                                return Err(Error::AlreadyExists);
+                            }
+                            tracing::warn!(
+                                "a new session id was already taken in the store; trying another"
+                            );
+                            active.id = Some(SessionId::generate()?);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Retire the records this request's session replaced. Returns the latest
+    /// version of one that another request saved past the version this request
+    /// read (its change must be carried over first).
+    ///
+    /// # Errors
+    /// [`Error::Ended`] when a replaced record is gone: another request ended
+    /// that session (a logout), so this request must not carry it on.
+    async fn retire(&self, active: &mut Active, now: UnixTime) -> Result<Option<Record>> {
+        let Some(store) = self.inner.ctx.store.as_ref() else {
+            return Ok(None);
+        };
+        let mut i = 0;
+        while i < active.doomed.len() {
+            let Some(version) = active.doomed[i].version else {
+                i += 1;
+                continue;
+            };
+            let key = active.doomed[i].key.clone();
+            match store.delete_unless_newer(&key, version, now).await {
+                Ok(()) => {
+                    active.doomed.remove(i);
+                }
+                Err(Error::Conflict) => match store.load(&key, now).await? {
+                    Some(latest) => {
+                        active.doomed[i].version = Some(latest.version);
+                        return Ok(Some(latest));
+                    }
+                    None => return Err(ended()),
+                },
+                Err(Error::NotFound) => return Err(ended()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
+    /// After a failed retire, best-effort removal of the record this request
+    /// created under a new id: nobody will ever be sent its cookie.
+    async fn abandon(&self, active: &Active, now: UnixTime) {
+        let (Some(store), Some(id), Origin::Stored(_)) =
+            (self.inner.ctx.store.as_ref(), &active.id, active.origin)
+        else {
+            return;
+        };
+        if active.browser_holds_stored_id() {
+            return;
+        }
+        let key = self.inner.ctx.config.store_keys.key_for(id);
+        if let Err(e) = store.delete(&key, now).await {
+            tracing::warn!(error = %e, "could not remove an abandoned session record; it expires with its TTL");
+        }
+    }
+
+    /// Whether the browser's cookie must be re-sent so its own expiry keeps
+    /// rolling: at most once per `touch_interval`.
+    fn cookie_due(&self, active: &Active, now: UnixTime) -> bool {
+        let config = &self.inner.ctx.config;
+        config.idle_timeout.is_some()
+            && active.issued.as_ref().is_none_or(|i| {
+                now.saturating_sub(i.last_active) >= config.touch_interval.as_secs()
+            })
+    }
+
+    /// A read-only request: refresh the expiry when the throttle allows, and
+    /// re-issue a cookie signed with an old key or under another encryption
+    /// setting.
+    async fn refresh(&self, active: &mut Active, now: UnixTime) -> Result<Written> {
+        let ctx = &self.inner.ctx;
+        let config = &ctx.config;
+        let Some(id) = active.id.clone() else {
+            return Ok(Written::Nothing);
+        };
+        let oldest = active.issued.as_ref().map_or(active.last_active, |i| {
+            i.last_active.min(active.last_active)
+        });
+        let due = config.idle_timeout.is_some()
+            && now.saturating_sub(oldest) >= config.touch_interval.as_secs();
+        if !due && !active.reissue {
+            return Ok(Written::Nothing);
+        }
+        if due {
+            active.last_active = now;
+            active.expires_at = config.expiry(active.created_at, now);
+        }
+        let body = match active.origin {
+            Origin::Stored(_) => {
+                if due {
+                    let store = ctx.store.as_ref().ok_or(Error::NotFound)?;
+                    let key = config.store_keys.key_for(&id);
+                    match store.touch(&key, active.expires_at, now, now).await {
+                        Ok(()) => {}
+                        // Ended by another request meanwhile: nothing to refresh,
+                        // and no cookie either (the browser may already hold a
+                        // newer one from that request).
+                        Err(Error::NotFound) => return Ok(Written::Nothing),
+                        Err(e) => return Err(e),
+                    }
+                }
+                CookieBody::Stored
+            }
+            _ => CookieBody::Data(active.data.to_encoded()),
+        };
+        Ok(Written::Cookie(contents(active, id, body)))
+    }
+}
+
+fn ended() -> Error {
+    tracing::warn!("session was ended by another request; not saving this request's changes");
+    Error::Ended
+}
+
+fn current_id(active: &Active) -> Result<SessionId> {
+    active
+        .id
+        .clone()
+        .ok_or_else(|| Error::backend("session", "no session id to write under"))
+}
+
+fn record(active: &Active, version: u64) -> Record {
+    Record {
+        data: active.data.to_map(),
+        expires_at: active.expires_at,
+        created_at: active.created_at,
+        last_active: active.last_active,
+        version,
+    }
+}
+
+fn contents(active: &Active, id: SessionId, body: CookieBody) -> CookieContents {
+    CookieContents {
+        id,
+        expires_at: active.expires_at,
+        created_at: active.created_at,
+        last_active: active.last_active,
+        body,
+    }
+}
+
+/// Random, growing pause between conflict retries, so writers that keep
+/// colliding spread out instead of colliding again in lockstep.
+async fn backoff(attempt: u32) {
+    let mut r = [0u8; 2];
+    if getrandom::fill(&mut r).is_err() {
+        return;
+    }
+    let cap_ms = (1u64 << attempt.min(6)).min(50);
+    let jitter_us = u64::from(u16::from_le_bytes(r)) % (cap_ms * 1000);
+    tokio::time::sleep(Duration::from_micros(jitter_us)).await;
+}

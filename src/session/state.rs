@@ -1,0 +1,157 @@
+//! One request's state of its session: where it came from, what the browser
+//! holds, the data, and what this request changed.
+
+use std::collections::BTreeMap;
+
+use crate::clock::UnixTime;
+use crate::config::SessionConfig;
+use crate::record::{Record, SessionData};
+use crate::session_id::{SessionId, StoreKey};
+use crate::store::Durability;
+
+use super::data::Data;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// No session yet (none came with the request, it was rejected or unknown,
+    /// or this request gave it a new id that is not stored yet).
+    New,
+    /// A cookie-only session.
+    Cookie,
+    /// A stored session at this version.
+    Stored(u64),
+}
+
+#[derive(Clone, Copy)]
+pub(super) struct Change {
+    pub(super) durability: Durability,
+    pub(super) removed: bool,
+}
+
+/// A stored record this request removes once its own session is in place.
+pub(super) struct Doomed {
+    pub(super) key: StoreKey,
+    /// `Some(v)`: the session lives on under another id or in the cookie, so
+    /// the record is retired only if no other request saved past `v` (else
+    /// that request's change is carried over first). `None`: logout, deleted
+    /// whatever it holds.
+    pub(super) version: Option<u64>,
+}
+
+/// What the browser's cookie says, as the request carried it.
+#[derive(Clone)]
+pub(super) struct Issued {
+    pub(super) id: SessionId,
+    pub(super) stored: bool,
+    pub(super) last_active: UnixTime,
+}
+
+pub(super) struct Active {
+    pub(super) id: Option<SessionId>,
+    pub(super) origin: Origin,
+    pub(super) data: Data,
+    /// Keys this request changed; on a conflict exactly these are re-applied.
+    pub(super) changes: BTreeMap<String, Change>,
+    pub(super) cleared: Option<Durability>,
+    pub(super) created_at: UnixTime,
+    pub(super) last_active: UnixTime,
+    pub(super) expires_at: UnixTime,
+    /// The cookie the request came with, if it was accepted.
+    pub(super) issued: Option<Issued>,
+    /// A new id must be written even without data changes (regenerate).
+    pub(super) force_write: bool,
+    pub(super) doomed: Vec<Doomed>,
+    pub(super) terminated: bool,
+    /// The cookie must be re-issued even if nothing changed (old signing key,
+    /// or encryption turned on or off since it was issued).
+    pub(super) reissue: bool,
+}
+
+impl Active {
+    pub(super) fn fresh(now: UnixTime, config: &SessionConfig) -> Self {
+        Active {
+            id: None,
+            origin: Origin::New,
+            data: Data::decoded(SessionData::new()),
+            changes: BTreeMap::new(),
+            cleared: None,
+            created_at: now,
+            last_active: now,
+            expires_at: config.expiry(now, now),
+            issued: None,
+            force_write: false,
+            doomed: Vec::new(),
+            terminated: false,
+            reissue: false,
+        }
+    }
+
+    pub(super) fn dirty(&self) -> bool {
+        self.force_write || self.cleared.is_some() || !self.changes.is_empty()
+    }
+
+    /// Durable if anything in this request asked for it: a quick change never
+    /// downgrades a durable one.
+    pub(super) fn durability(&self) -> Durability {
+        let mut d = self.cleared.unwrap_or(Durability::Quick);
+        if self.force_write {
+            d = Durability::Durable;
+        }
+        self.changes
+            .values()
+            .fold(d, |acc, c| acc.max(c.durability))
+    }
+
+    pub(super) fn mark(&mut self, key: &str, durability: Durability, removed: bool) {
+        let entry = self.changes.entry(key.to_owned()).or_insert(Change {
+            durability,
+            removed,
+        });
+        entry.durability = entry.durability.max(durability);
+        entry.removed = removed;
+    }
+
+    /// Doom the stored record under `key`, once.
+    pub(super) fn doom(&mut self, key: StoreKey, version: Option<u64>) {
+        if !self.doomed.iter().any(|d| d.key == key) {
+            self.doomed.push(Doomed { key, version });
+        }
+    }
+
+    /// Whether the browser's cookie already points at the stored record under
+    /// the current id, so a save needs no new cookie unless its expiry is due
+    /// for a refresh.
+    pub(super) fn browser_holds_stored_id(&self) -> bool {
+        matches!(
+            (&self.issued, &self.id),
+            (Some(i), Some(id)) if i.stored && i.id == *id
+        )
+    }
+
+    /// Rebuild the data from a newer record plus this request's own changes
+    /// (and its `clear()`), keeping where this request writes it.
+    pub(super) fn merge_onto(&mut self, latest: Record) {
+        let mut data = if self.cleared.is_some() {
+            SessionData::new()
+        } else {
+            latest.data
+        };
+        for (key, change) in &self.changes {
+            if change.removed {
+                data.remove(key);
+            } else if let Some(v) = self.data.get(key) {
+                data.insert(key.clone(), v.to_vec());
+            }
+        }
+        self.data = Data::decoded(data);
+        self.created_at = latest.created_at;
+    }
+
+    /// [`Active::merge_onto`] the latest version of the record this request
+    /// saves to, and save over that version next.
+    pub(super) fn rebase(&mut self, latest: Record) {
+        let version = latest.version;
+        self.merge_onto(latest);
+        self.origin = Origin::Stored(version);
+    }
+}
