@@ -2,7 +2,9 @@
 //! without the session layer as the baseline, all in one run.
 //!
 //! `cargo bench --bench session_paths`; compare each `layer/*` figure with
-//! `baseline/*` in the same group.
+//! `baseline/*` in the same group. The `cookie_header` group reads a session
+//! through a valid cookie and through hostile `Cookie` headers (64 KiB of
+//! copies of the name, 500 random pairs): the work per request stays bounded.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -133,6 +135,39 @@ fn bench(c: &mut Criterion) {
         });
         g.finish();
     }
+
+    // Hostile `Cookie` headers against a valid one, with a subscriber that
+    // formats every event (into a sink), so log cost counts too.
+    let _logs = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(std::io::sink)
+            .with_max_level(tracing::Level::WARN)
+            .finish(),
+    );
+    let flood = shared_value("session=AA; ".repeat(5_460));
+    let random: String = (0..500u32)
+        .map(|i| {
+            let name = ["session.0", "session.1", "session"][i as usize % 3];
+            format!(
+                "{name}=QUJD{:08x}eHl6cXdlcnR5; ",
+                i.wrapping_mul(2_654_435_761)
+            )
+        })
+        .collect();
+    let random = shared_value(random);
+    let mut g = c.benchmark_group("cookie_header");
+    for (name, header) in [
+        ("valid_1kib", &cookie_jar),
+        ("flood_64kib", &flood),
+        ("random_500_pairs", &random),
+    ] {
+        g.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                black_box(call(&cookie_app, request("GET", "/read", Some(header))).await)
+            })
+        });
+    }
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -111,6 +111,11 @@ pub(crate) async fn expect_gone(
         Error::NotFound,
         "touch of {what}"
     );
+    expect_err!(
+        s.delete_unless_newer(k, late.version, now).await,
+        Error::NotFound,
+        "conditional delete of {what}"
+    );
     let got = s
         .load(k, now)
         .await

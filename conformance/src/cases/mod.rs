@@ -10,6 +10,7 @@ mod check;
 mod http;
 mod model;
 mod outages;
+mod races;
 mod sample;
 mod store;
 mod tiers;
@@ -26,6 +27,11 @@ pub use self::outages::{
     CACHE_TIMEOUT, DURABLE_ALLOWANCE, fault_cache_failures_leave_no_stale_or_ahead_entry,
     fault_cache_outage_reads_fall_back_within_deadline, fault_durable_failure_is_an_opaque_5xx,
     fault_durable_failures_are_typed_and_lose_nothing,
+};
+pub use self::races::{
+    conditional_delete_keeps_newer_saves, http_logout_racing_a_write_resurrects_nothing,
+    http_old_cookie_only_cookie_never_resurrects_a_logout,
+    http_regenerate_racing_a_write_loses_nothing, save_refuses_a_version_that_does_not_grow,
 };
 pub use self::store::{
     cleanup_deletes_exactly_the_expired_in_batches, concurrent_saves_of_different_keys_all_survive,
@@ -109,6 +115,8 @@ pub fn all() -> Vec<Case> {
         case!("store", Contract, stale_version_conflicts),
         case!("store", Contract, save_condition_is_not_newer_than_expected),
         case!("store", Contract, late_save_never_resurrects),
+        case!("store", Contract, save_refuses_a_version_that_does_not_grow),
+        case!("store", Contract, conditional_delete_keeps_newer_saves),
         case!(
             "store",
             Contract,
@@ -157,6 +165,21 @@ pub fn all() -> Vec<Case> {
         case!("http", Contract, http_terminate_deletes_everywhere),
         case!("http", Contract, http_tampered_cookies_are_no_session),
         case!("http", Contract, http_read_only_requests_make_no_writes),
+        case!(
+            "http",
+            Contract,
+            http_regenerate_racing_a_write_loses_nothing
+        ),
+        case!(
+            "http",
+            Contract,
+            http_logout_racing_a_write_resurrects_nothing
+        ),
+        case!(
+            "http",
+            Contract,
+            http_old_cookie_only_cookie_never_resurrects_a_logout
+        ),
         case!(
             "faults",
             CacheTier,

@@ -160,6 +160,18 @@ impl DynamoStore {
     }
 }
 
+/// The condition of `save` and `delete_unless_newer`: a live item whose
+/// version is not newer than the expected one.
+const NOT_NEWER: &str = "attribute_exists(#pk) AND #exp > :now AND #v <= :expected";
+
+fn not_newer_names() -> Option<HashMap<String, String>> {
+    names(&[("#pk", PK), ("#exp", EXPIRES), ("#v", VERSION)])
+}
+
+fn not_newer_values(now: UnixTime, expected: u64) -> Option<HashMap<String, AttributeValue>> {
+    values(vec![(":now", num(now)), (":expected", num(expected))])
+}
+
 fn names(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
     Some(
         pairs
@@ -222,16 +234,9 @@ impl SessionStore for DynamoStore {
             .put_item()
             .table_name(&*self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_exists(#pk) AND #exp > :now AND #v <= :expected")
-            .set_expression_attribute_names(names(&[
-                ("#pk", PK),
-                ("#exp", EXPIRES),
-                ("#v", VERSION),
-            ]))
-            .set_expression_attribute_values(values(vec![
-                (":now", num(now)),
-                (":expected", num(expected_version)),
-            ]))
+            .condition_expression(NOT_NEWER)
+            .set_expression_attribute_names(not_newer_names())
+            .set_expression_attribute_values(not_newer_values(now, expected_version))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -272,16 +277,9 @@ impl SessionStore for DynamoStore {
             .delete_item()
             .table_name(&*self.table)
             .set_key(Some(key_of(key)))
-            .condition_expression("attribute_exists(#pk) AND #exp > :now AND #v <= :expected")
-            .set_expression_attribute_names(names(&[
-                ("#pk", PK),
-                ("#exp", EXPIRES),
-                ("#v", VERSION),
-            ]))
-            .set_expression_attribute_values(values(vec![
-                (":now", num(now)),
-                (":expected", num(expected_version)),
-            ]))
+            .condition_expression(NOT_NEWER)
+            .set_expression_attribute_names(not_newer_names())
+            .set_expression_attribute_values(not_newer_values(now, expected_version))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;

@@ -357,7 +357,53 @@ async fn missing_table_is_a_permanent_error(e: Engine) {
     assert!(!err.is_retryable());
 }
 
+/// Issue 16: a record read back had no size limit. An item whose data is over
+/// the store's record limit (written by another process) is a codec error,
+/// never decoded.
+async fn an_oversized_planted_item_is_refused_on_read(e: Engine) {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = e.store().await;
+    let k = key();
+    let n = |v: u64| AttributeValue::N(v.to_string());
+    let mut big = Record {
+        version: 1,
+        expires_at: NOW + 100,
+        ..Record::default()
+    };
+    for i in 0..2_000u32 {
+        big.data.insert(format!("k{i:05}"), vec![1; 8]);
+    }
+    let data = tiered_sessions::codec::encode_data(&big.data);
+    let small = DynamoStore::builder(s.table_name())
+        .endpoint_url(std::env::var(e.endpoint_var).unwrap_or_default())
+        .region("us-east-1")
+        .max_record_bytes(data.len() / 2)
+        .build()
+        .await
+        .unwrap();
+    s.client()
+        .put_item()
+        .table_name(s.table_name())
+        .item("pk", AttributeValue::S(k.as_str().to_owned()))
+        .item("v", n(1))
+        .item("exp", n(NOW + 100))
+        .item("ca", n(NOW))
+        .item("la", n(NOW))
+        .item("d", AttributeValue::B(Blob::new(data)))
+        .send()
+        .await
+        .unwrap();
+    let loaded = s.load(&k, NOW).await.unwrap().expect("the planted item");
+    assert!(loaded.data == big.data, "the full-limit store reads it");
+    let err = small.load(&k, NOW).await.unwrap_err();
+    assert!(matches!(err, Error::Codec { .. }), "{err:?}");
+}
+
 const CASES: &[(&str, Case<Engine>)] = &[
+    ("an_oversized_planted_item_is_refused_on_read", |e| {
+        Box::pin(an_oversized_planted_item_is_refused_on_read(e))
+    }),
     ("ensure_table_is_idempotent_and_sets_ttl", |e| {
         Box::pin(ensure_table_is_idempotent_and_sets_ttl(e))
     }),

@@ -373,7 +373,48 @@ fn malformed_uris_are_config_errors(_ctx: &Ctx) -> BoxFuture<'_, ()> {
     })
 }
 
+/// Issue 16: a record read back had no size limit. A document whose data is
+/// over the store's record limit (written by another process) is a codec
+/// error, never decoded.
+fn an_oversized_planted_document_is_refused_on_read(ctx: &Ctx) -> BoxFuture<'_, ()> {
+    use tiered_sessions_redis_mongodb::mongodb::bson::{Binary, spec::BinarySubtype};
+    Box::pin(async move {
+        let store = ctx.store();
+        let k = key();
+        let mut big = record(1, now() + 100);
+        for i in 0..2_000u32 {
+            big.data.insert(format!("k{i:05}"), vec![1; 8]);
+        }
+        let data = tiered_sessions::codec::encode_data(&big.data);
+        let limit = data.len() / 2;
+        store
+            .collection()
+            .clone_with_type::<tiered_sessions_redis_mongodb::mongodb::bson::Document>()
+            .insert_one(doc! {
+                "_id": k.as_str(),
+                "v": 1i64,
+                "exp": DateTime::from_millis(((now() + 100) * 1000) as i64),
+                "ca": now() as i64,
+                "la": now() as i64,
+                "d": Binary { subtype: BinarySubtype::Generic, bytes: data },
+            })
+            .await
+            .expect("plant");
+        assert!(store.load(&k, now()).await.expect("load").is_some());
+        let small = ctx.store().with_max_record_bytes(limit);
+        let err = small
+            .load(&k, now())
+            .await
+            .expect_err("an oversized document is refused");
+        assert!(matches!(err, Error::Codec { .. }), "{err:?}");
+    })
+}
+
 const CASES: &[(&str, Case)] = &[
+    (
+        "an_oversized_planted_document_is_refused_on_read",
+        an_oversized_planted_document_is_refused_on_read,
+    ),
     (
         "ensure_indexes_creates_then_recognises",
         ensure_indexes_creates_then_recognises,

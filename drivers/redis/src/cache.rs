@@ -14,11 +14,7 @@ use tiered_sessions::{CacheTier, CasOutcome, Error, Record, Result, StoreKey, Un
 use crate::builder::RedisCacheBuilder;
 use crate::error::into_error;
 use crate::pool::{Call, CallError, Pools};
-use crate::scripts;
-
-/// How long a version floor (see `scripts.rs`) outlives the durable save it
-/// guards; that save's own refill normally replaces it within milliseconds.
-const FLOOR_SECS: u64 = 30;
+use crate::scripts::{self, FLOOR_SECS};
 
 /// Longest TTL set on a key: far enough for any session, short enough that
 /// Redis never rejects it as out of range.
@@ -215,9 +211,10 @@ async fn deadline<T>(after: Duration, fut: impl Future<Output = Result<T>>) -> R
     }
 }
 
-/// The fields `HMGET key r e l x` returns.
+/// The fields `HMGET key r e l x v` returns.
 type Fields = (
     Option<Vec<u8>>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -228,17 +225,45 @@ fn parse_u64(field: &str, text: &str) -> Result<u64> {
         .map_err(|_| Error::codec(format!("cached field `{field}` is not a number")))
 }
 
+impl RedisCache {
+    /// An entry that cannot be served (over the size limit, or a `v` field
+    /// other than its record's version, which would make every compare fail):
+    /// a miss, and the entry is dropped so the next read refills it.
+    async fn drop_unusable(
+        &self,
+        key: &StoreKey,
+        v: Option<String>,
+        why: &'static str,
+    ) -> Result<Option<Record>> {
+        tracing::warn!(%key, why, "unusable session cache entry dropped");
+        let mut inv = scripts::DROP_UNUSABLE.prepare_invoke();
+        inv.key(self.redis_key(key)).arg(v.unwrap_or_default());
+        self.script::<i64>(&inv, true).await?;
+        Ok(None)
+    }
+}
+
 #[async_trait]
 impl CacheTier for RedisCache {
     async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "x"]);
-        let (bytes, expires_at, last_active, marker): Fields =
+        cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "x", "v"]);
+        let (bytes, expires_at, last_active, marker, v): Fields =
             self.run(Call::Cmd(&cmd), true).await?;
         let (Some(bytes), None) = (bytes, marker) else {
             return Ok(None);
         };
+        if bytes.len() > self.max_record_bytes {
+            return self
+                .drop_unusable(key, v, "over the record size limit")
+                .await;
+        }
         let mut record = decode_record(&bytes)?;
+        if v.as_deref() != Some(record.version.to_string().as_str()) {
+            return self
+                .drop_unusable(key, v, "version field disagrees with the record")
+                .await;
+        }
         // `touch` updates these two fields without rewriting the record.
         if let Some(e) = expires_at {
             record.expires_at = parse_u64("e", &e)?;

@@ -440,6 +440,129 @@ async fn wrong_type_under_the_key_is_a_permanent_error(c: Cache) {
         .unwrap();
 }
 
+/// Plant raw fields under `k`'s Redis key (as another process could).
+async fn plant(c: &Cache, k: &StoreKey, fields: &[(&str, Vec<u8>)], ttl: Option<u64>) {
+    let rk = c.redis_key(k);
+    let _: () = c.query(redis::cmd("DEL").arg(&rk)).await.unwrap();
+    let mut cmd = redis::cmd("HSET");
+    cmd.arg(&rk);
+    for (f, v) in fields {
+        cmd.arg(*f).arg(v.as_slice());
+    }
+    let _: () = c.query(&cmd).await.unwrap();
+    if let Some(ttl) = ttl {
+        let _: () = c
+            .query(redis::cmd("EXPIRE").arg(&rk).arg(ttl))
+            .await
+            .unwrap();
+    }
+}
+
+async fn exists(c: &Cache, k: &StoreKey) -> bool {
+    c.query::<i64>(redis::cmd("EXISTS").arg(c.redis_key(k)))
+        .await
+        .unwrap()
+        == 1
+}
+
+/// Issue 16: a garbage version floor (or deletion marker) without a TTL, or
+/// with one longer than a floor ever gets, blocked refills of the key for
+/// ever. Floors and markers count only while they expire.
+async fn a_floor_or_marker_that_never_expires_blocks_nothing(c: Cache) {
+    let far = (NOW + 10 * 365 * 24 * 3600).to_string().into_bytes();
+    for (fields, ttl) in [
+        (vec![("f", b"99999999".to_vec())], None),
+        (vec![("f", b"99999999".to_vec())], Some(24 * 3600)),
+        (vec![("x", far.clone())], None),
+    ] {
+        let k = key();
+        plant(&c, &k, &fields, ttl).await;
+        c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
+        assert_eq!(
+            version(&c, &k, NOW).await,
+            Some(5),
+            "{fields:?} ttl {ttl:?}"
+        );
+    }
+    // A floor as the cache leaves it still refuses an older refill.
+    let k = key();
+    c.put_if_newer(&k, &rec(4, NOW + 100), NOW).await.unwrap();
+    c.invalidate_unless_newer(&k, 4).await.unwrap();
+    c.put_if_newer(&k, &rec(4, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, None);
+    // A garbage floor is not carried into the next one.
+    let k = key();
+    plant(&c, &k, &[("f", b"99999999".to_vec())], None).await;
+    c.invalidate_unless_newer(&k, 4).await.unwrap();
+    c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, Some(5));
+}
+
+/// Issue 16: a `v` field that disagrees with the record's own version made
+/// every quick save conflict, for as long as the entry lived (lasting 503s).
+/// It is a miss now, and the entry is dropped so a refill repairs it.
+async fn a_version_field_that_disagrees_is_a_miss_and_repaired(c: Cache) {
+    use tiered_sessions::{Durability, SessionStore, TieredStore};
+    let k = key();
+    let r3 = rec(3, NOW + 100);
+    c.put_if_newer(&k, &r3, NOW).await.unwrap();
+    let _: () = c
+        .query(redis::cmd("HSET").arg(c.redis_key(&k)).arg("v").arg("7"))
+        .await
+        .unwrap();
+    assert_eq!(c.get(&k, NOW).await.unwrap(), None);
+    assert!(!exists(&c, &k).await, "the unusable entry is dropped");
+    c.put_if_newer(&k, &r3, NOW).await.unwrap();
+    assert_eq!(version(&c, &k, NOW).await, Some(3));
+    // Through a tiered store: a quick save over the broken entry succeeds.
+    let durable = Arc::new(tiered_sessions_memory::MemoryStore::new());
+    let store = TieredStore::new(c.clone(), durable.clone());
+    let k = key();
+    store.create(&k, &rec(3, NOW + 100), NOW).await.unwrap();
+    let _: () = c
+        .query(redis::cmd("HSET").arg(c.redis_key(&k)).arg("v").arg("7"))
+        .await
+        .unwrap();
+    store
+        .save(&k, &rec(4, NOW + 100), 3, Durability::Quick, NOW)
+        .await
+        .expect("a save over a broken cache entry goes through");
+    assert_eq!(
+        store.load(&k, NOW).await.unwrap().map(|r| r.version),
+        Some(4)
+    );
+    store
+        .save(&k, &rec(5, NOW + 100), 4, Durability::Quick, NOW)
+        .await
+        .unwrap();
+}
+
+/// Issue 16: records read back had no size limit (a planted 3.2 MB record of
+/// 200 000 keys was decoded). One over the cache's limit is a miss, not decoded.
+async fn an_oversized_cached_record_is_a_miss_not_decoded(c: Cache) {
+    let k = key();
+    let mut huge = rec(2, NOW + 100);
+    for i in 0..200_000u32 {
+        huge.data.insert(format!("k{i:06}"), vec![1]);
+    }
+    let bytes = tiered_sessions::codec::encode_record(&huge);
+    assert!(bytes.len() > c.max_record_bytes());
+    plant(
+        &c,
+        &k,
+        &[
+            ("v", b"2".to_vec()),
+            ("r", bytes),
+            ("e", (NOW + 100).to_string().into_bytes()),
+            ("l", NOW.to_string().into_bytes()),
+        ],
+        Some(100),
+    )
+    .await;
+    assert_eq!(c.get(&k, NOW).await.unwrap(), None);
+    assert!(!exists(&c, &k).await, "the oversized entry is dropped");
+}
+
 async fn keys_carry_the_store_key_as_hash_tag(c: Cache) {
     let k = key();
     let rk = c.redis_key(&k);
@@ -519,6 +642,16 @@ const CASES: &[(&str, Case<Cache>)] = &[
     }),
     ("wrong_type_under_the_key_is_a_permanent_error", |c| {
         Box::pin(wrong_type_under_the_key_is_a_permanent_error(c))
+    }),
+    ("a_floor_or_marker_that_never_expires_blocks_nothing", |c| {
+        Box::pin(a_floor_or_marker_that_never_expires_blocks_nothing(c))
+    }),
+    (
+        "a_version_field_that_disagrees_is_a_miss_and_repaired",
+        |c| Box::pin(a_version_field_that_disagrees_is_a_miss_and_repaired(c)),
+    ),
+    ("an_oversized_cached_record_is_a_miss_not_decoded", |c| {
+        Box::pin(an_oversized_cached_record_is_a_miss_not_decoded(c))
     }),
 ];
 
