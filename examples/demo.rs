@@ -13,7 +13,7 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tiered_sessions::{Result, Session, SessionConfig, SessionLayer, SessionManager, TieredStore};
-use tiered_sessions_memory::MemoryStore;
+use tiered_sessions_memory::{MemoryCache, MemoryStore};
 
 const INDEX: &str = r#"<!doctype html>
 <title>tiered-sessions demo</title>
@@ -119,7 +119,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .init();
     let metrics = Arc::new(tiered_sessions::Metrics::default());
     let store =
-        TieredStore::new(MemoryStore::new(), MemoryStore::new()).with_metrics(metrics.clone());
+        TieredStore::new(MemoryCache::new(), MemoryStore::new()).with_metrics(metrics.clone());
     let config = SessionConfig::builder([signing_key()])
         // The demo serves plain HTTP on localhost; keep Secure on in production.
         .secure(false)

@@ -40,10 +40,46 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 /// Encode session data.
 pub fn encode_data(data: &SessionData) -> Vec<u8> {
-    let size: usize = data.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    let mut out = Vec::with_capacity(size + 2);
+    let mut out = Vec::with_capacity(data_len(data));
     put_data(&mut out, data);
     out
+}
+
+/// The length of [`encode_data`]'s output, computed without encoding.
+pub fn data_len(data: &SessionData) -> usize {
+    uvarint_len(data.len() as u64)
+        + data
+            .iter()
+            .map(|(k, v)| {
+                uvarint_len(k.len() as u64) + k.len() + uvarint_len(v.len() as u64) + v.len()
+            })
+            .sum::<usize>()
+}
+
+/// The length of [`encode_record`]'s output, computed without encoding: the
+/// measure of every record size limit (see
+/// [`crate::SessionStore::max_record_bytes`]).
+pub fn record_len(record: &Record) -> usize {
+    record_len_with_data(record, data_len(&record.data))
+}
+
+/// [`record_len`] for a record whose data is already encoded in `data_len`
+/// bytes (drivers that store the data as one blob).
+pub fn record_len_with_data(record: &Record, data_len: usize) -> usize {
+    1 + [
+        record.version,
+        record.expires_at,
+        record.created_at,
+        record.last_active,
+    ]
+    .into_iter()
+    .map(uvarint_len)
+    .sum::<usize>()
+        + data_len
+}
+
+fn uvarint_len(n: u64) -> usize {
+    (64 - n.leading_zeros() as usize).div_ceil(7).max(1)
 }
 
 /// Decode session data.
@@ -359,6 +395,21 @@ mod tests {
         let r = sample();
         assert_eq!(decode_record(&encode_record(&r)).unwrap(), r);
         assert_eq!(decode_data(&encode_data(&r.data)).unwrap(), r.data);
+    }
+
+    #[test]
+    fn lengths_match_the_encoders() {
+        for version in [0, 127, 128, 1 << 40, u64::MAX] {
+            let mut r = sample();
+            r.version = version;
+            r.data.insert("blob".into(), vec![7; 300]);
+            assert_eq!(record_len(&r), encode_record(&r).len());
+            assert_eq!(data_len(&r.data), encode_data(&r.data).len());
+        }
+        assert_eq!(
+            record_len(&Record::default()),
+            encode_record(&Record::default()).len()
+        );
     }
 
     #[test]

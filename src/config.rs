@@ -312,7 +312,7 @@ impl SessionConfigBuilder {
                 "max_cookie_len must be at least 200 and max_cookies between 1 and 32",
             ));
         }
-        let worst = cookie_value_len(self.cookie_only_threshold, self.encrypt);
+        let worst = crate::cookie::encoded_len(self.cookie_only_threshold, self.encrypt);
         if worst > self.max_cookie_len * self.max_cookies {
             return Err(Error::config(format!(
                 "cookie_only_threshold {} needs cookies of {worst} bytes, more than max_cookies × max_cookie_len = {}",
@@ -356,12 +356,6 @@ impl SessionConfigBuilder {
             clock: self.clock,
         })
     }
-}
-
-/// The base64 length of a cookie carrying `data_len` bytes of session data.
-pub(crate) fn cookie_value_len(data_len: usize, encrypt: bool) -> usize {
-    let raw = 58 + 32 + data_len + if encrypt { 24 + 16 } else { 0 };
-    raw.div_ceil(3) * 4
 }
 
 fn derive_store_secret(first_key: &[u8]) -> Result<Vec<u8>> {

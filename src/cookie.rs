@@ -23,6 +23,17 @@ const FLAG_STORED: u8 = 1;
 const FLAG_ENCRYPTED: u8 = 2;
 const HEADER_LEN: usize = 2 + SESSION_ID_LEN + 24;
 const TAG_LEN: usize = 32;
+/// XChaCha20-Poly1305: a 24-byte nonce before the ciphertext, a 16-byte tag after.
+const SEAL_OVERHEAD: usize = 24 + 16;
+
+/// The length of the encoded cookie value carrying `data_len` bytes of
+/// cookie-only session data.
+pub(crate) fn encoded_len(data_len: usize, encrypt: bool) -> usize {
+    let raw = HEADER_LEN + data_len + TAG_LEN + if encrypt { SEAL_OVERHEAD } else { 0 };
+    // Unpadded base64url: four characters per three bytes, then 2 or 3 for a
+    // trailing 1 or 2 bytes.
+    raw / 3 * 4 + [0, 2, 3][raw % 3]
+}
 
 /// What a cookie carries besides the id: the data itself, or a pointer to the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -389,6 +400,16 @@ mod tests {
         assert_eq!(d.contents, c);
         let fresh = encode(&rotated, "sid", &c, true).unwrap();
         assert!(decode(&old, "sid", fresh.as_bytes(), 1_100, 8192).is_err());
+    }
+
+    #[test]
+    fn encoded_len_matches_the_encoder() {
+        let r = ring(1);
+        for enc in [false, true] {
+            let c = contents(CookieBody::Data(data()));
+            let v = encode(&r, "sid", &c, enc).unwrap();
+            assert_eq!(v.len(), encoded_len(data().len(), enc));
+        }
     }
 
     #[test]

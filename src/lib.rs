@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cleanup;
 pub mod clock;
 pub mod codec;
 mod config;
@@ -21,6 +22,7 @@ mod axum;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::MissingSessionLayer;
+pub use crate::cleanup::{CLEANUP_USAGE, CleanupOptions};
 pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use crate::config::{SameSite, SessionConfig, SessionConfigBuilder};
 pub use crate::error::{BoxError, Error, Result};
@@ -33,7 +35,8 @@ pub use crate::request_cookies::RequestCookies;
 pub use crate::session::{ResponseCookies, Session};
 pub use crate::session_id::{SESSION_ID_LEN, SessionId, StoreKey, StoreKeyHasher};
 pub use crate::store::{
-    CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durability, SessionStore, SessionStoreExt,
+    CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, CleanupStopped, Durability, SessionStore,
+    SessionStoreExt,
 };
 pub use crate::tiered::TieredStore;
 

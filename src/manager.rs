@@ -12,7 +12,7 @@ use crate::record::Record;
 use crate::request_cookies::RequestCookies;
 use crate::session::{Context, Session};
 use crate::session_id::{SessionId, StoreKey};
-use crate::store::{SessionStore, SessionStoreExt};
+use crate::store::{CleanupCursor, CleanupStopped, SessionStore, SessionStoreExt};
 
 /// Configuration, store and counters shared by every request. Cheap to clone.
 ///
@@ -115,14 +115,20 @@ impl SessionManager {
         }
     }
 
-    /// Delete every expired record from the store, `batch` at a time; returns
-    /// how many went. Native TTL usually gets there first; this covers the rest.
+    /// Delete every expired record from the store, `batch` at a time, from
+    /// `cursor` (`None`: the beginning); returns how many went. Native TTL
+    /// usually gets there first; this covers the rest.
     ///
     /// # Errors
-    /// A store error; batches already done stay done.
-    pub async fn delete_expired(&self, batch: usize) -> Result<u64> {
+    /// A [`CleanupStopped`] with the count so far and the cursor to resume
+    /// from: batches already done stay done.
+    pub async fn delete_expired(
+        &self,
+        batch: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> std::result::Result<u64, CleanupStopped> {
         match &self.inner.store {
-            Some(store) => store.delete_all_expired(self.now(), batch).await,
+            Some(store) => store.delete_all_expired(self.now(), batch, cursor).await,
             None => Ok(0),
         }
     }

@@ -44,6 +44,11 @@ pub struct CleanupBatch {
 /// The conformance suite (`tiered-sessions-conformance`) checks each clause.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug {
+    /// The largest record (as [`crate::codec::record_len`] measures it) this
+    /// store accepts; `usize::MAX` for no limit. Larger writes fail with
+    /// [`crate::Error::TooLarge`] before anything is sent.
+    fn max_record_bytes(&self) -> usize;
+
     /// The live record under `key`, or `None` if there is none or it expired at
     /// `now` (even if the backend still holds it).
     ///
@@ -133,22 +138,35 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     ) -> Result<CleanupBatch>;
 }
 
-/// What a [`CacheTier::compare_and_swap`] found.
+/// What a conditional cache write found. Every [`CacheTier`] method that can
+/// be refused reports it this way; `Err` is kept for failures of the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CasOutcome {
-    /// The cached version matched; the new record is in place.
-    Swapped,
+pub enum CacheOutcome {
+    /// The write was applied.
+    Done,
     /// Nothing live is cached under the key (evicted, flushed or deleted).
     Missing,
-    /// The cache holds a different version.
+    /// The cache holds another version ([`CacheTier::compare_and_swap`]) or
+    /// a newer one ([`CacheTier::invalidate`]); nothing was changed.
     Conflict,
 }
 
 /// A fast, volatile tier (Redis, memory) that [`crate::TieredStore`] puts in
 /// front of a durable [`SessionStore`]. It may lose anything at any time; the
 /// tiered store never relies on it for durability.
+///
+/// Besides records it holds two short-lived kinds of entry, both of which must
+/// expire on their own: a *deletion marker* left by [`CacheTier::delete`], and
+/// a *version floor* left by [`CacheTier::invalidate`] and
+/// [`CacheTier::evict`]. While a floor stands, [`CacheTier::put_if_newer`]
+/// refuses records older than it, so a reader that read the durable tier
+/// before a save cannot refill the cache behind that save.
 #[async_trait]
 pub trait CacheTier: Send + Sync + fmt::Debug {
+    /// The largest record (as [`crate::codec::record_len`] measures it) this
+    /// tier accepts; `usize::MAX` for no limit.
+    fn max_record_bytes(&self) -> usize;
+
     /// The cached live record, or `None` (missing, expired or deleted).
     ///
     /// # Errors
@@ -156,36 +174,48 @@ pub trait CacheTier: Send + Sync + fmt::Debug {
     async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>>;
 
     /// Cache `record` until its expiry unless the cache already holds the same
-    /// or a newer version, or a deletion marker for the key.
+    /// or a newer version, a deletion marker, or a floor above its version.
     ///
     /// # Errors
-    /// A backend error.
+    /// [`crate::Error::TooLarge`] above the limit, or a backend error.
     async fn put_if_newer(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()>;
 
     /// A quick save: replace the cached record only if its version equals
-    /// `expected_version`.
+    /// `expected_version`. [`CacheOutcome::Done`], [`CacheOutcome::Missing`]
+    /// (nothing live is cached) or [`CacheOutcome::Conflict`] (another version).
     ///
     /// # Errors
-    /// A backend error.
+    /// [`crate::Error::TooLarge`] above the limit, or a backend error.
     async fn compare_and_swap(
         &self,
         key: &StoreKey,
         record: &Record,
         expected_version: u64,
         now: UnixTime,
-    ) -> Result<CasOutcome>;
+    ) -> Result<CacheOutcome>;
 
-    /// Before a durable save: drop the cached record unless it is newer than
-    /// `expected_version` (a quick save this request has not seen), and leave a
-    /// version floor: for a while, [`CacheTier::put_if_newer`] refuses records
-    /// older than `expected_version + 1`, so a reader that read the durable tier
-    /// before the save cannot refill the cache behind it (a stale base for the
-    /// next quick save would lose an update). With `u64::MAX` ("drop whatever
-    /// is cached"), the floor is the dropped record's own version.
+    /// Before a durable save over `expected_version`: drop the cached record
+    /// and leave a floor at `expected_version + 1` ([`CacheOutcome::Done`]) —
+    /// unless the cache holds a newer record, a quick save the caller has not
+    /// seen, which stays ([`CacheOutcome::Conflict`]). A deletion marker stays
+    /// too; a floor only ever rises.
     ///
     /// # Errors
-    /// [`crate::Error::Conflict`] if the cached version is newer, or a backend error.
-    async fn invalidate_unless_newer(&self, key: &StoreKey, expected_version: u64) -> Result<()>;
+    /// A backend error.
+    async fn invalidate(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<CacheOutcome>;
+
+    /// Drop whatever record is cached (after a write whose outcome the cache
+    /// may not reflect), leaving a floor at the dropped record's version:
+    /// clients may have read it, so an older refill must not take its place.
+    ///
+    /// # Errors
+    /// A backend error.
+    async fn evict(&self, key: &StoreKey, now: UnixTime) -> Result<()>;
 
     /// Delete the entry and leave a short-lived deletion marker, so a refill
     /// racing with a logout cannot bring the session back into the cache.
@@ -211,6 +241,9 @@ macro_rules! forward_store {
     ($ty:ty) => {
         #[async_trait]
         impl<S: SessionStore + ?Sized> SessionStore for $ty {
+            fn max_record_bytes(&self) -> usize {
+                (**self).max_record_bytes()
+            }
             async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
                 (**self).load(key, now).await
             }
@@ -270,6 +303,9 @@ macro_rules! forward_cache {
     ($ty:ty) => {
         #[async_trait]
         impl<C: CacheTier + ?Sized> CacheTier for $ty {
+            fn max_record_bytes(&self) -> usize {
+                (**self).max_record_bytes()
+            }
             async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
                 (**self).get(key, now).await
             }
@@ -287,19 +323,21 @@ macro_rules! forward_cache {
                 record: &Record,
                 expected_version: u64,
                 now: UnixTime,
-            ) -> Result<CasOutcome> {
+            ) -> Result<CacheOutcome> {
                 (**self)
                     .compare_and_swap(key, record, expected_version, now)
                     .await
             }
-            async fn invalidate_unless_newer(
+            async fn invalidate(
                 &self,
                 key: &StoreKey,
                 expected_version: u64,
-            ) -> Result<()> {
-                (**self)
-                    .invalidate_unless_newer(key, expected_version)
-                    .await
+                now: UnixTime,
+            ) -> Result<CacheOutcome> {
+                (**self).invalidate(key, expected_version, now).await
+            }
+            async fn evict(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+                (**self).evict(key, now).await
             }
             async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
                 (**self).delete(key, now).await
@@ -323,23 +361,53 @@ forward_cache!(Box<C>);
 /// Conveniences for every [`SessionStore`]; implementors never touch these.
 #[async_trait]
 pub trait SessionStoreExt: SessionStore {
-    /// Run [`SessionStore::delete_expired`] batch after batch until the scan is
-    /// complete, returning the total deleted. For cron jobs and the CLI.
+    /// Run [`SessionStore::delete_expired`] batch after batch from `cursor`
+    /// (`None`: the beginning) until the scan is complete.
     ///
     /// # Errors
-    /// The first batch error; the records deleted before it stay deleted.
-    async fn delete_all_expired(&self, now: UnixTime, batch: usize) -> Result<u64> {
-        let mut total = 0;
-        let mut cursor = None;
+    /// The first batch error, as a [`CleanupStopped`] holding how many were
+    /// deleted before it and the cursor to resume from: batches already done
+    /// stay done.
+    async fn delete_all_expired(
+        &self,
+        now: UnixTime,
+        batch: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> std::result::Result<u64, CleanupStopped> {
+        let mut deleted = 0;
+        let mut cursor = cursor;
         loop {
-            let page = self.delete_expired(now, batch.max(1), cursor).await?;
-            total += page.deleted;
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(total),
+            match self.delete_expired(now, batch.max(1), cursor.clone()).await {
+                Ok(page) => {
+                    deleted += page.deleted;
+                    match page.next {
+                        Some(next) => cursor = Some(next),
+                        None => return Ok(deleted),
+                    }
+                }
+                Err(error) => {
+                    return Err(CleanupStopped {
+                        deleted,
+                        resume: cursor,
+                        error,
+                    });
+                }
             }
         }
     }
 }
 
 impl<S: SessionStore + ?Sized> SessionStoreExt for S {}
+
+/// A cleanup run stopped by an error: what it did, and where to resume.
+#[derive(Debug, thiserror::Error)]
+#[error("cleanup stopped after deleting {deleted} expired sessions: {error}")]
+pub struct CleanupStopped {
+    /// Expired records deleted before the error.
+    pub deleted: u64,
+    /// Pass this back as the cursor to continue where the run stopped.
+    pub resume: Option<CleanupCursor>,
+    /// What failed.
+    #[source]
+    pub error: crate::error::Error,
+}

@@ -19,7 +19,7 @@ use tiered_sessions::{
     SessionConfigBuilder, SessionId, SessionLayer, SessionManager, SessionStore, StoreKey,
     TieredStore, UnixTime, async_trait,
 };
-use tiered_sessions_memory::MemoryStore;
+use tiered_sessions_memory::{MemoryCache, MemoryStore};
 use tokio::sync::{Barrier, Semaphore};
 
 fn manager_over(
@@ -202,6 +202,9 @@ impl EveryIdCollides {
 
 #[async_trait]
 impl SessionStore for EveryIdCollides {
+    fn max_record_bytes(&self) -> usize {
+        self.inner.max_record_bytes()
+    }
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         match self.inner.load(key, now).await? {
             Some(r) => Ok(Some(r)),
@@ -345,7 +348,7 @@ async fn regenerate_racing_a_write_loses_no_update() {
                     "tiered {tiered}, quick {quick}, login last {login_last}, round {round}"
                 );
                 let store: Arc<dyn SessionStore> = if tiered {
-                    Arc::new(TieredStore::new(MemoryStore::new(), MemoryStore::new()))
+                    Arc::new(TieredStore::new(MemoryCache::new(), MemoryStore::new()))
                 } else {
                     Arc::new(MemoryStore::new())
                 };

@@ -13,7 +13,7 @@ use tiered_sessions::{
     ManualClock, SameSite, SessionConfig, SessionConfigBuilder, SessionId, SessionManager,
     SessionStore, TieredStore,
 };
-use tiered_sessions_memory::MemoryStore;
+use tiered_sessions_memory::{MemoryCache, MemoryStore};
 
 struct Env {
     app: Router,
@@ -277,7 +277,7 @@ async fn unknown_id_is_never_adopted() {
     let mut jar = Jar::default();
     jar.send(&env.app, "POST", "/set/user/alice").await;
     let planted_id = jar.send(&env.app, "GET", "/id").await.body;
-    env.store.inner.flush();
+    env.store.inner.clear();
     let r = jar.send(&env.app, "POST", "/set/user/bob").await;
     assert_eq!(r.status, StatusCode::OK);
     let new_id = jar.send(&env.app, "GET", "/id").await.body;
@@ -517,7 +517,7 @@ async fn concurrent_requests_changing_different_keys_both_survive() {
 #[tokio::test]
 async fn quick_writes_reach_the_cache_only_until_a_durable_write() {
     let clock = ManualClock::new(T0);
-    let cache = Arc::new(MemoryStore::new());
+    let cache = Arc::new(MemoryCache::new());
     let durable = Arc::new(MemoryStore::new());
     let tiered = TieredStore::new(cache.clone(), durable.clone());
     let config = builder(&clock).cookie_only_threshold(0).build().unwrap();
@@ -609,7 +609,7 @@ async fn expired_records_are_cleaned_up_in_batches() {
     let mut keep = Jar::default();
     keep.send(&env.app, "POST", "/set/a/b").await;
     env.clock.advance(Duration::from_secs(60));
-    assert_eq!(env.manager.delete_expired(3).await.unwrap(), 7);
+    assert_eq!(env.manager.delete_expired(3, None).await.unwrap(), 7);
     assert_eq!(env.store.inner.len(), 1);
     assert_eq!(keep.send(&env.app, "GET", "/get/a").await.body, "b");
 }

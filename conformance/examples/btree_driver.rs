@@ -13,7 +13,7 @@ use std::ops::Bound;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tiered_sessions::codec::encode_record;
+use tiered_sessions::codec::record_len;
 use tiered_sessions::{
     CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
     UnixTime, async_trait,
@@ -64,7 +64,7 @@ impl BTreeStore {
     }
 
     fn check_size(&self, record: &Record) -> Result<()> {
-        let size = encode_record(record).len();
+        let size = record_len(record);
         if size > self.max_record_bytes {
             return Err(Error::TooLarge {
                 size,
@@ -87,6 +87,11 @@ fn live<'a>(
 
 #[async_trait]
 impl SessionStore for BTreeStore {
+    // Larger writes fail with `Error::TooLarge` before anything is stored.
+    fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         Ok(live(&mut self.lock(), &self.raw(key), now).map(|r| r.clone()))
     }
@@ -220,7 +225,7 @@ struct BTreeFactory {
 impl Factory for BTreeFactory {
     fn capabilities(&self) -> Capabilities {
         // No cache tier, no native TTL, not a cluster; a size limit.
-        Capabilities::new().with_max_record_bytes(MAX_RECORD_BYTES)
+        Capabilities::new()
     }
 
     async fn fixture(&self) -> std::result::Result<Fixture, Skip> {

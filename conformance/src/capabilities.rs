@@ -10,12 +10,6 @@ pub struct Capabilities {
     pub native_ttl: bool,
     /// Runs on a cluster (Redis Cluster).
     pub cluster: bool,
-    /// The driver's documented record size limit (encoded bytes), if any.
-    ///
-    /// Measured as `tiered_sessions::codec::encode_record(record).len()`: a
-    /// record of exactly this size must round-trip, one byte more must fail
-    /// with `Error::TooLarge`.
-    pub max_record_bytes: Option<usize>,
     /// How many random operations the model-based case runs (default 64).
     ///
     /// Every step costs a few store calls; lower it for slow backends. The
@@ -27,13 +21,12 @@ pub struct Capabilities {
 pub const DEFAULT_MODEL_STEPS: usize = 64;
 
 impl Capabilities {
-    /// A single store with no cache tier and no size limit.
+    /// A single store with no cache tier, no native TTL, not on a cluster.
     pub fn new() -> Self {
         Capabilities {
             cache_tier: false,
             native_ttl: false,
             cluster: false,
-            max_record_bytes: None,
             model_steps: DEFAULT_MODEL_STEPS,
         }
     }
@@ -50,11 +43,6 @@ impl Capabilities {
     /// Set `cluster`.
     pub fn with_cluster(mut self, v: bool) -> Self {
         self.cluster = v;
-        self
-    }
-    /// Set `max_record_bytes`.
-    pub fn with_max_record_bytes(mut self, v: usize) -> Self {
-        self.max_record_bytes = Some(v);
         self
     }
     /// Set `model_steps` (at least 1).

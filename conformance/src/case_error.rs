@@ -89,6 +89,12 @@ impl<T> During<T> for tiered_sessions::Result<T> {
     }
 }
 
+impl<T> During<T> for Result<T, tiered_sessions::CleanupStopped> {
+    fn during(self, what: impl fmt::Display) -> Result<T, CaseError> {
+        self.map_err(|stopped| stopped.error).during(what)
+    }
+}
+
 /// Fail the case with a [`CaseError::Violation`] unless the condition holds.
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {

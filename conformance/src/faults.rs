@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tiered_sessions::{
-    CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durability, Error, Record, Result,
+    CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, Durability, Error, Record, Result,
     SessionStore, StoreKey, UnixTime,
 };
 
@@ -195,6 +195,10 @@ const DURABLE: &str = "durable (injected)";
 
 #[async_trait]
 impl<C: CacheTier> CacheTier for FaultyCache<C> {
+    fn max_record_bytes(&self) -> usize {
+        self.inner.max_record_bytes()
+    }
+
     async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         self.faults.gate(CACHE, false).await?;
         self.inner.get(key, now).await
@@ -211,18 +215,26 @@ impl<C: CacheTier> CacheTier for FaultyCache<C> {
         record: &Record,
         expected_version: u64,
         now: UnixTime,
-    ) -> Result<CasOutcome> {
+    ) -> Result<CacheOutcome> {
         self.faults.gate(CACHE, true).await?;
         self.inner
             .compare_and_swap(key, record, expected_version, now)
             .await
     }
 
-    async fn invalidate_unless_newer(&self, key: &StoreKey, expected_version: u64) -> Result<()> {
+    async fn invalidate(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<CacheOutcome> {
         self.faults.gate(CACHE, true).await?;
-        self.inner
-            .invalidate_unless_newer(key, expected_version)
-            .await
+        self.inner.invalidate(key, expected_version, now).await
+    }
+
+    async fn evict(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        self.faults.gate(CACHE, true).await?;
+        self.inner.evict(key, now).await
     }
 
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
@@ -248,6 +260,7 @@ impl<C: CacheTier> CacheTier for FaultyCache<C> {
 pub struct FaultyDurable<D> {
     inner: D,
     faults: Faults,
+    limit: usize,
 }
 
 impl<D: SessionStore> FaultyDurable<D> {
@@ -256,7 +269,26 @@ impl<D: SessionStore> FaultyDurable<D> {
         FaultyDurable {
             inner,
             faults: Faults::new(),
+            limit: usize::MAX,
         }
+    }
+
+    /// Declare (and enforce) a record limit below the inner store's: a durable
+    /// tier that accepts less than the cache in front of it.
+    pub fn with_max_record_bytes(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    fn check_size(&self, record: &Record) -> Result<()> {
+        let size = tiered_sessions::codec::record_len(record);
+        if size > self.max_record_bytes() {
+            return Err(Error::TooLarge {
+                size,
+                limit: self.max_record_bytes(),
+            });
+        }
+        Ok(())
     }
 
     /// The controls.
@@ -272,6 +304,10 @@ impl<D: SessionStore> FaultyDurable<D> {
 
 #[async_trait]
 impl<D: SessionStore> SessionStore for FaultyDurable<D> {
+    fn max_record_bytes(&self) -> usize {
+        self.inner.max_record_bytes().min(self.limit)
+    }
+
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         self.faults.gate(DURABLE, false).await?;
         self.inner.load(key, now).await
@@ -279,6 +315,7 @@ impl<D: SessionStore> SessionStore for FaultyDurable<D> {
 
     async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
         self.faults.gate(DURABLE, true).await?;
+        self.check_size(record)?;
         self.inner.create(key, record, now).await
     }
 
@@ -291,6 +328,7 @@ impl<D: SessionStore> SessionStore for FaultyDurable<D> {
         now: UnixTime,
     ) -> Result<()> {
         self.faults.gate(DURABLE, true).await?;
+        self.check_size(record)?;
         self.inner
             .save(key, record, expected_version, durability, now)
             .await

@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tiered_sessions::{
-    CacheTier, CasOutcome, CleanupBatch, CleanupCursor, Durability, Error, Record, Result,
+    CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, Durability, Error, Record, Result,
     SessionStore, StoreKey, UnixTime, async_trait,
 };
 use tiered_sessions_conformance::{
     Capabilities, CaseOutcome, Factory, Fixture, Skip, cases, run_all,
 };
-use tiered_sessions_memory::MemoryStore;
+use tiered_sessions_memory::{MemoryCache, MemoryStore};
 
 // The broken drivers ----------------------------------------------------------
 
@@ -46,6 +46,9 @@ fn reveal_expiry(mut r: Record) -> Record {
 
 #[async_trait]
 impl SessionStore for IgnoresExpiry {
+    fn max_record_bytes(&self) -> usize {
+        usize::MAX
+    }
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         Ok(self.0.load(key, now).await?.map(reveal_expiry))
     }
@@ -106,6 +109,9 @@ macro_rules! forward_except {
         #[async_trait]
         impl SessionStore for $ty {
             $($own)*
+            fn max_record_bytes(&self) -> usize {
+                self.0.max_record_bytes()
+            }
             async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
                 self.0.load(key, now).await
             }
@@ -178,6 +184,11 @@ struct CacheFirst {
 
 #[async_trait]
 impl SessionStore for CacheFirst {
+    fn max_record_bytes(&self) -> usize {
+        self.cache
+            .max_record_bytes()
+            .min(self.durable.max_record_bytes())
+    }
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         if let Ok(Some(r)) = self.cache.get(key, now).await {
             return Ok(Some(r));
@@ -200,18 +211,27 @@ impl SessionStore for CacheFirst {
         d: Durability,
         now: UnixTime,
     ) -> Result<()> {
+        let size = tiered_sessions::codec::record_len(record);
+        if size > self.max_record_bytes() {
+            return Err(Error::TooLarge {
+                size,
+                limit: self.max_record_bytes(),
+            });
+        }
         if d == Durability::Quick {
             match self
                 .cache
                 .compare_and_swap(key, record, expected, now)
                 .await?
             {
-                CasOutcome::Swapped => return Ok(()),
-                CasOutcome::Conflict => return Err(Error::Conflict),
-                CasOutcome::Missing => {}
+                CacheOutcome::Done => return Ok(()),
+                CacheOutcome::Conflict => return Err(Error::Conflict),
+                CacheOutcome::Missing => {}
             }
         } else {
-            self.cache.invalidate_unless_newer(key, expected).await?;
+            if self.cache.invalidate(key, expected, now).await? == CacheOutcome::Conflict {
+                return Err(Error::Conflict);
+            }
             self.cache.put_if_newer(key, record, now).await?;
         }
         self.durable
@@ -223,7 +243,9 @@ impl SessionStore for CacheFirst {
         self.durable.delete(key, now).await
     }
     async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
-        self.cache.invalidate_unless_newer(key, v).await?;
+        if self.cache.invalidate(key, v, now).await? == CacheOutcome::Conflict {
+            return Err(Error::Conflict);
+        }
         self.cache.delete(key, now).await?;
         self.durable.delete_unless_newer(key, v, now).await
     }
@@ -272,7 +294,7 @@ fn whole(make: fn() -> Arc<dyn SessionStore>) -> Whole {
 impl Factory for Whole {
     fn capabilities(&self) -> Capabilities {
         match self.limit {
-            true => Capabilities::new().with_max_record_bytes(LIMIT),
+            true => Capabilities::new(),
             false => Capabilities::new(),
         }
     }
@@ -290,12 +312,10 @@ struct Tiered {
 #[async_trait]
 impl Factory for Tiered {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new()
-            .with_cache_tier(true)
-            .with_max_record_bytes(LIMIT)
+        Capabilities::new().with_cache_tier(true)
     }
     async fn fixture(&self) -> std::result::Result<Fixture, Skip> {
-        let cache = Arc::new(memory());
+        let cache = Arc::new(MemoryCache::new().with_max_record_bytes(LIMIT));
         let durable = Arc::new(memory());
         let (flushed, listed) = (cache.clone(), durable.clone());
         let fx = Fixture::tiered(cache, durable)

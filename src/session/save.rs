@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::UnixTime;
-use crate::config::cookie_value_len;
 use crate::cookie::{CookieBody, CookieContents};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -110,7 +109,7 @@ impl Session {
         let store = match ctx.store.as_ref() {
             Some(store) if !fits_cookie => store,
             _ => {
-                if cookie_value_len(size, config.encrypt) > config.max_value_len() {
+                if crate::cookie::encoded_len(size, config.encrypt) > config.max_value_len() {
                     return Err(Error::TooLarge {
                         size,
                         limit: config.cookie_only_threshold,

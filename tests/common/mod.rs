@@ -223,6 +223,9 @@ impl<S> Counting<S> {
 
 #[async_trait]
 impl<S: SessionStore> SessionStore for Counting<S> {
+    fn max_record_bytes(&self) -> usize {
+        self.inner.max_record_bytes()
+    }
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         self.check(&self.reads).await?;
         self.inner.load(key, now).await

@@ -43,8 +43,8 @@ pub use self::store::{
 };
 pub use self::tiers::{
     cache_loss_falls_back_to_durable_and_refills, cache_tier_clauses, delete_removes_every_tier,
-    quick_save_reaches_the_cache_only, quick_save_survives_a_conflicting_durable_save,
-    quick_save_without_a_cache_entry_is_durable,
+    every_save_is_refused_above_the_smaller_tier_limit, quick_save_reaches_the_cache_only,
+    quick_save_survives_a_conflicting_durable_save, quick_save_without_a_cache_entry_is_durable,
 };
 use crate::{Capabilities, CaseError, Fixture};
 
@@ -60,8 +60,6 @@ pub enum Need {
     Contract,
     /// A cache tier in front of a durable tier (`cache_tier`).
     CacheTier,
-    /// A documented record size limit (`max_record_bytes`).
-    SizeLimit,
 }
 
 impl Need {
@@ -70,9 +68,6 @@ impl Need {
         match self {
             Need::Contract => None,
             Need::CacheTier if !caps.cache_tier => Some("the driver has no cache tier"),
-            Need::SizeLimit if caps.max_record_bytes.is_none() => {
-                Some("the driver declares no max_record_bytes")
-            }
             _ => None,
         }
     }
@@ -127,11 +122,7 @@ pub fn all() -> Vec<Case> {
             Contract,
             cleanup_deletes_exactly_the_expired_in_batches
         ),
-        case!(
-            "store",
-            SizeLimit,
-            size_limit_is_enforced_with_a_typed_error
-        ),
+        case!("store", Contract, size_limit_is_enforced_with_a_typed_error),
         case!("store", Contract, store_keys_never_contain_the_raw_id),
         case!("tiers", CacheTier, quick_save_reaches_the_cache_only),
         case!(
@@ -151,6 +142,11 @@ pub fn all() -> Vec<Case> {
         ),
         case!("tiers", CacheTier, delete_removes_every_tier),
         case!("tiers", CacheTier, cache_tier_clauses),
+        case!(
+            "tiers",
+            CacheTier,
+            every_save_is_refused_above_the_smaller_tier_limit
+        ),
         case!(
             "http",
             Contract,

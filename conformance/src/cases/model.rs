@@ -294,7 +294,7 @@ impl Model<'_> {
             Op::Cleanup => {
                 let deleted = self
                     .store
-                    .delete_all_expired(self.now, 2)
+                    .delete_all_expired(self.now, 2, None)
                     .await
                     .during("cleaning up")?;
                 let created = self.slots.len() as u64;

@@ -622,7 +622,7 @@ pub async fn cleanup_deletes_exactly_the_expired_in_batches(
         "cleanup deleted {total} records, expected exactly the {EXPIRED} expired ones"
     );
     let again = s
-        .delete_all_expired(at, BATCH)
+        .delete_all_expired(at, BATCH, None)
         .await
         .during("running cleanup again")?;
     ensure!(
@@ -654,22 +654,24 @@ pub async fn cleanup_deletes_exactly_the_expired_in_batches(
     Ok(())
 }
 
-/// A record at the driver's documented size limit round-trips; one byte more
-/// fails with `Error::TooLarge` and changes nothing.
+/// A record at the limit the store declares (`max_record_bytes`, measured by
+/// `tiered_sessions::codec::record_len`) round-trips; one byte more fails with
+/// `Error::TooLarge` and changes nothing.
 ///
 /// # Errors
-/// A [`CaseError`] naming the broken clause, or `Unsupported` without a
-/// declared limit.
+/// A [`CaseError`] naming the broken clause, or `Unsupported` for a store that
+/// declares no limit (`usize::MAX`).
 pub async fn size_limit_is_enforced_with_a_typed_error(
     fx: &Fixture,
-    caps: &Capabilities,
+    _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let Some(limit) = caps.max_record_bytes else {
-        return Err(CaseError::unsupported(
-            "the driver declares no max_record_bytes",
-        ));
-    };
     let s = &fx.store;
+    let limit = s.max_record_bytes();
+    if limit == usize::MAX {
+        return Err(CaseError::unsupported(
+            "the store declares no record limit (max_record_bytes is usize::MAX)",
+        ));
+    }
     let now = sample::now();
     let at_limit = record_of_size(limit, now)?;
     let k = sample::key()?;

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use tiered_sessions::{CacheTier, CasOutcome, Durability, Error, SessionStore};
+use tiered_sessions::{CacheOutcome, CacheTier, Durability, Error, SessionStore};
 
 use super::check::{expect_err, same};
+use super::outages::CACHE_TIMEOUT;
 use super::sample;
 use crate::case_error::{CaseError, During, ensure};
+use crate::faults::FaultyDurable;
 use crate::{Capabilities, Fixture, Hook};
 
 type Tiers<'a> = (&'a Arc<dyn CacheTier>, &'a Arc<dyn SessionStore>);
@@ -270,9 +272,10 @@ pub async fn delete_removes_every_tier(fx: &Fixture, caps: &Capabilities) -> Res
 
 /// The `CacheTier` clauses one by one, on the cache tier alone: `put_if_newer`
 /// never replaces the same or a newer version, `compare_and_swap` swaps on the
-/// exact version only, `invalidate_unless_newer` keeps (and reports) a newer
-/// entry, nothing expired is returned, `touch` moves the expiry, and `delete`
-/// leaves a marker that blocks a racing refill.
+/// exact version only, `invalidate` keeps (and reports) a newer entry and
+/// otherwise leaves a floor that refuses older refills, `evict` floors at the
+/// evicted version, nothing expired is returned, `touch` moves the expiry, and
+/// `delete` leaves a marker that blocks a racing refill.
 ///
 /// # Errors
 /// A [`CaseError`] naming the broken clause.
@@ -309,12 +312,12 @@ pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(),
     let v3 = sample::next(&v2, now + 1, "a", b"3");
     let cas = cache.compare_and_swap(&k, &v3, 1, now + 1).await;
     ensure!(
-        matches!(cas, Ok(CasOutcome::Conflict)),
+        matches!(cas, Ok(CacheOutcome::Conflict)),
         "compare_and_swap expecting version 1 over version 2 returned {cas:?}, expected Conflict"
     );
     let cas = cache.compare_and_swap(&k, &v3, 2, now + 1).await;
     ensure!(
-        matches!(cas, Ok(CasOutcome::Swapped)),
+        matches!(cas, Ok(CacheOutcome::Done)),
         "compare_and_swap expecting the cached version returned {cas:?}, expected Swapped"
     );
     let got = cache
@@ -325,7 +328,7 @@ pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(),
     let absent = sample::key()?;
     let cas = cache.compare_and_swap(&absent, &v3, 2, now + 1).await;
     ensure!(
-        matches!(cas, Ok(CasOutcome::Missing)),
+        matches!(cas, Ok(CacheOutcome::Missing)),
         "compare_and_swap on an empty key returned {cas:?}, expected Missing"
     );
     let got = cache
@@ -334,10 +337,10 @@ pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(),
         .during("reading the empty key")?;
     same(got.as_ref(), None, "a key after a swap that found nothing")?;
 
-    expect_err!(
-        cache.invalidate_unless_newer(&k, 2).await,
-        Error::Conflict,
-        "invalidate_unless_newer(2) over a cached version 3"
+    let out = cache.invalidate(&k, 2, now + 1).await;
+    ensure!(
+        matches!(out, Ok(CacheOutcome::Conflict)),
+        "invalidate expecting version 2 over a cached version 3 returned {out:?}, expected Conflict"
     );
     let got = cache
         .get(&k, now + 1)
@@ -365,10 +368,14 @@ pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(),
         .await
         .during("reading at the new expiry")?;
     same(got.as_ref(), None, "the cache tier at the expiry instant")?;
-    cache
-        .invalidate_unless_newer(&k, 3)
+    let out = cache
+        .invalidate(&k, 3, now + 2)
         .await
         .during("invalidating version 3")?;
+    ensure!(
+        out == CacheOutcome::Done,
+        "invalidate expecting the cached version returned {out:?}, expected Done"
+    );
     let got = cache
         .get(&k, now + 2)
         .await
@@ -407,6 +414,39 @@ pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(),
         .touch(&absent, now + 900, now + 2, now + 2)
         .await
         .during("touching an empty key")?;
+    // Eviction drops the record and floors at its version.
+    cache
+        .evict(&k, now + 2)
+        .await
+        .during("evicting version 4")?;
+    let got = cache
+        .get(&k, now + 2)
+        .await
+        .during("reading after eviction")?;
+    same(got.as_ref(), None, "the cache tier after evict")?;
+    cache
+        .put_if_newer(&k, &v3, now + 2)
+        .await
+        .during("a refill older than the evicted version")?;
+    let got = cache
+        .get(&k, now + 2)
+        .await
+        .during("reading after the older refill")?;
+    same(
+        got.as_ref(),
+        None,
+        "the cache tier after a refill older than the evicted version",
+    )?;
+    cache
+        .put_if_newer(&k, &v4, now + 2)
+        .await
+        .during("refilling the evicted version")?;
+    let got = cache.get(&k, now + 2).await.during("reading the refill")?;
+    same(
+        got.as_ref(),
+        Some(&v4),
+        "the cache tier after a refill at the evicted version",
+    )?;
 
     cache.delete(&k, now + 3).await.during("deleting")?;
     cache
@@ -422,4 +462,59 @@ pub async fn cache_tier_clauses(fx: &Fixture, caps: &Capabilities) -> Result<(),
         None,
         "a deleted key after a racing refill (the deletion marker must block it)",
     )
+}
+
+/// A tiered store accepts no record above the smaller of its two tiers'
+/// limits: over a durable tier that accepts less than the cache, a quick save
+/// (which only reaches the cache) is refused with `Error::TooLarge` too, so
+/// the cache never acknowledges what the next durable save would refuse.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn every_save_is_refused_above_the_smaller_tier_limit(
+    fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    const LIMIT: usize = 2_000;
+    let (cache, durable) = tiers(fx, caps)?;
+    let limited = Arc::new(FaultyDurable::new(durable.clone()).with_max_record_bytes(LIMIT));
+    let store = fx.compose_tiers(cache.clone(), limited, CACHE_TIMEOUT);
+    ensure!(
+        store.max_record_bytes() <= LIMIT,
+        "the store declares a limit of {} over a durable tier of {LIMIT}",
+        store.max_record_bytes()
+    );
+    let now = sample::now();
+    let k = sample::key()?;
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    store
+        .create(&k, &v1, now)
+        .await
+        .during("creating version 1")?;
+    let big = vec![b'x'; LIMIT];
+    let v2 = sample::next(&v1, now, "big", &big);
+    for durability in [Durability::Quick, Durability::Durable] {
+        expect_err!(
+            store.save(&k, &v2, 1, durability, now).await,
+            Error::TooLarge { .. },
+            "{durability:?} save above the durable tier's limit"
+        );
+        let got = store
+            .load(&k, now)
+            .await
+            .during("loading after the refused save")?;
+        same(got.as_ref(), Some(&v1), "the store after a refused save")?;
+    }
+    let cached = cache.get(&k, now).await.during("reading the cache tier")?;
+    ensure!(
+        cached.as_ref().is_none_or(|r| r.version == 1),
+        "the cache tier holds version {:?} after refused saves",
+        cached.map(|r| r.version)
+    );
+    expect_err!(
+        store.create(&sample::key()?, &v2, now).await,
+        Error::TooLarge { .. },
+        "create above the durable tier's limit"
+    );
+    Ok(())
 }

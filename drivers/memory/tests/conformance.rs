@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tiered_sessions_conformance::libtest_mimic::{Arguments, run};
 use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, trials};
-use tiered_sessions_memory::MemoryStore;
+use tiered_sessions_memory::{MemoryCache, MemoryStore};
 
 /// The size limit the fixtures configure (smaller than the default, so the
 /// size case stays quick).
@@ -18,7 +18,7 @@ struct Whole;
 #[tiered_sessions::async_trait]
 impl Factory for Whole {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new().with_max_record_bytes(LIMIT)
+        Capabilities::new()
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
@@ -31,20 +31,18 @@ impl Factory for Whole {
     }
 }
 
-/// `TieredStore<MemoryStore, MemoryStore>`: a memory cache in front of a
+/// `TieredStore<MemoryCache, MemoryStore>`: a memory cache in front of a
 /// memory "durable" tier.
 struct Tiered;
 
 #[tiered_sessions::async_trait]
 impl Factory for Tiered {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new()
-            .with_cache_tier(true)
-            .with_max_record_bytes(LIMIT)
+        Capabilities::new().with_cache_tier(true)
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
-        let cache = Arc::new(MemoryStore::new().with_max_record_bytes(LIMIT));
+        let cache = Arc::new(MemoryCache::new().with_max_record_bytes(LIMIT));
         let durable = Arc::new(MemoryStore::new().with_max_record_bytes(LIMIT));
         let (flushed, listed_cache, listed_durable) =
             (cache.clone(), cache.clone(), durable.clone());

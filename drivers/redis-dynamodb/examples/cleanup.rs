@@ -11,76 +11,33 @@
 //! 15 3 * * * cd /srv/app && ./cleanup --batch 500 >> /var/log/session-cleanup.log 2>&1
 //! ```
 //!
-//! Options: `--batch N` (items scanned per batch, default 500) and
-//! `--resume CURSOR` (continue an interrupted run from the cursor it printed).
-//! Exit status 0 on success, 1 on error (the last cursor is printed so the
-//! next run can resume), 2 on bad arguments.
+//! Flags and exit codes: see [`tiered_sessions::CleanupOptions`] (`--batch N`,
+//! `--resume CURSOR`; 0 done, 1 store error with the cursor to resume from,
+//! 2 bad arguments or configuration).
 
 use std::process::ExitCode;
 
-use tiered_sessions::{CleanupCursor, Clock, SessionStore, SystemClock};
+use tiered_sessions::{CLEANUP_USAGE, CleanupOptions, Clock, SystemClock};
 use tiered_sessions_redis_dynamodb::DynamoStoreBuilder;
 
-fn usage() -> ExitCode {
-    eprintln!("usage: cleanup [--batch N] [--resume CURSOR]");
-    ExitCode::from(2)
-}
-
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let mut batch = 500usize;
-    let mut cursor = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--batch", Some(n)) => match n.parse() {
-                Ok(n) if n > 0 => batch = n,
-                _ => return usage(),
-            },
-            ("--resume", Some(c)) => cursor = Some(CleanupCursor(c)),
-            _ => return usage(),
+    let options = match CleanupOptions::from_args(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("cleanup: {e}\n{CLEANUP_USAGE}");
+            return ExitCode::from(2);
         }
-    }
+    };
     let store = match DynamoStoreBuilder::from_env() {
         Ok(builder) => builder.build().await,
         Err(e) => Err(e),
     };
-    let store = match store {
-        Ok(store) => store,
+    match store {
+        Ok(store) => options.run(&store, SystemClock.now()).await,
         Err(e) => {
             eprintln!("cleanup: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    // One instant for the whole run: a record that expires meanwhile waits
-    // for the next run rather than racing a late save.
-    let now = SystemClock.now();
-    let mut total = 0u64;
-    loop {
-        match store.delete_expired(now, batch, cursor.clone()).await {
-            Ok(page) => {
-                total += page.deleted;
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
-            Err(e) => {
-                eprintln!("cleanup: {e} (source: {:?})", std::error::Error::source(&e));
-                if let Some(CleanupCursor(c)) = &cursor {
-                    eprintln!("cleanup: resume with --resume {c}");
-                }
-                println!(
-                    "deleted {total} expired sessions from {} before the error",
-                    store.table_name()
-                );
-                return ExitCode::FAILURE;
-            }
+            ExitCode::from(2)
         }
     }
-    println!(
-        "deleted {total} expired sessions from {}",
-        store.table_name()
-    );
-    ExitCode::SUCCESS
 }

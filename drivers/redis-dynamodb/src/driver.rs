@@ -114,9 +114,7 @@ impl RedisDynamoBuilder {
     /// `ensure_table`. Redis is not contacted: it connects on first use.
     pub async fn build(self) -> Result<RedisDynamoStore> {
         let durable = self.dynamo.build().await?;
-        // A quick save the cache accepts must also fit the durable tier later.
-        let limit = self.redis.record_limit().min(durable.max_record_bytes());
-        let cache = self.redis.max_record_bytes(limit).build()?;
+        let cache = self.redis.build()?;
         if self.ensure_table {
             durable.ensure_table().await?;
         }

@@ -66,11 +66,6 @@ impl DynamoStore {
         &self.table
     }
 
-    /// The largest encoded record stored (default [`crate::MAX_RECORD_BYTES`]).
-    pub fn max_record_bytes(&self) -> usize {
-        self.max_record_bytes
-    }
-
     /// The SDK client (for admin tools).
     pub fn client(&self) -> &Client {
         &self.client
@@ -118,7 +113,7 @@ impl DynamoStore {
                     .is_some_and(|m| m.contains("size has exceeded"))
         });
         if too_large {
-            let size = item::record_len(record, &tiered_sessions::codec::encode_data(&record.data));
+            let size = tiered_sessions::codec::record_len(record);
             return Error::TooLarge {
                 size,
                 limit: item::MAX_ITEM_BYTES,
@@ -187,6 +182,11 @@ fn values(pairs: Vec<(&str, AttributeValue)>) -> Option<HashMap<String, Attribut
 
 #[async_trait]
 impl SessionStore for DynamoStore {
+    /// Default [`crate::MAX_RECORD_BYTES`], what fits a 400 KB item.
+    fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         let Some(item) = self.get_item(key).await? else {
             return Ok(None);

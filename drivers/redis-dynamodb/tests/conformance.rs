@@ -67,7 +67,6 @@ impl Factory for RedisDynamo {
             .with_cache_tier(true)
             .with_native_ttl(true)
             .with_cluster(matches!(self.redis, Redis::Cluster))
-            .with_max_record_bytes(self.engine.max_record_bytes())
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {

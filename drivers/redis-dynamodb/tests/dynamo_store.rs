@@ -298,12 +298,12 @@ async fn cleanup_deletes_expired_in_resumable_batches(e: Engine) {
     for k in &live {
         assert!(s.load(k, NOW).await.unwrap().is_some(), "live records stay");
     }
-    assert_eq!(s.delete_all_expired(NOW, 100).await.unwrap(), 0);
+    assert_eq!(s.delete_all_expired(NOW, 100, None).await.unwrap(), 0);
     // Larger than one BatchWriteItem (25) in one page.
     for _ in 0..40 {
         s.create(&key(), &rec(1, NOW - 1), NOW - 10).await.unwrap();
     }
-    assert_eq!(s.delete_all_expired(NOW, 1000).await.unwrap(), 40);
+    assert_eq!(s.delete_all_expired(NOW, 1000, None).await.unwrap(), 40);
 }
 
 async fn unreachable_engine_is_retryable_after_bounded_attempts(_: ()) {

@@ -7,7 +7,7 @@
 use mongodb::bson::raw::cstr;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{DateTime, RawBinaryRef, RawDocument, RawDocumentBuf};
-use tiered_sessions::codec::{decode_data, encode_data};
+use tiered_sessions::codec::{decode_data, encode_data, record_len_with_data};
 use tiered_sessions::{Error, Record, Result, StoreKey, UnixTime};
 
 /// MongoDB's limit on one BSON document (16 MiB).
@@ -50,26 +50,6 @@ pub(crate) fn int(n: u64) -> i64 {
 /// BSON framing.
 pub const MAX_RECORD_BYTES: usize = MAX_BSON_DOCUMENT_BYTES - 4096;
 
-/// Bytes of an unsigned LEB128 varint, as `encode_record` writes them.
-fn uvarint_len(n: u64) -> usize {
-    let bits = 64 - n.leading_zeros() as usize;
-    bits.div_ceil(7).max(1)
-}
-
-/// `encode_record(record).len()`, given the already encoded data.
-fn record_len(record: &Record, data_len: usize) -> usize {
-    1 + [
-        record.version,
-        record.expires_at,
-        record.created_at,
-        record.last_active,
-    ]
-    .into_iter()
-    .map(uvarint_len)
-    .sum::<usize>()
-        + data_len
-}
-
 /// The document for `record` under `key`.
 ///
 /// # Errors
@@ -77,7 +57,7 @@ fn record_len(record: &Record, data_len: usize) -> usize {
 /// document would exceed MongoDB's 16 MiB (possible only with a huge key).
 pub(crate) fn to_document(key: &StoreKey, record: &Record, limit: usize) -> Result<RawDocumentBuf> {
     let data = encode_data(&record.data);
-    let size = record_len(record, data.len());
+    let size = record_len_with_data(record, data.len());
     if size > limit {
         return Err(Error::TooLarge { size, limit });
     }
@@ -200,7 +180,6 @@ mod tests {
                 ..record()
             };
             let exact = tiered_sessions::codec::encode_record(&r).len();
-            assert_eq!(record_len(&r, encode_data(&r.data).len()), exact);
             assert!(to_document(&key(), &r, exact).is_ok());
             assert!(matches!(
                 to_document(&key(), &r, exact - 1),

@@ -168,6 +168,7 @@ pub async fn from_env() -> Result<RedisMongoStore> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tiered_sessions::SessionStore;
 
     fn vars(extra: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {

@@ -118,11 +118,6 @@ impl MongoStore {
         self
     }
 
-    /// The largest record accepted (encoded bytes).
-    pub fn max_record_bytes(&self) -> usize {
-        self.max_record_bytes
-    }
-
     /// The collection, for admin tools and tests.
     pub fn collection(&self) -> &Collection<RawDocumentBuf> {
         &self.collection
@@ -206,6 +201,11 @@ impl MongoStore {
 
 #[async_trait]
 impl SessionStore for MongoStore {
+    /// Default [`MAX_RECORD_BYTES`], what fits a 16 MiB BSON document.
+    fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         self.deadline(async {
             // `_id` equality alone is the query servers answer on their fastest

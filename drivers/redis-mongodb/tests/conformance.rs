@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tiered_sessions_conformance::libtest_mimic::{self, Arguments};
 use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, env_endpoint, trials};
 use tiered_sessions_redis_mongodb::mongodb::{Client, Database};
-use tiered_sessions_redis_mongodb::{MAX_RECORD_BYTES, MongoStore, RedisCache, RedisMongoBuilder};
+use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
 use tokio::sync::OnceCell;
 
 /// The record size limit the `mongo_*` fixtures configure.
@@ -76,7 +76,6 @@ impl Factory for RedisMongoFactory {
         Capabilities::new()
             .with_cache_tier(true)
             .with_native_ttl(true)
-            .with_max_record_bytes(MAX_RECORD_BYTES)
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
@@ -129,9 +128,7 @@ impl Factory for MongoFactory {
         // too (and sends MongoDB 1 MiB rather than 16 MiB: SecantusDB's
         // in-memory engine keeps the memory of large documents after they
         // are dropped).
-        Capabilities::new()
-            .with_native_ttl(true)
-            .with_max_record_bytes(CONFIGURED_LIMIT)
+        Capabilities::new().with_native_ttl(true)
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {

@@ -277,7 +277,13 @@ fn cleanup_deletes_only_expired_in_resumable_batches(ctx: &Ctx) -> BoxFuture<'_,
         for k in &live {
             assert!(store.load(k, at).await.expect("load").is_some());
         }
-        assert_eq!(store.delete_all_expired(at, 100).await.expect("again"), 0);
+        assert_eq!(
+            store
+                .delete_all_expired(at, 100, None)
+                .await
+                .expect("again"),
+            0
+        );
     })
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, Cmd, FromRedisValue, Script, ScriptInvocation};
 use tiered_sessions::codec::{decode_record, encode_record};
-use tiered_sessions::{CacheTier, CasOutcome, Error, Record, Result, StoreKey, UnixTime};
+use tiered_sessions::{CacheOutcome, CacheTier, Error, Record, Result, StoreKey, UnixTime};
 
 use crate::builder::RedisCacheBuilder;
 use crate::error::into_error;
@@ -99,11 +99,6 @@ impl RedisCache {
     /// The deadline of one call.
     pub fn call_timeout(&self) -> Duration {
         self.call_timeout
-    }
-
-    /// The largest encoded record cached.
-    pub fn max_record_bytes(&self) -> usize {
-        self.max_record_bytes
     }
 
     /// The Redis key a session is cached under.
@@ -226,6 +221,25 @@ fn parse_u64(field: &str, text: &str) -> Result<u64> {
 }
 
 impl RedisCache {
+    /// Drop the cached record unless it is newer than `unless_above`, leaving
+    /// a floor at `floor` (empty: at the dropped record's version).
+    async fn drop_record(
+        &self,
+        key: &StoreKey,
+        unless_above: u64,
+        floor: &str,
+    ) -> Result<CacheOutcome> {
+        let mut inv = scripts::INVALIDATE.prepare_invoke();
+        inv.key(self.redis_key(key))
+            .arg(unless_above)
+            .arg(floor)
+            .arg(FLOOR_SECS);
+        match self.script::<i64>(&inv, true).await? {
+            0 => Ok(CacheOutcome::Conflict),
+            _ => Ok(CacheOutcome::Done),
+        }
+    }
+
     /// An entry that cannot be served (over the size limit, or a `v` field
     /// other than its record's version, which would make every compare fail):
     /// a miss, and the entry is dropped so the next read refills it.
@@ -245,6 +259,10 @@ impl RedisCache {
 
 #[async_trait]
 impl CacheTier for RedisCache {
+    fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
     async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         let mut cmd = redis::cmd("HMGET");
         cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "x", "v"]);
@@ -290,16 +308,16 @@ impl CacheTier for RedisCache {
         record: &Record,
         expected_version: u64,
         now: UnixTime,
-    ) -> Result<CasOutcome> {
+    ) -> Result<CacheOutcome> {
         let bytes = encode_record(record);
         self.check_size(&bytes)?;
         let mut inv = self.write_invocation(&scripts::COMPARE_AND_SWAP, key, record, bytes, now);
         inv.arg(expected_version);
         // Not retried: a swap whose answer was lost would come back as Conflict.
         match self.script::<i64>(&inv, false).await? {
-            1 => Ok(CasOutcome::Swapped),
-            2 => Ok(CasOutcome::Conflict),
-            0 => Ok(CasOutcome::Missing),
+            1 => Ok(CacheOutcome::Done),
+            2 => Ok(CacheOutcome::Conflict),
+            0 => Ok(CacheOutcome::Missing),
             other => Err(Error::backend(
                 "redis",
                 format!("unexpected compare-and-swap reply {other}"),
@@ -307,21 +325,20 @@ impl CacheTier for RedisCache {
         }
     }
 
-    async fn invalidate_unless_newer(&self, key: &StoreKey, expected_version: u64) -> Result<()> {
-        let mut inv = scripts::INVALIDATE_UNLESS_NEWER.prepare_invoke();
-        // Before a durable save of `expected + 1`: refuse older refills until
-        // then. `u64::MAX` means "drop whatever is cached" (after a failure).
-        let floor = expected_version
-            .checked_add(1)
-            .map_or(String::new(), |f| f.to_string());
-        inv.key(self.redis_key(key))
-            .arg(expected_version)
-            .arg(floor)
-            .arg(FLOOR_SECS);
-        match self.script::<i64>(&inv, true).await? {
-            0 => Err(Error::Conflict),
-            _ => Ok(()),
-        }
+    async fn invalidate(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        _now: UnixTime,
+    ) -> Result<CacheOutcome> {
+        // Before a durable save of `expected + 1`: refuse older refills until then.
+        let floor = expected_version.saturating_add(1).to_string();
+        self.drop_record(key, expected_version, &floor).await
+    }
+
+    async fn evict(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
+        // No version condition, and the floor is the dropped record's own.
+        self.drop_record(key, u64::MAX, "").await.map(drop)
     }
 
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {

@@ -113,12 +113,12 @@ return 1
     )
 });
 
-/// `invalidate_unless_newer`: ARGV = expected, floor (expected + 1, or empty
-/// to drop whatever is cached), floor ttl. Returns 1 if the record is gone (a
-/// marker stays, a floor only rises), 0 if the cached record is newer. A
-/// dropped record leaves a floor at its own version: clients may have read
-/// it, so a refill of anything older would take the cache backwards.
-pub(crate) static INVALIDATE_UNLESS_NEWER: LazyLock<Script> = LazyLock::new(|| {
+/// `invalidate` and `evict`: ARGV = the version above which the record stays,
+/// the floor (expected + 1, or empty for the dropped record's own version:
+/// clients may have read it, so a refill of anything older would take the
+/// cache backwards), floor ttl. Returns 1 if the record is gone (a marker
+/// stays, a floor only rises), 0 if the cached record is newer.
+pub(crate) static INVALIDATE: LazyLock<Script> = LazyLock::new(|| {
     with_helpers(
         "
 local f = redis.call('HMGET', KEYS[1], 'v', 'x', 'f')

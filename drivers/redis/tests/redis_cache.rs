@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use support::{Case, env, trials, unique};
-use tiered_sessions::{CacheTier, CasOutcome, Error, Record, StoreKey};
+use tiered_sessions::{CacheOutcome, CacheTier, Error, Record, StoreKey};
 use tiered_sessions_redis::{RedisCache, redis};
 
 type Cache = Arc<RedisCache>;
@@ -134,13 +134,16 @@ async fn versions_compare_exactly_beyond_2_pow_53(c: Cache) {
         c.compare_and_swap(&k, &rec(big + 3, NOW + 100), big + 1, NOW)
             .await
             .unwrap(),
-        CasOutcome::Conflict
+        CacheOutcome::Conflict
     );
     assert!(matches!(
-        c.invalidate_unless_newer(&k, big + 1).await,
-        Err(Error::Conflict)
+        c.invalidate(&k, big + 1, NOW).await,
+        Ok(CacheOutcome::Conflict)
     ));
-    c.invalidate_unless_newer(&k, big + 2).await.unwrap();
+    assert_eq!(
+        c.invalidate(&k, big + 2, NOW).await.unwrap(),
+        CacheOutcome::Done
+    );
     assert_eq!(version(&c, &k, NOW).await, None);
     let k = key();
     c.put_if_newer(&k, &rec(u64::MAX - 1, NOW + 100), NOW)
@@ -163,7 +166,7 @@ async fn compare_and_swap_outcomes(c: Cache) {
         c.compare_and_swap(&k, &rec(2, NOW + 100), 1, NOW)
             .await
             .unwrap(),
-        CasOutcome::Missing
+        CacheOutcome::Missing
     );
     assert_eq!(
         version(&c, &k, NOW).await,
@@ -175,13 +178,13 @@ async fn compare_and_swap_outcomes(c: Cache) {
         c.compare_and_swap(&k, &rec(3, NOW + 100), 2, NOW)
             .await
             .unwrap(),
-        CasOutcome::Conflict
+        CacheOutcome::Conflict
     );
     assert_eq!(
         c.compare_and_swap(&k, &rec(2, NOW + 200), 1, NOW)
             .await
             .unwrap(),
-        CasOutcome::Swapped
+        CacheOutcome::Done
     );
     assert_eq!(version(&c, &k, NOW + 150).await, Some(2));
     // Expired counts as missing.
@@ -189,7 +192,7 @@ async fn compare_and_swap_outcomes(c: Cache) {
         c.compare_and_swap(&k, &rec(3, NOW + 900), 2, NOW + 200)
             .await
             .unwrap(),
-        CasOutcome::Missing
+        CacheOutcome::Missing
     );
 }
 
@@ -210,7 +213,7 @@ async fn deletion_marker_blocks_refill_then_lapses(c: Cache) {
         c.compare_and_swap(&k, &rec(2, NOW + 1000), 1, NOW + 1)
             .await
             .unwrap(),
-        CasOutcome::Missing
+        CacheOutcome::Missing
     );
     c.touch(&k, NOW + 5000, NOW + 2, NOW + 2).await.unwrap();
     assert_eq!(
@@ -219,7 +222,7 @@ async fn deletion_marker_blocks_refill_then_lapses(c: Cache) {
         "touch does not revive"
     );
     // invalidate leaves the marker in place.
-    c.invalidate_unless_newer(&k, u64::MAX).await.unwrap();
+    c.evict(&k, NOW).await.unwrap();
     c.put_if_newer(&k, &rec(7, NOW + 1000), NOW + 3)
         .await
         .unwrap();
@@ -246,23 +249,23 @@ async fn deletion_marker_expires_in_redis(c: Cache) {
     assert!((55..=60).contains(&ttl), "marker ttl {ttl}");
 }
 
-async fn invalidate_unless_newer_semantics(c: Cache) {
+async fn invalidate_semantics(c: Cache) {
     let k = key();
-    c.invalidate_unless_newer(&k, 3).await.unwrap();
+    assert_eq!(c.invalidate(&k, 3, NOW).await.unwrap(), CacheOutcome::Done);
     c.put_if_newer(&k, &rec(4, NOW + 100), NOW).await.unwrap();
     assert!(matches!(
-        c.invalidate_unless_newer(&k, 3).await,
-        Err(Error::Conflict)
+        c.invalidate(&k, 3, NOW).await,
+        Ok(CacheOutcome::Conflict)
     ));
     assert_eq!(
         version(&c, &k, NOW).await,
         Some(4),
         "a newer quick save stays"
     );
-    c.invalidate_unless_newer(&k, 4).await.unwrap();
+    assert_eq!(c.invalidate(&k, 4, NOW).await.unwrap(), CacheOutcome::Done);
     assert_eq!(version(&c, &k, NOW).await, None);
     c.put_if_newer(&k, &rec(4, NOW + 100), NOW).await.unwrap();
-    c.invalidate_unless_newer(&k, u64::MAX).await.unwrap();
+    c.evict(&k, NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, None);
 }
 
@@ -273,17 +276,17 @@ async fn invalidate_unless_newer_semantics(c: Cache) {
 async fn a_refill_older_than_a_pending_save_is_refused(c: Cache) {
     let k = key();
     c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
-    c.invalidate_unless_newer(&k, 5).await.unwrap(); // a durable save of v6 begins
+    assert_eq!(c.invalidate(&k, 5, NOW).await.unwrap(), CacheOutcome::Done); // a durable save of v6 begins
     c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap(); // a late reader's refill
     assert_eq!(version(&c, &k, NOW).await, None);
     assert_eq!(
         c.compare_and_swap(&k, &rec(6, NOW + 100), 5, NOW)
             .await
             .unwrap(),
-        CasOutcome::Missing
+        CacheOutcome::Missing
     );
     // A failed save's "drop whatever is cached" keeps the floor.
-    c.invalidate_unless_newer(&k, u64::MAX).await.unwrap();
+    c.evict(&k, NOW).await.unwrap();
     c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, None);
     let ttl: i64 = c
@@ -295,15 +298,15 @@ async fn a_refill_older_than_a_pending_save_is_refused(c: Cache) {
     c.put_if_newer(&k, &rec(6, NOW + 100), NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, Some(6));
     // Dropping a cached record leaves a floor at its version: it was durable.
-    c.invalidate_unless_newer(&k, u64::MAX).await.unwrap();
+    c.evict(&k, NOW).await.unwrap();
     c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, None);
     c.put_if_newer(&k, &rec(6, NOW + 100), NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, Some(6));
     // Floors only rise.
     let k = key();
-    c.invalidate_unless_newer(&k, 7).await.unwrap();
-    c.invalidate_unless_newer(&k, 3).await.unwrap();
+    assert_eq!(c.invalidate(&k, 7, NOW).await.unwrap(), CacheOutcome::Done);
+    assert_eq!(c.invalidate(&k, 3, NOW).await.unwrap(), CacheOutcome::Done);
     c.put_if_newer(&k, &rec(7, NOW + 100), NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, None);
     c.put_if_newer(&k, &rec(8, NOW + 100), NOW).await.unwrap();
@@ -341,7 +344,7 @@ async fn touch_updates_times_not_version_and_ignores_missing(c: Cache) {
     next.last_active = NOW + 60;
     assert_eq!(
         c.compare_and_swap(&k, &next, 8, NOW + 60).await.unwrap(),
-        CasOutcome::Swapped
+        CacheOutcome::Done
     );
     assert_eq!(c.get(&k, NOW + 60).await.unwrap(), Some(next));
     // An expired entry is not touched back to life.
@@ -388,7 +391,7 @@ async fn a_read_is_one_command(c: Cache) {
         .compare_and_swap(&k, &rec(3, NOW + 100), 2, NOW)
         .await
         .unwrap();
-    assert_eq!(out, CasOutcome::Swapped);
+    assert_eq!(out, CacheOutcome::Done);
     assert_eq!(
         c.commands_sent() - before,
         1,
@@ -487,13 +490,13 @@ async fn a_floor_or_marker_that_never_expires_blocks_nothing(c: Cache) {
     // A floor as the cache leaves it still refuses an older refill.
     let k = key();
     c.put_if_newer(&k, &rec(4, NOW + 100), NOW).await.unwrap();
-    c.invalidate_unless_newer(&k, 4).await.unwrap();
+    assert_eq!(c.invalidate(&k, 4, NOW).await.unwrap(), CacheOutcome::Done);
     c.put_if_newer(&k, &rec(4, NOW + 100), NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, None);
     // A garbage floor is not carried into the next one.
     let k = key();
     plant(&c, &k, &[("f", b"99999999".to_vec())], None).await;
-    c.invalidate_unless_newer(&k, 4).await.unwrap();
+    assert_eq!(c.invalidate(&k, 4, NOW).await.unwrap(), CacheOutcome::Done);
     c.put_if_newer(&k, &rec(5, NOW + 100), NOW).await.unwrap();
     assert_eq!(version(&c, &k, NOW).await, Some(5));
 }
@@ -601,7 +604,7 @@ async fn scripts_reload_after_a_script_flush(c: Cache) {
         c.compare_and_swap(&k, &rec(2, NOW + 100), 1, NOW)
             .await
             .unwrap(),
-        CasOutcome::Swapped
+        CacheOutcome::Done
     );
 }
 
@@ -627,8 +630,8 @@ const CASES: &[(&str, Case<Cache>)] = &[
     ("deletion_marker_expires_in_redis", |c| {
         Box::pin(deletion_marker_expires_in_redis(c))
     }),
-    ("invalidate_unless_newer_semantics", |c| {
-        Box::pin(invalidate_unless_newer_semantics(c))
+    ("invalidate_semantics", |c| {
+        Box::pin(invalidate_semantics(c))
     }),
     ("a_refill_older_than_a_pending_save_is_refused", |c| {
         Box::pin(a_refill_older_than_a_pending_save_is_refused(c))

@@ -1,0 +1,405 @@
+//! [`TieredStore`]: a cache tier in front of a durable store, as one store.
+
+mod repair;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::clock::UnixTime;
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::record::Record;
+use crate::session_id::StoreKey;
+use crate::store::{
+    CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, Durability, SessionStore,
+};
+
+use self::repair::Suspects;
+
+/// A [`CacheTier`] in front of a durable [`SessionStore`], itself a store.
+///
+/// The ordering loses nothing acknowledged:
+/// - every write is refused with [`Error::TooLarge`] above the smaller of the
+///   two tiers' record limits, quick saves included, so the cache never
+///   acknowledges what the durable tier would refuse at the next durable save;
+/// - a durable save first invalidates the cached copy (failing with `Conflict`
+///   if the cache holds a newer quick save, which stays), then writes the
+///   durable tier, then refills the cache; a failed refill leaves the entry
+///   evicted, never stale;
+/// - while the cache cannot be reached, durable saves, touches and deletes
+///   still go through (the cache is never required for availability); each key
+///   whose cache entry could not be dropped is remembered, this store reads it
+///   from the durable tier only, and repairs the cache entry once the cache
+///   answers again. Another process sharing a cache that kept its data through
+///   the outage may read such an entry stale until it is next written (its
+///   version is older, so a save from there fails with `Conflict`, reloads and
+///   re-applies: no update is lost) or expires;
+/// - a quick save swaps the cached record by version; if the cache has lost it
+///   the save is written durably instead;
+/// - a read tries the cache within `cache_timeout`, falls back to the durable
+///   tier on a miss, an error or a timeout, and refills the cache on a miss;
+/// - a delete removes the cache entry, then the durable record, then leaves a
+///   deletion marker in the cache so a racing refill cannot resurrect it.
+#[derive(Debug)]
+pub struct TieredStore<C, D> {
+    cache: C,
+    durable: D,
+    cache_timeout: Duration,
+    metrics: Arc<Metrics>,
+    suspects: Suspects,
+}
+
+impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
+    /// Compose `cache` and `durable`, with a 250 ms deadline on cache calls.
+    pub fn new(cache: C, durable: D) -> Self {
+        TieredStore {
+            cache,
+            durable,
+            cache_timeout: Duration::from_millis(250),
+            metrics: Arc::new(Metrics::default()),
+            suspects: Suspects::default(),
+        }
+    }
+
+    /// The deadline for each cache call; past it the cache counts as failed
+    /// (reads then go to the durable tier).
+    pub fn with_cache_timeout(mut self, timeout: Duration) -> Self {
+        self.cache_timeout = timeout;
+        self
+    }
+
+    /// Count into `metrics` (for example the session layer's own).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The counters of cache hits, misses, errors and durable I/O.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The cache tier.
+    pub fn cache(&self) -> &C {
+        &self.cache
+    }
+
+    /// The durable tier.
+    pub fn durable(&self) -> &D {
+        &self.durable
+    }
+
+    /// The deadline of each cache call.
+    pub fn cache_timeout(&self) -> Duration {
+        self.cache_timeout
+    }
+
+    /// How many keys await a cache repair (for monitoring and tests).
+    pub fn keys_awaiting_cache_repair(&self) -> usize {
+        self.suspects.len()
+    }
+
+    fn check_size(&self, record: &Record) -> Result<()> {
+        let limit = self.max_record_bytes();
+        let size = codec::record_len(record);
+        if size > limit {
+            return Err(Error::TooLarge { size, limit });
+        }
+        Ok(())
+    }
+
+    async fn in_cache<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let out = match tokio::time::timeout(self.cache_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                backend: "cache",
+                after: self.cache_timeout,
+            }),
+        };
+        if let Err(e) = &out {
+            Metrics::inc(&self.metrics.cache_errors);
+            tracing::warn!(op, error = %e, "session cache call failed");
+        }
+        out
+    }
+
+    /// Best-effort eviction after a failed cache write, so the cache can never
+    /// serve a version older than the durable tier's; if the cache cannot be
+    /// reached, the key is remembered as suspect.
+    async fn evict(&self, key: &StoreKey, now: UnixTime) {
+        match self.in_cache("evict", self.cache.evict(key, now)).await {
+            Ok(()) => self.suspects.remove(key),
+            Err(_) => {
+                tracing::error!(%key, "could not drop a session cache entry; reading it from the durable tier until repaired");
+                self.suspects.insert(key);
+            }
+        }
+    }
+
+    /// Whether the cache holds a live record for `key`. An error counts as
+    /// yes, so a conflict is never waved through on a guess.
+    async fn cached_is_live(&self, key: &StoreKey, now: UnixTime) -> bool {
+        match self.in_cache("get", self.cache.get(key, now)).await {
+            Ok(Some(r)) => !r.is_expired(now),
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
+    async fn refill(&self, key: &StoreKey, record: &Record, now: UnixTime) {
+        match self
+            .in_cache("put", self.cache.put_if_newer(key, record, now))
+            .await
+        {
+            // The cache now holds this version or a newer one.
+            Ok(()) => self.suspects.remove(key),
+            Err(_) => self.evict(key, now).await,
+        }
+    }
+
+    /// Before a durable write over `expected_version`: invalidate the cached
+    /// copy, or fail with `Conflict` if the cache holds a newer live quick save
+    /// (which stays: it is the latest state).
+    async fn invalidate_before(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        match self
+            .in_cache(
+                "invalidate",
+                self.cache.invalidate(key, expected_version, now),
+            )
+            .await
+        {
+            Ok(CacheOutcome::Conflict) if self.cached_is_live(key, now).await => {
+                Err(Error::Conflict)
+            }
+            // A newer entry that has expired (not yet evicted) stands for
+            // nothing: evict it and let the durable tier decide (`NotFound`).
+            Ok(CacheOutcome::Conflict) => self.in_cache("evict", self.cache.evict(key, now)).await,
+            Ok(CacheOutcome::Done | CacheOutcome::Missing) => Ok(()),
+            // An unreachable cache may still hold the old version: read this
+            // key from the durable tier until the entry is repaired, and do not
+            // make the write wait for the cache.
+            Err(_) => {
+                self.suspects.insert(key);
+                Ok(())
+            }
+        }
+    }
+
+    async fn durable_save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.invalidate_before(key, expected_version, now).await?;
+        Metrics::inc(&self.metrics.durable_writes);
+        let saved = self
+            .durable
+            .save(key, record, expected_version, Durability::Durable, now)
+            .await;
+        if let Err(e) = saved {
+            if matches!(e, Error::Conflict) {
+                // The cache may hold a version the durable tier has moved past
+                // (a write whose cache step failed); evict it so the reload is
+                // fresh.
+                self.evict(key, now).await;
+            }
+            return Err(e);
+        }
+        self.refill(key, record, now).await;
+        Ok(())
+    }
+
+    /// After a durable delete: a deletion marker in the cache, so a refill
+    /// racing with the delete cannot bring the record back.
+    async fn mark_deleted(&self, key: &StoreKey, now: UnixTime) {
+        match self.in_cache("delete", self.cache.delete(key, now)).await {
+            Ok(()) => self.suspects.remove(key),
+            Err(_) => self.suspects.insert(key),
+        }
+    }
+
+    /// A read of a suspect key: the durable tier, then repair the cache entry.
+    async fn load_suspect(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        Metrics::inc(&self.metrics.durable_reads);
+        let record = self.durable.load(key, now).await?;
+        let record = record.filter(|r| !r.is_expired(now));
+        match &record {
+            Some(r) => self.refill(key, r, now).await,
+            None => {
+                if self
+                    .in_cache("delete", self.cache.delete(key, now))
+                    .await
+                    .is_ok()
+                {
+                    self.suspects.remove(key);
+                }
+            }
+        }
+        Ok(record)
+    }
+}
+
+#[async_trait]
+impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
+    fn max_record_bytes(&self) -> usize {
+        self.cache
+            .max_record_bytes()
+            .min(self.durable.max_record_bytes())
+    }
+
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        if self.suspects.contains(key) {
+            return self.load_suspect(key, now).await;
+        }
+        let cached = self.in_cache("get", self.cache.get(key, now)).await;
+        match cached {
+            Ok(Some(record)) if !record.is_expired(now) => {
+                Metrics::inc(&self.metrics.cache_hits);
+                return Ok(Some(record));
+            }
+            Ok(_) => Metrics::inc(&self.metrics.cache_misses),
+            Err(_) => {}
+        }
+        Metrics::inc(&self.metrics.durable_reads);
+        let record = self.durable.load(key, now).await?;
+        let record = record.filter(|r| !r.is_expired(now));
+        if let (Some(r), Ok(_)) = (&record, &cached) {
+            self.refill(key, r, now).await;
+        }
+        Ok(record)
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        self.check_size(record)?;
+        Metrics::inc(&self.metrics.durable_writes);
+        self.durable.create(key, record, now).await?;
+        self.refill(key, record, now).await;
+        Ok(())
+    }
+
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        record.check_follows(expected_version)?;
+        self.check_size(record)?;
+        // A suspect entry cannot be compared against: write durably.
+        if durability == Durability::Quick && !self.suspects.contains(key) {
+            match self
+                .in_cache(
+                    "cas",
+                    self.cache
+                        .compare_and_swap(key, record, expected_version, now),
+                )
+                .await
+            {
+                Ok(CacheOutcome::Done) => {
+                    Metrics::inc(&self.metrics.quick_writes);
+                    return Ok(());
+                }
+                Ok(CacheOutcome::Conflict) if self.cached_is_live(key, now).await => {
+                    return Err(Error::Conflict);
+                }
+                // An expired entry the cache still holds: as good as missing.
+                Ok(CacheOutcome::Conflict) => {}
+                // Missing or failing cache: a quick save is never dropped; it is
+                // written durably instead (or fails if the cache is unreachable).
+                Ok(CacheOutcome::Missing) | Err(_) => {}
+            }
+        }
+        self.durable_save(key, record, expected_version, now).await
+    }
+
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        // Cache, durable, cache again: a refill racing with the durable delete
+        // meets the deletion marker. An unreachable cache does not block a
+        // logout; the key is then suspect until the marker is in place.
+        if self
+            .in_cache("delete", self.cache.delete(key, now))
+            .await
+            .is_err()
+        {
+            self.suspects.insert(key);
+        }
+        Metrics::inc(&self.metrics.durable_writes);
+        self.durable.delete(key, now).await?;
+        self.mark_deleted(key, now).await;
+        Ok(())
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        // A newer quick save lives only in the cache: it is carried over by
+        // the caller, never dropped with the record.
+        self.invalidate_before(key, expected_version, now).await?;
+        Metrics::inc(&self.metrics.durable_writes);
+        match self
+            .durable
+            .delete_unless_newer(key, expected_version, now)
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Conflict) => {
+                self.evict(key, now).await;
+                return Err(Error::Conflict);
+            }
+            Err(e) => return Err(e),
+        }
+        self.mark_deleted(key, now).await;
+        Ok(())
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        Metrics::inc(&self.metrics.durable_writes);
+        self.durable
+            .touch(key, expires_at, last_active, now)
+            .await?;
+        if self
+            .in_cache("touch", self.cache.touch(key, expires_at, last_active, now))
+            .await
+            .is_err()
+        {
+            self.evict(key, now).await;
+        }
+        Ok(())
+    }
+
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        self.durable.delete_expired(now, max, cursor).await
+    }
+}
