@@ -9,7 +9,7 @@ use deadpool::managed::{Pool, QueueMode, Timeouts};
 use deadpool_redis::Runtime;
 use deadpool_redis::redis::cluster::ClusterClientBuilder;
 use deadpool_redis::redis::{AsyncConnectionConfig, Client};
-use tiered_sessions::{Error, Result};
+use tiered_sessions::{EnvVars, Error, Result};
 
 use crate::cache::RedisCache;
 use crate::pool::{ClusterManager, Pools, SingleManager};
@@ -23,7 +23,8 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 /// How long a deletion marker blocks refills of a deleted session.
 pub const DEFAULT_DELETION_MARKER: Duration = Duration::from_secs(60);
 
-/// Environment variables read by [`RedisCacheBuilder::from_env`].
+/// Environment variables read by [`RedisCacheBuilder::from_env`] and
+/// [`crate::RedisTiered::from_env`].
 pub mod env {
     /// A standalone Redis URL, e.g. `redis://127.0.0.1:6379/0` (`rediss://` is
     /// not supported by this build).
@@ -37,6 +38,11 @@ pub mod env {
     pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_REDIS_TIMEOUT_MS";
     /// Most connections in the pool (default: 4 per CPU).
     pub const POOL_SIZE: &str = "TIERED_SESSIONS_REDIS_POOL_SIZE";
+    /// Deadline of one cache call as seen by the tiered store, in
+    /// milliseconds (default: the Redis call timeout plus 50 ms, so the Redis
+    /// driver's own typed timeout fires first). Read by
+    /// [`crate::RedisTiered::from_env`].
+    pub const CACHE_TIMEOUT_MS: &str = "TIERED_SESSIONS_CACHE_TIMEOUT_MS";
 }
 
 #[derive(Clone)]
@@ -117,11 +123,11 @@ impl RedisCacheBuilder {
     /// # Errors
     /// As [`RedisCacheBuilder::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut builder = if let Some(urls) = get(env::CLUSTER_URLS) {
-            Self::cluster(urls.split(',').map(str::trim).filter(|u| !u.is_empty()))
-        } else if let Some(url) = get(env::URL) {
-            Self::standalone(url.trim())
+        let vars = EnvVars::new(lookup);
+        let mut builder = if let Some(urls) = vars.list(env::CLUSTER_URLS) {
+            Self::cluster(urls)
+        } else if let Some(url) = vars.get(env::URL) {
+            Self::standalone(url)
         } else {
             return Err(Error::config(format!(
                 "set {} (standalone Redis) or {} (Redis Cluster)",
@@ -129,16 +135,13 @@ impl RedisCacheBuilder {
                 env::CLUSTER_URLS
             )));
         };
-        if let Some(prefix) = get(env::KEY_PREFIX) {
+        if let Some(prefix) = vars.get(env::KEY_PREFIX) {
             builder = builder.key_prefix(prefix);
         }
-        if let Some(ms) = get(env::TIMEOUT_MS) {
-            builder =
-                builder.call_timeout(Duration::from_millis(parse_number(env::TIMEOUT_MS, &ms)?));
+        if let Some(timeout) = vars.millis(env::TIMEOUT_MS)? {
+            builder = builder.call_timeout(timeout);
         }
-        if let Some(n) = get(env::POOL_SIZE) {
-            let n = usize::try_from(parse_number(env::POOL_SIZE, &n)?)
-                .map_err(|_| Error::config(format!("{} is too large", env::POOL_SIZE)))?;
+        if let Some(n) = vars.number(env::POOL_SIZE)? {
             builder = builder.pool_size(n);
         }
         Ok(builder)
@@ -268,13 +271,6 @@ impl RedisCacheBuilder {
 
 fn default_pool_size() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
-}
-
-fn parse_number(name: &str, value: &str) -> Result<u64> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| Error::config(format!("{name} must be a whole number, not {value:?}")))
 }
 
 #[cfg(test)]
