@@ -146,16 +146,16 @@ async fn big_cookie_sessions_are_chunked_and_stale_chunks_expired() {
             .iter()
             .any(|c| c.starts_with("session.3=;") && c.contains("Max-Age=0"))
     );
-    assert_eq!(jar.0.len(), 2);
+    assert_eq!(jar.len(), 2);
     // Back to one cookie: all chunks are expired.
     let r = jar.send(&env.app, "POST", "/remove/big").await;
     assert!(r.set_cookie[0].starts_with("session="));
-    assert_eq!(jar.0.keys().collect::<Vec<_>>(), ["session"]);
+    assert_eq!(jar.names(), ["session"]);
     assert_eq!(jar.send(&env.app, "GET", "/get/user").await.body, "alice");
     // A missing middle chunk is a bogus cookie, not a panic.
     let mut broken = Jar::default();
     broken.send(&env.app, "POST", "/big/7000").await;
-    broken.0.remove("session.1");
+    broken.remove("session.1");
     assert_eq!(
         broken.send(&env.app, "GET", "/get/big").await.status,
         StatusCode::OK
@@ -194,7 +194,7 @@ async fn tampered_and_foreign_cookies_are_no_session() {
     let env = setup(|b| b.cookie_only_threshold(0));
     let mut jar = Jar::default();
     jar.send(&env.app, "POST", "/set/user/alice").await;
-    let good = jar.0["session"].clone();
+    let good = jar.value("session");
     let other_key = SessionConfig::builder([[0x22u8; 32]]).build().unwrap();
     let mut foreign = Jar::default();
     let foreign_env = {
@@ -214,7 +214,7 @@ async fn tampered_and_foreign_cookies_are_no_session() {
             good.replace(|c: char| c.is_ascii_alphanumeric(), "%")
         ),
         format!("session={}", String::from_utf8(flipped).unwrap()),
-        format!("session={}", foreign.0["session"]),
+        format!("session={}", foreign.value("session")),
         format!("session={good}AAAA"),
         format!("session={good}garbage!"),
         format!("other={good}"),
@@ -252,7 +252,7 @@ async fn a_valid_cookie_moved_under_another_name_is_rejected() {
     ));
     let mut jar = Jar::default();
     jar.send(&user, "POST", "/set/role/user").await;
-    let value = jar.0["session"].clone();
+    let value = jar.value("session");
     let r = send_raw(&admin, "GET", "/get/role", Some(&format!("admin={value}"))).await;
     assert_eq!(r.body, "none");
     assert!(r.set_cookie.is_empty());
@@ -319,7 +319,7 @@ async fn terminate_deletes_the_record_and_removes_the_cookie() {
     let c = session_cookie(&r);
     assert!(c.starts_with("session=;") && c.contains("Max-Age=0"), "{c}");
     assert!(c.contains("Expires=Thu, 01 Jan 1970 00:00:00 GMT"), "{c}");
-    assert!(jar.0.is_empty());
+    assert!(jar.is_empty());
     assert!(env.store.inner.is_empty());
     let mut stale = old_jar;
     assert_eq!(stale.send(&env.app, "GET", "/get/user").await.body, "none");
@@ -361,11 +361,11 @@ async fn key_rotation_reissues_old_cookies_under_the_new_key() {
     let new_only_app = app(SessionManager::with_shared_store(only_new, store.clone()));
     let mut jar = Jar::default();
     jar.send(&old_app, "POST", "/set/user/alice").await;
-    let old_value = jar.0["session"].clone();
+    let old_value = jar.value("session");
     let r = jar.send(&new_app, "GET", "/get/user").await;
     assert_eq!(r.body, "alice");
     assert_eq!(r.set_cookie.len(), 1, "re-issued under the current key");
-    assert_ne!(jar.0["session"], old_value);
+    assert_ne!(jar.value("session"), old_value);
     // The re-issued cookie verifies with the new key alone.
     assert_eq!(
         jar.send(&new_only_app, "GET", "/get/user").await.body,

@@ -8,6 +8,7 @@ mod case_error;
 pub mod cases;
 pub mod faults;
 mod fixture;
+pub mod kit;
 mod runner;
 
 pub use crate::capabilities::{Capabilities, DEFAULT_MODEL_STEPS};

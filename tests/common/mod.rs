@@ -2,7 +2,6 @@
 //! failing store wrappers.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -17,6 +16,7 @@ use tiered_sessions::{
     SessionConfig, SessionConfigBuilder, SessionLayer, SessionManager, SessionStore, StoreKey,
     UnixTime, async_trait,
 };
+use tiered_sessions_conformance::kit;
 use tower::ServiceExt;
 
 pub const KEY: [u8; 32] = [0x11; 32];
@@ -109,9 +109,9 @@ pub fn app(manager: SessionManager) -> Router {
         .layer(SessionLayer::new(manager))
 }
 
-/// A browser-like cookie jar: remembers what Set-Cookie says, forgets removals.
-#[derive(Default, Clone, Debug)]
-pub struct Jar(pub BTreeMap<String, String>);
+/// A browser: the kit's cookie jar, and the transport to an axum app.
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub struct Jar(pub kit::Jar);
 
 pub struct Reply {
     pub status: StatusCode,
@@ -120,27 +120,30 @@ pub struct Reply {
     pub headers: axum::http::HeaderMap,
 }
 
+impl std::ops::Deref for Jar {
+    type Target = kit::Jar;
+    fn deref(&self) -> &kit::Jar {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Jar {
+    fn deref_mut(&mut self) -> &mut kit::Jar {
+        &mut self.0
+    }
+}
+
 impl Jar {
-    pub fn header(&self) -> Option<String> {
-        (!self.0.is_empty()).then(|| {
-            self.0
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+    pub fn absorb(&mut self, set_cookie: &[String]) {
+        self.0.update(set_cookie);
     }
 
-    pub fn absorb(&mut self, set_cookie: &[String]) {
-        for sc in set_cookie {
-            let first = sc.split(';').next().unwrap();
-            let (name, value) = first.split_once('=').unwrap();
-            if sc.contains("Max-Age=0") {
-                self.0.remove(name);
-            } else {
-                self.0.insert(name.to_owned(), value.to_owned());
-            }
-        }
+    /// The value of cookie `name` (panics when it is not there).
+    pub fn value(&self, name: &str) -> String {
+        self.0
+            .get(name)
+            .expect("the cookie is in the jar")
+            .to_owned()
     }
 
     pub async fn send(&mut self, app: &Router, method: &str, uri: &str) -> Reply {

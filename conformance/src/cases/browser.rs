@@ -1,7 +1,6 @@
 //! A tiny web app behind the tower [`SessionLayer`] and a browser that keeps
 //! cookies, for the HTTP-level cases (cookie → store → cookie).
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::poll_fn;
 use std::task::{Context, Poll};
@@ -9,11 +8,12 @@ use std::task::{Context, Poll};
 use futures_util::future::BoxFuture;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, Response, StatusCode};
-use tiered_sessions::{ResponseCookies, Session, SessionLayer, SessionManager, SessionService};
+use tiered_sessions::{Session, SessionLayer, SessionManager, SessionService};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::case_error::CaseError;
+pub(crate) use crate::kit::Jar;
 
 /// What the app answers when a key holds nothing or there is no session id.
 pub(crate) const NONE: &str = "<none>";
@@ -86,53 +86,6 @@ pub(crate) struct Reply {
     pub(crate) set_cookie: Vec<String>,
 }
 
-/// Cookies by name, updated from `Set-Cookie` like a browser does.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    /// Apply `Set-Cookie` values: set, or remove on `Max-Age=0` / an empty value.
-    pub(crate) fn update<'a>(&mut self, set_cookie: impl IntoIterator<Item = &'a String>) {
-        for line in set_cookie {
-            let mut parts = line.split(';');
-            let Some((name, value)) = parts.next().and_then(|p| p.trim().split_once('=')) else {
-                continue;
-            };
-            let removed =
-                value.is_empty() || parts.any(|a| a.trim().eq_ignore_ascii_case("max-age=0"));
-            if removed {
-                self.0.remove(name);
-            } else {
-                self.0.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    /// Apply what [`Session::finish`] returned.
-    pub(crate) fn update_from(&mut self, cookies: &ResponseCookies) {
-        self.update(&cookies.set_cookie);
-    }
-
-    /// The `Cookie` request header value (empty when there are none).
-    pub(crate) fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    /// The value of cookie `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    /// Set cookie `name` by hand (for tampering).
-    pub(crate) fn set(&mut self, name: &str, value: &str) {
-        self.0.insert(name.to_owned(), value.to_owned());
-    }
-}
-
 /// A browser in front of the app behind the session layer.
 pub(crate) struct Browser {
     svc: SessionService<App>,
@@ -150,8 +103,7 @@ impl Browser {
     /// `GET path` with the jar's cookies; the jar then takes the response's cookies.
     pub(crate) async fn get(&mut self, path: &str) -> Result<Reply, CaseError> {
         let mut req = Request::builder().uri(path);
-        let cookies = self.jar.header();
-        if !cookies.is_empty() {
+        if let Some(cookies) = self.jar.header() {
             req = req.header(COOKIE, cookies);
         }
         let req = req

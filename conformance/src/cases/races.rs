@@ -138,9 +138,9 @@ impl Race {
 
     /// A request with the jar's cookies, its session already loaded.
     async fn loaded(&self) -> Result<Session, CaseError> {
-        let s = self
-            .manager
-            .start(RequestCookies::from_raw([self.jar.header().as_bytes()]));
+        let s = self.manager.start(RequestCookies::from_raw(
+            self.jar.header().as_deref().map(str::as_bytes),
+        ));
         s.get::<String>("user")
             .await
             .during("loading the session")?;

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-use tiered_sessions::{Error, Result};
+use tiered_sessions::{EnvVars, Error, Result};
 
 use crate::store::DynamoStore;
 
@@ -32,6 +32,9 @@ pub mod env {
     /// Largest encoded record stored (default and ceiling 409 088, what fits a
     /// 400 KB item; about 300 000 against moto).
     pub const MAX_RECORD_BYTES: &str = "TIERED_SESSIONS_DYNAMODB_MAX_RECORD_BYTES";
+    /// Create the table (and enable TTL) when the store is built: `true` or
+    /// `false` (default `false`: tables are usually made by infrastructure code).
+    pub const ENSURE_TABLE: &str = "TIERED_SESSIONS_DYNAMODB_ENSURE_TABLE";
 }
 
 /// Builds a [`DynamoStore`].
@@ -44,6 +47,7 @@ pub struct DynamoStoreBuilder {
     connect_timeout: Duration,
     max_attempts: u32,
     max_record_bytes: usize,
+    ensure_table: bool,
     sdk_config: Option<SdkConfig>,
 }
 
@@ -71,6 +75,7 @@ impl DynamoStoreBuilder {
             connect_timeout: Duration::from_secs(1),
             max_attempts: 3,
             max_record_bytes: crate::MAX_RECORD_BYTES,
+            ensure_table: false,
             sdk_config: None,
         }
     }
@@ -88,28 +93,21 @@ impl DynamoStoreBuilder {
     /// # Errors
     /// As [`DynamoStoreBuilder::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let table = get(env::TABLE).ok_or_else(|| {
-            Error::config(format!("set {} to the sessions table name", env::TABLE))
-        })?;
-        let mut b = Self::new(table);
-        b.endpoint = get(env::ENDPOINT);
-        b.region = get(env::REGION);
-        if let Some(ms) = get(env::TIMEOUT_MS) {
-            b.operation_timeout = Duration::from_millis(parse(env::TIMEOUT_MS, &ms)?);
+        let vars = EnvVars::new(lookup);
+        let mut b = Self::new(vars.require(env::TABLE, "the sessions table name")?);
+        b.endpoint = vars.get(env::ENDPOINT);
+        b.region = vars.get(env::REGION);
+        if let Some(timeout) = vars.millis(env::TIMEOUT_MS)? {
+            b.operation_timeout = timeout;
         }
-        if let Some(n) = get(env::MAX_ATTEMPTS) {
-            b.max_attempts = u32::try_from(parse(env::MAX_ATTEMPTS, &n)?)
-                .map_err(|_| Error::config(format!("{} is too large", env::MAX_ATTEMPTS)))?;
+        if let Some(n) = vars.number(env::MAX_ATTEMPTS)? {
+            b.max_attempts = n;
         }
-        if let Some(n) = get(env::MAX_RECORD_BYTES) {
-            let n = usize::try_from(parse(env::MAX_RECORD_BYTES, &n)?)
-                .map_err(|_| Error::config(format!("{} is too large", env::MAX_RECORD_BYTES)))?;
-            b = b.max_record_bytes(n);
+        if let Some(n) = vars.number(env::MAX_RECORD_BYTES)? {
+            b.max_record_bytes = n;
+        }
+        if let Some(yes) = vars.flag(env::ENSURE_TABLE)? {
+            b.ensure_table = yes;
         }
         Ok(b)
     }
@@ -148,10 +146,19 @@ impl DynamoStoreBuilder {
     }
 
     /// Lower the largest record stored (default and ceiling:
-    /// [`crate::MAX_RECORD_BYTES`], what fits DynamoDB's 400 KB item). moto
-    /// counts binary attributes as base64 text, so against it use about 300 000.
+    /// [`crate::MAX_RECORD_BYTES`], what fits DynamoDB's 400 KB item; above
+    /// it [`DynamoStoreBuilder::build`] fails). moto counts binary attributes
+    /// as base64 text, so against it use about 300 000.
     pub fn max_record_bytes(mut self, limit: usize) -> Self {
-        self.max_record_bytes = limit.min(crate::MAX_RECORD_BYTES);
+        self.max_record_bytes = limit;
+        self
+    }
+
+    /// Create the table (and enable TTL) in [`DynamoStoreBuilder::build`]
+    /// when it is missing (default false: tables are usually made by
+    /// infrastructure code). See [`DynamoStore::ensure_table`].
+    pub fn ensure_table(mut self, yes: bool) -> Self {
+        self.ensure_table = yes;
         self
     }
 
@@ -162,14 +169,23 @@ impl DynamoStoreBuilder {
         self
     }
 
-    /// Load the AWS configuration and build the store. No request is sent.
+    /// Load the AWS configuration and build the store. No request is sent,
+    /// unless [`DynamoStoreBuilder::ensure_table`] asked for the table.
     ///
     /// # Errors
-    /// [`Error::Config`] for an empty table name, no region, zero attempts or
-    /// a zero timeout.
+    /// [`Error::Config`] for an empty table name, no region, zero attempts, a
+    /// zero timeout or a record limit above [`crate::MAX_RECORD_BYTES`]; a
+    /// backend error from creating the table.
     pub async fn build(self) -> Result<DynamoStore> {
         if self.table.is_empty() {
             return Err(Error::config("the DynamoDB table name is empty"));
+        }
+        if self.max_record_bytes > crate::MAX_RECORD_BYTES {
+            return Err(Error::config(format!(
+                "the DynamoDB record limit {} is above what fits an item ({})",
+                self.max_record_bytes,
+                crate::MAX_RECORD_BYTES
+            )));
         }
         if self.max_attempts == 0 || self.operation_timeout.is_zero() {
             return Err(Error::config(
@@ -217,13 +233,17 @@ impl DynamoStoreBuilder {
                 "no AWS region: set AWS_REGION or the builder's region",
             ));
         }
-        Ok(DynamoStore {
+        let store = DynamoStore {
             client: aws_sdk_dynamodb::Client::from_conf(conf),
             table: self.table.into(),
             timeout: self.operation_timeout,
             requests,
             max_record_bytes: self.max_record_bytes,
-        })
+        };
+        if self.ensure_table {
+            store.ensure_table().await?;
+        }
+        Ok(store)
     }
 }
 
@@ -245,12 +265,6 @@ impl Intercept for CountRequests {
         self.0.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
-}
-
-fn parse(name: &str, value: &str) -> Result<u64> {
-    value
-        .parse()
-        .map_err(|_| Error::config(format!("{name} must be a whole number, not {value:?}")))
 }
 
 #[cfg(test)]
@@ -282,5 +296,25 @@ mod tests {
             (k == env::TABLE || k == env::MAX_ATTEMPTS).then(|| "x".to_owned())
         });
         assert!(matches!(bad, Err(Error::Config { .. })));
+        let flag = |v: &'static str| {
+            DynamoStoreBuilder::from_lookup(move |k| match k {
+                env::TABLE => Some("t".to_owned()),
+                env::ENSURE_TABLE => Some(v.to_owned()),
+                _ => None,
+            })
+        };
+        assert!(flag("TRUE").unwrap().ensure_table);
+        assert!(!flag("no").unwrap().ensure_table);
+        assert!(matches!(flag("sure"), Err(Error::Config { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_record_limit_above_an_item_is_a_config_error() {
+        let over = DynamoStoreBuilder::new("t")
+            .region("us-east-1")
+            .max_record_bytes(crate::MAX_RECORD_BYTES + 1)
+            .build()
+            .await;
+        assert!(matches!(over, Err(Error::Config { .. })), "{over:?}");
     }
 }

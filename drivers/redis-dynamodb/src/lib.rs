@@ -2,22 +2,30 @@
 
 mod builder;
 mod cleanup;
-mod driver;
 mod error;
 mod item;
 mod store;
 mod table;
 
 pub use crate::builder::{DynamoStoreBuilder, env};
-pub use crate::driver::{RedisDynamoBuilder, RedisDynamoStore, from_env};
 pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;
 pub use crate::table::{TableSetup, TtlSetup};
 
-/// The driver's own environment variables (see also [`mod@env`] and
-/// [`mod@tiered_sessions_redis::env`]).
-pub mod driver_env {
-    pub use crate::driver::env::*;
-}
+use tiered_sessions::{Result, TieredStore};
+pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder, RedisTiered};
 
-pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder};
+/// A Redis cache in front of a DynamoDB table, as one [`tiered_sessions::SessionStore`].
+pub type RedisDynamoStore = TieredStore<RedisCache, DynamoStore>;
+
+/// Redis in front of DynamoDB, everything from the environment:
+/// [`DynamoStoreBuilder::from_env`] (creating the table when
+/// [`env::ENSURE_TABLE`] says so) behind [`RedisTiered::from_env`].
+///
+/// # Errors
+/// [`tiered_sessions::Error::Config`] for a missing or malformed variable; a
+/// backend error from creating the table.
+pub async fn from_env() -> Result<RedisDynamoStore> {
+    let durable = DynamoStoreBuilder::from_env()?.build().await?;
+    RedisTiered::from_env()?.build(durable)
+}

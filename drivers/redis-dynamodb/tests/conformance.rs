@@ -10,12 +10,10 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-mod support_redis;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use support_redis::RedisNodes;
+use tiered_sessions_conformance::kit::RedisNodes;
 use tiered_sessions_conformance::{
     Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, unique_namespace,
 };

@@ -7,14 +7,11 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-#[path = "../../redis/tests/support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
-use support::{Case, env, trials, unique};
 use tiered_sessions::codec::encode_record;
 use tiered_sessions::{Durability, Error, Record, SessionStore, SessionStoreExt, StoreKey};
+use tiered_sessions_conformance::kit::{Case, endpoint as env, trials, unique};
 use tiered_sessions_redis_dynamodb::{DynamoStore, MAX_RECORD_BYTES, TtlSetup};
 
 const NOW: u64 = 1_800_000_000;
@@ -42,7 +39,7 @@ const DYNALITE: Engine = Engine {
 impl Engine {
     async fn store(self) -> DynamoStore {
         let endpoint = std::env::var(self.endpoint_var).unwrap_or_default();
-        let store = DynamoStore::builder(format!("sessions-test-{}", unique()))
+        let store = DynamoStore::builder(unique("sessions-test").replace('_', "-"))
             .endpoint_url(endpoint)
             .region("us-east-1")
             .max_record_bytes(self.max_record_bytes)
@@ -55,7 +52,7 @@ impl Engine {
 }
 
 fn key() -> StoreKey {
-    StoreKey::from_stored(format!("{:0>64}", unique().replace('-', "")))
+    StoreKey::from_stored(format!("{:0>64}", unique("k").replace('_', "")))
 }
 
 fn rec(version: u64, expires_at: u64) -> Record {
@@ -72,7 +69,7 @@ fn rec(version: u64, expires_at: u64) -> Record {
 
 async fn ensure_table_is_idempotent_and_sets_ttl(e: Engine) {
     let endpoint = std::env::var(e.endpoint_var).unwrap_or_default();
-    let store = DynamoStore::builder(format!("sessions-test-{}", unique()))
+    let store = DynamoStore::builder(unique("sessions-test").replace('_', "-"))
         .endpoint_url(endpoint)
         .region("us-east-1")
         .build()
@@ -252,7 +249,7 @@ async fn the_item_limit_is_typed_and_fits_the_engine(e: Engine) {
 /// it refuses what DynamoDB accepts, and that refusal is typed as well.
 async fn an_engine_size_refusal_is_too_large(_: ()) {
     let endpoint = std::env::var(MOTO.endpoint_var).unwrap_or_default();
-    let s = DynamoStore::builder(format!("sessions-test-{}", unique()))
+    let s = DynamoStore::builder(unique("sessions-test").replace('_', "-"))
         .endpoint_url(endpoint)
         .region("us-east-1")
         .build()
@@ -337,7 +334,7 @@ async fn unreachable_engine_is_retryable_after_bounded_attempts(_: ()) {
 
 async fn missing_table_is_a_permanent_error(e: Engine) {
     let endpoint = std::env::var(e.endpoint_var).unwrap_or_default();
-    let s = DynamoStore::builder(format!("missing-{}", unique()))
+    let s = DynamoStore::builder(unique("missing").replace('_', "-"))
         .endpoint_url(endpoint)
         .region("us-east-1")
         .build()

@@ -14,8 +14,7 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 mod app;
-#[path = "../../redis/tests/support/mod.rs"]
-mod support;
+use tiered_sessions_conformance::kit as support;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -14,8 +14,7 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 mod app;
-#[path = "../../redis/tests/support/mod.rs"]
-mod support;
+use tiered_sessions_conformance::kit as support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +89,7 @@ async fn costs(redis: RedisCacheBuilder) {
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let need = |vars: &[&str]| vars.iter().try_for_each(|v| support::env(v).map(drop));
+    let need = |vars: &[&str]| vars.iter().try_for_each(|v| support::endpoint(v).map(drop));
     let base = ["TS_DYNAMODB_MOTO_ENDPOINT", "AWS_ACCESS_KEY_ID"];
     let cases: &[(&str, Case<RedisCacheBuilder>)] =
         &[("request_costs", |redis| Box::pin(costs(redis)))];

@@ -29,7 +29,7 @@ use tiered_sessions::{Clock, Durability, SessionStore, SystemClock};
 use tiered_sessions_conformance::bench::{key, storage_path_group, typical_record};
 use tiered_sessions_redis::redis::cmd as redis_cmd;
 use tiered_sessions_redis_mongodb::mongodb::bson::doc;
-use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
+use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisTiered};
 
 fn benches(c: &mut Criterion) {
     let (Ok(redis_url), Ok(mongo_uri)) = (
@@ -51,14 +51,11 @@ fn benches(c: &mut Criterion) {
         return;
     };
     let ns = format!("bench{}", std::process::id());
-    let store = rt
-        .block_on(
-            RedisMongoBuilder::new(
-                RedisCache::standalone(redis_url).key_prefix(format!("{ns}:")),
-                MongoStore::builder(&mongo_uri).database(&ns),
-            )
-            .build(),
-        )
+    let durable = rt
+        .block_on(MongoStore::builder(&mongo_uri).database(&ns).build())
+        .expect("the MongoDB tier");
+    let store = RedisTiered::new(RedisCache::standalone(redis_url).key_prefix(format!("{ns}:")))
+        .build(durable)
         .map(Arc::new)
         .expect("the Redis+MongoDB store");
     let now = SystemClock.now();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mongodb::Client;
 use mongodb::options::ClientOptions;
-use tiered_sessions::{Error, Result};
+use tiered_sessions::{EnvVars, Error, Result};
 
 use crate::document::MAX_RECORD_BYTES;
 use crate::error;
@@ -27,6 +27,10 @@ pub mod env {
     /// Largest record stored, in encoded bytes (default and ceiling
     /// [`crate::MAX_RECORD_BYTES`], 16 MiB less 4 KiB).
     pub const MAX_RECORD_BYTES: &str = "TIERED_SESSIONS_MONGODB_MAX_RECORD_BYTES";
+    /// Create the TTL index when the store is built: `true` or `false`
+    /// (default `true`: idempotent, and cheap once the index exists; turn it
+    /// off when the database user may not create indexes).
+    pub const ENSURE_INDEXES: &str = "TIERED_SESSIONS_MONGODB_ENSURE_INDEXES";
 }
 
 /// Default database when neither the builder nor the URI names one.
@@ -53,6 +57,7 @@ pub struct MongoStoreBuilder {
     operation_timeout: Duration,
     max_record_bytes: usize,
     app_name: Option<String>,
+    ensure_indexes: bool,
 }
 
 impl fmt::Debug for MongoStoreBuilder {
@@ -65,6 +70,7 @@ impl fmt::Debug for MongoStoreBuilder {
             .field("operation_timeout", &self.operation_timeout)
             .field("max_record_bytes", &self.max_record_bytes)
             .field("app_name", &self.app_name)
+            .field("ensure_indexes", &self.ensure_indexes)
             .finish()
     }
 }
@@ -81,6 +87,7 @@ impl MongoStoreBuilder {
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             max_record_bytes: MAX_RECORD_BYTES,
             app_name: None,
+            ensure_indexes: true,
         }
     }
 
@@ -98,31 +105,26 @@ impl MongoStoreBuilder {
     /// # Errors
     /// As [`MongoStoreBuilder::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let uri = get(env::URI).ok_or_else(|| {
-            Error::config(format!(
-                "set {} to a MongoDB connection string (mongodb://host:port/?replicaSet=…)",
-                env::URI
-            ))
-        })?;
-        let mut b = Self::new(uri);
-        b.database = get(env::DATABASE);
-        if let Some(c) = get(env::COLLECTION) {
+        let vars = EnvVars::new(lookup);
+        let mut b = Self::new(vars.require(
+            env::URI,
+            "a MongoDB connection string (mongodb://host:port/?replicaSet=…)",
+        )?);
+        b.database = vars.get(env::DATABASE);
+        if let Some(c) = vars.get(env::COLLECTION) {
             b.collection = c;
         }
-        if let Some(ms) = get(env::CONNECT_TIMEOUT_MS) {
-            b.connect_timeout = Duration::from_millis(parse_number(env::CONNECT_TIMEOUT_MS, &ms)?);
+        if let Some(timeout) = vars.millis(env::CONNECT_TIMEOUT_MS)? {
+            b.connect_timeout = timeout;
         }
-        if let Some(ms) = get(env::TIMEOUT_MS) {
-            b.operation_timeout = Duration::from_millis(parse_number(env::TIMEOUT_MS, &ms)?);
+        if let Some(timeout) = vars.millis(env::TIMEOUT_MS)? {
+            b.operation_timeout = timeout;
         }
-        if let Some(n) = get(env::MAX_RECORD_BYTES) {
-            let n = usize::try_from(parse_number(env::MAX_RECORD_BYTES, &n)?).unwrap_or(usize::MAX);
-            b = b.max_record_bytes(n);
+        if let Some(n) = vars.number(env::MAX_RECORD_BYTES)? {
+            b.max_record_bytes = n;
+        }
+        if let Some(yes) = vars.flag(env::ENSURE_INDEXES)? {
+            b.ensure_indexes = yes;
         }
         Ok(b)
     }
@@ -158,12 +160,19 @@ impl MongoStoreBuilder {
     }
 
     /// The largest record accepted, measured as
-    /// `tiered_sessions::codec::encode_record(record).len()` (default and
-    /// maximum: [`MAX_RECORD_BYTES`], which keeps the document within MongoDB's
-    /// 16 MiB). Larger records fail with [`Error::TooLarge`] before anything is
-    /// sent.
+    /// `tiered_sessions::codec::record_len(record)` (default and maximum:
+    /// [`MAX_RECORD_BYTES`], which keeps the document within MongoDB's 16 MiB;
+    /// above it [`MongoStoreBuilder::build`] fails). Larger records fail with
+    /// [`Error::TooLarge`] before anything is sent.
     pub fn max_record_bytes(mut self, limit: usize) -> Self {
-        self.max_record_bytes = limit.min(MAX_RECORD_BYTES);
+        self.max_record_bytes = limit;
+        self
+    }
+
+    /// Run [`MongoStore::ensure_indexes`] in [`MongoStoreBuilder::build`]
+    /// (default true).
+    pub fn ensure_indexes(mut self, yes: bool) -> Self {
+        self.ensure_indexes = yes;
         self
     }
 
@@ -174,14 +183,21 @@ impl MongoStoreBuilder {
         self
     }
 
-    /// Parse the URI and create the client. No connection is opened yet: the
-    /// first operation (or [`MongoStore::ensure_indexes`]) connects.
+    /// Parse the URI, create the client and (unless turned off) the TTL index.
     ///
     /// # Errors
     /// [`Error::Config`] for a malformed URI (or a `mongodb+srv://` URI without
-    /// the `dns-srv` feature), empty names or zero timeouts; [`Error::Unavailable`] if resolving a
-    /// `mongodb+srv://` URI fails.
+    /// the `dns-srv` feature), empty names, zero timeouts, a record limit above
+    /// [`MAX_RECORD_BYTES`] or a conflicting index on the expiry field;
+    /// [`Error::Unavailable`]/[`Error::Timeout`] when MongoDB cannot be reached
+    /// to create the index, or resolving a `mongodb+srv://` URI fails.
     pub async fn build(self) -> Result<MongoStore> {
+        if self.max_record_bytes > MAX_RECORD_BYTES {
+            return Err(Error::config(format!(
+                "the MongoDB record limit {} is above what fits a document ({MAX_RECORD_BYTES})",
+                self.max_record_bytes
+            )));
+        }
         if self.collection.is_empty() || self.database.as_deref() == Some("") {
             return Err(Error::config(
                 "the MongoDB database and collection names must not be empty",
@@ -218,19 +234,14 @@ impl MongoStoreBuilder {
             }
             _ => error::map(e),
         })?;
-        Ok(
-            MongoStore::from_database(&client.database(&database), &self.collection)
-                .with_operation_timeout(self.operation_timeout)
-                .with_max_record_bytes(self.max_record_bytes),
-        )
+        let store = MongoStore::from_database(&client.database(&database), &self.collection)
+            .with_operation_timeout(self.operation_timeout)
+            .with_max_record_bytes(self.max_record_bytes);
+        if self.ensure_indexes {
+            store.ensure_indexes().await?;
+        }
+        Ok(store)
     }
-}
-
-pub(crate) fn parse_number(name: &str, value: &str) -> Result<u64> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| Error::config(format!("{name} must be a whole number, not {value:?}")))
 }
 
 #[cfg(test)]
@@ -286,8 +297,14 @@ mod tests {
             (env::URI, "mongodb://db"),
             (env::MAX_RECORD_BYTES, "99999999999"),
         ]))
-        .expect("clamped");
-        assert_eq!(huge.max_record_bytes, MAX_RECORD_BYTES);
+        .expect("parsed; refused at build");
+        assert_eq!(huge.max_record_bytes, 99_999_999_999);
+        let off = MongoStoreBuilder::from_lookup(lookup(&[
+            (env::URI, "mongodb://db"),
+            (env::ENSURE_INDEXES, "FALSE"),
+        ]))
+        .expect("valid");
+        assert!(!off.ensure_indexes);
     }
 
     #[test]
@@ -308,5 +325,9 @@ mod tests {
             bad(MongoStoreBuilder::new("mongodb://db").operation_timeout(Duration::ZERO)).await
         );
         assert!(bad(MongoStoreBuilder::new("mongodb://db").connect_timeout(Duration::ZERO)).await);
+        assert!(
+            bad(MongoStoreBuilder::new("mongodb://db").max_record_bytes(MAX_RECORD_BYTES + 1))
+                .await
+        );
     }
 }

@@ -2,7 +2,6 @@
 
 mod builder;
 mod document;
-mod driver;
 mod error;
 mod indexes;
 mod store;
@@ -12,19 +11,29 @@ pub use crate::builder::{
     MongoStoreBuilder, env,
 };
 pub use crate::document::{MAX_BSON_DOCUMENT_BYTES, MAX_RECORD_BYTES};
-pub use crate::driver::{RedisMongoBuilder, RedisMongoStore, from_env};
 pub use crate::indexes::{IndexOutcome, TTL_INDEX_NAME};
 pub use crate::store::{MAX_CLEANUP_BATCH, MongoStore};
 /// The MongoDB driver this crate is built on, for [`MongoStore::from_database`].
 pub use mongodb;
 
-/// The driver's own environment variables (see also [`mod@env`] and
-/// [`tiered_sessions_redis::env`]).
-pub mod driver_env {
-    pub use crate::driver::env::*;
-}
+use tiered_sessions::{Result, TieredStore};
+pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder, RedisTiered};
 
-pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder};
+/// A Redis cache in front of a MongoDB collection, as one [`tiered_sessions::SessionStore`].
+pub type RedisMongoStore = TieredStore<RedisCache, MongoStore>;
+
+/// Redis in front of MongoDB, everything from the environment:
+/// [`MongoStoreBuilder::from_env`] (creating the TTL index unless
+/// [`env::ENSURE_INDEXES`] is false) behind [`RedisTiered::from_env`].
+///
+/// # Errors
+/// [`tiered_sessions::Error::Config`] for a missing or malformed variable or a
+/// conflicting index; a backend error when MongoDB cannot be reached to create
+/// the index.
+pub async fn from_env() -> Result<RedisMongoStore> {
+    let durable = MongoStoreBuilder::from_env()?.build().await?;
+    RedisTiered::from_env()?.build(durable)
+}
 
 #[cfg(test)]
 mod tests {
@@ -38,8 +47,8 @@ mod tests {
             crate::env::CONNECT_TIMEOUT_MS,
             crate::env::TIMEOUT_MS,
             crate::env::MAX_RECORD_BYTES,
-            crate::driver_env::ENSURE_INDEXES,
-            crate::driver_env::CACHE_TIMEOUT_MS,
+            crate::env::ENSURE_INDEXES,
+            tiered_sessions_redis::env::CACHE_TIMEOUT_MS,
             tiered_sessions_redis::env::URL,
             tiered_sessions_redis::env::CLUSTER_URLS,
             tiered_sessions_redis::env::KEY_PREFIX,

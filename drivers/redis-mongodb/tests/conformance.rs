@@ -1,13 +1,14 @@
 //! The published conformance suite against real services, every case by name:
 //!
-//! - `redis_mongo_rs::*` and `redis_mongo_standalone::*`: the store users get
-//!   from [`RedisMongoBuilder`] (Redis in front of MongoDB, TTL index created),
-//!   over one MongoDB client per mode shared by the fixtures,
+//! - `redis_mongo_rs::*`, `redis_mongo_standalone::*` and
+//!   `redis_cluster_mongo_rs::*`: the store users get from [`RedisTiered`]
+//!   (standalone Redis or Redis Cluster in front of MongoDB, TTL index
+//!   created), over one MongoDB client per factory shared by its fixtures,
 //!   with MongoDB as a one-node replica set and as a standalone server;
 //! - `mongo_rs::*` and `mongo_standalone::*`: [`MongoStore`] alone, which is a
 //!   complete store too, with a configured 1 MiB record limit.
 //!
-//! Endpoints come from `TS_REDIS_URL`, `TS_MONGO_RS_URI` and
+//! Endpoints come from `TS_REDIS_URL`, `TS_REDIS_CLUSTER_URLS`, `TS_MONGO_RS_URI` and
 //! `TS_MONGO_STANDALONE_URI` at run time; each fixture gets its own Redis key
 //! prefix and MongoDB collection.
 
@@ -16,10 +17,11 @@ mod support;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use tiered_sessions_conformance::kit::RedisNodes;
 use tiered_sessions_conformance::libtest_mimic::{self, Arguments};
 use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, env_endpoint, trials};
 use tiered_sessions_redis_mongodb::mongodb::{Client, Database};
-use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
+use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisCacheBuilder, RedisTiered};
 use tokio::sync::OnceCell;
 
 /// The record size limit the `mongo_*` fixtures configure.
@@ -64,8 +66,37 @@ impl SharedClient {
     }
 }
 
-/// Redis in front of MongoDB, composed by the driver's builder.
+/// Which Redis the cache tier runs on.
+#[derive(Clone, Copy)]
+enum Redis {
+    Standalone,
+    Cluster,
+}
+
+impl Redis {
+    /// A cache builder and the node URLs (for the fixture's hooks).
+    fn cache(self) -> Result<(RedisCacheBuilder, RedisNodes), Skip> {
+        Ok(match self {
+            Redis::Standalone => {
+                let url = env_endpoint(support::REDIS)?;
+                (RedisCache::standalone(url.clone()), RedisNodes(vec![url]))
+            }
+            Redis::Cluster => {
+                let urls: Vec<String> = env_endpoint(support::REDIS_CLUSTER)?
+                    .split(',')
+                    .map(|u| u.trim().to_owned())
+                    .filter(|u| !u.is_empty())
+                    .collect();
+                (RedisCache::cluster(urls.clone()), RedisNodes(urls))
+            }
+        })
+    }
+}
+
+/// Redis (standalone or Cluster) in front of MongoDB, composed by
+/// [`RedisTiered`] as users compose it.
 struct RedisMongoFactory {
+    redis: Redis,
     mongo: SharedClient,
     database: String,
 }
@@ -76,38 +107,36 @@ impl Factory for RedisMongoFactory {
         Capabilities::new()
             .with_cache_tier(true)
             .with_native_ttl(true)
+            .with_cluster(matches!(self.redis, Redis::Cluster))
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
-        let redis_url = env_endpoint(support::REDIS)?;
+        let (redis, nodes) = self.redis.cache()?;
         let database = self.mongo.database(&self.database).await?;
         let namespace = support::unique("c");
         let prefix = format!("ts:{namespace}:");
-        let redis = RedisCache::standalone(&redis_url).key_prefix(&prefix);
-        let store = RedisMongoBuilder::with_store(
-            redis.clone(),
-            MongoStore::from_database(&database, &namespace),
-        )
-        .build()
-        .await
-        .expect("building the Redis+MongoDB store (with its TTL index)");
+        let redis = redis.key_prefix(&prefix);
+        let mongo = MongoStore::from_database(&database, &namespace);
+        mongo.ensure_indexes().await.expect("the TTL index");
+        let store = RedisTiered::new(redis.clone())
+            .build(mongo)
+            .expect("building the Redis+MongoDB store");
         // A second handle on each tier, over the same data, for the cases that
         // look at or break one tier.
         let cache = Arc::new(redis.build().expect("a second Redis handle"));
         let durable = Arc::new(store.durable().clone());
-        let (flush, list) = (cache.clone(), cache.clone());
-        let (flush_prefix, list_prefix) = (prefix.clone(), prefix);
+        let (flush_nodes, flush_prefix) = (nodes.clone(), prefix.clone());
         let ids = durable.clone();
         Ok(Fixture::new(Arc::new(store))
             .with_tiers(cache, durable)
             .with_flush_cache(move || {
-                let (cache, prefix) = (flush.clone(), flush_prefix.clone());
-                async move { support::redis_flush(&cache, &prefix).await }
+                let (nodes, prefix) = (flush_nodes.clone(), flush_prefix.clone());
+                async move { nodes.flush(&prefix).await }
             })
             .with_key_lister(move || {
-                let (cache, prefix, ids) = (list.clone(), list_prefix.clone(), ids.clone());
+                let (nodes, prefix, ids) = (nodes.clone(), prefix.clone(), ids.clone());
                 async move {
-                    let mut keys = support::redis_keys(&cache, &prefix).await;
+                    let mut keys = nodes.keys(&prefix).await;
                     keys.extend(support::mongo_ids(ids.collection()).await);
                     keys
                 }
@@ -160,10 +189,21 @@ fn main() -> ExitCode {
         all.extend(trials(
             &format!("redis_mongo_{mode}"),
             RedisMongoFactory {
+                redis: Redis::Standalone,
                 mongo: SharedClient::new(var),
-                database: tiered,
+                database: tiered.clone(),
             },
         ));
+        if mode == "rs" {
+            all.extend(trials(
+                "redis_cluster_mongo_rs",
+                RedisMongoFactory {
+                    redis: Redis::Cluster,
+                    mongo: SharedClient::new(var),
+                    database: tiered,
+                },
+            ));
+        }
         all.extend(trials(
             &format!("mongo_{mode}"),
             MongoFactory {

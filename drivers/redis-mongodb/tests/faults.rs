@@ -29,7 +29,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use tiered_sessions::Metrics;
 use tiered_sessions_conformance::libtest_mimic::{self, Arguments, Completion, Failed, Trial};
-use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisMongoBuilder};
+use tiered_sessions_redis_mongodb::{MongoStore, RedisCache, RedisTiered};
 
 use support::browser::{Browser, app};
 use support::servers::{Server, free_port, redis_server, secantusd};
@@ -132,14 +132,17 @@ async fn start_redis(dir: &std::path::Path) -> Server {
 /// The app over the Redis on `redis_port` (100 ms call deadline) and a fresh
 /// database on the shared MongoDB; also its MongoDB tier.
 async fn redis_app(redis_port: u16, mongo_uri: &str) -> (Router, Arc<Metrics>, MongoStore) {
-    let store = RedisMongoBuilder::new(
+    let durable = MongoStore::builder(mongo_uri)
+        .database(support::unique("ts_fault_redis"))
+        .build()
+        .await
+        .expect("the MongoDB tier");
+    let store = RedisTiered::new(
         RedisCache::standalone(format!("redis://127.0.0.1:{redis_port}"))
             .key_prefix("f:")
             .call_timeout(Duration::from_millis(100)),
-        MongoStore::builder(mongo_uri).database(support::unique("ts_fault_redis")),
     )
-    .build()
-    .await
+    .build(durable)
     .expect("store");
     let durable = store.durable().clone();
     let (app, metrics) = app(Arc::new(store));
@@ -258,18 +261,18 @@ async fn mongodb_killed_mid_stream_keeps_acknowledged_writes() {
     )
     .await;
     let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
-    let builder = RedisMongoBuilder::new(
+    let durable = MongoStore::builder(&uri)
+        .database("faults")
+        .connect_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_secs(3));
+    let tiered = RedisTiered::new(
         RedisCache::standalone(format!("redis://127.0.0.1:{}", redis.port)).key_prefix("f:"),
-        MongoStore::builder(&uri)
-            .database("faults")
-            .connect_timeout(Duration::from_secs(1))
-            .operation_timeout(Duration::from_secs(3)),
     );
     // Listening is not serving yet: retry until the TTL index is made.
     let mut store = None;
     for _ in 0..60 {
-        if let Ok(s) = builder.clone().build().await {
-            store = Some(s);
+        if let Ok(d) = durable.clone().build().await {
+            store = Some(tiered.clone().build(d).expect("store"));
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

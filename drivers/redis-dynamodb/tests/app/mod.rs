@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +12,9 @@ use axum::routing::{get, post};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tiered_sessions::{Session, SessionConfig, SessionLayer, SessionManager, SessionStore};
+use tiered_sessions_conformance::kit::Jar;
 use tiered_sessions_redis_dynamodb::{
-    DynamoStoreBuilder, RedisCache, RedisDynamoBuilder, RedisDynamoStore,
+    DynamoStoreBuilder, RedisCache, RedisDynamoStore, RedisTiered,
 };
 use tower::ServiceExt;
 
@@ -52,10 +52,10 @@ async fn read(session: Session) -> Result<String, tiered_sessions::Error> {
     Ok(session.get::<u64>("n").await?.unwrap_or(0).to_string())
 }
 
-/// One browser: its cookies.
+/// One browser: its cookies (the conformance kit's jar).
 #[derive(Default, Clone, Debug)]
 pub struct Browser {
-    jar: BTreeMap<String, String>,
+    jar: Jar,
 }
 
 /// What a request got back.
@@ -75,14 +75,8 @@ impl Browser {
         path: &str,
         limit: Duration,
     ) -> Option<Reply> {
-        let cookie = self
-            .jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
         let mut req = Request::builder().method(method).uri(path);
-        if !cookie.is_empty() {
+        if let Some(cookie) = self.jar.header() {
             req = req.header("cookie", cookie);
         }
         let req = req.body(Body::empty()).expect("valid request");
@@ -90,18 +84,12 @@ impl Browser {
             .await
             .ok()?;
         let res = res.expect("the router is infallible");
-        for v in res.headers().get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let pair = v.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                let removal = v.contains("Max-Age=0") || value.is_empty();
-                if removal {
-                    self.jar.remove(name);
-                } else {
-                    self.jar.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
+        self.jar.update(
+            res.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
         let status = res.status();
         let body = res.into_body().collect().await.ok()?.to_bytes();
         Some(Reply {
@@ -113,17 +101,17 @@ impl Browser {
 
 /// The driver as users build it, over `redis` and a fresh table on `endpoint`.
 pub async fn store(redis: RedisCacheBuilder, endpoint: &str, table: &str) -> RedisDynamoStore {
-    RedisDynamoBuilder::new(
-        redis,
-        DynamoStoreBuilder::new(table)
-            .endpoint_url(endpoint)
-            .region("us-east-1")
-            .max_record_bytes(300_000),
-    )
-    .ensure_table(true)
-    .build()
-    .await
-    .expect("the driver builds")
+    let durable = DynamoStoreBuilder::new(table)
+        .endpoint_url(endpoint)
+        .region("us-east-1")
+        .max_record_bytes(300_000)
+        .ensure_table(true)
+        .build()
+        .await
+        .expect("the DynamoDB tier builds");
+    RedisTiered::new(redis)
+        .build(durable)
+        .expect("the driver builds")
 }
 
 pub use tiered_sessions_redis_dynamodb::RedisCacheBuilder;

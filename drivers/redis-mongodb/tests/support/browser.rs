@@ -1,7 +1,6 @@
 //! A small app behind the session layer, and a browser that keeps its cookies:
 //! shared by the fault tests and the benches.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use http_body_util::BodyExt;
 use tiered_sessions::{
     Metrics, Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore,
 };
+use tiered_sessions_conformance::kit::Jar;
 use tiered_sessions_redis_mongodb::RedisMongoStore;
 use tower::ServiceExt;
 
@@ -57,23 +57,17 @@ pub fn app(store: Arc<RedisMongoStore>) -> (Router, Arc<Metrics>) {
     (router, metrics)
 }
 
-/// A cookie jar that sends its cookies and keeps what the answers set.
+/// A browser: the conformance kit's cookie jar in front of the app.
 #[derive(Clone, Debug, Default)]
 pub struct Browser {
-    jar: BTreeMap<String, String>,
+    jar: Jar,
 }
 
 impl Browser {
     /// Send one request; panics if it takes longer than [`HANG`].
     pub async fn send(&mut self, app: &Router, method: &str, uri: &str) -> (StatusCode, String) {
-        let cookie = self
-            .jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
         let mut req = Request::builder().method(method).uri(uri);
-        if !cookie.is_empty() {
+        if let Some(cookie) = self.jar.header() {
             req = req.header(header::COOKIE, cookie);
         }
         let req = req.body(Body::empty()).expect("request");
@@ -81,16 +75,12 @@ impl Browser {
             .await
             .unwrap_or_else(|_| panic!("{method} {uri} hung for {HANG:?}"))
             .expect("infallible");
-        for set in res.headers().get_all(header::SET_COOKIE) {
-            let set = set.to_str().expect("ascii cookie");
-            let pair = set.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if set.to_ascii_lowercase().contains("max-age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
+        self.jar.update(
+            res.headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
         let status = res.status();
         let body = res.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())

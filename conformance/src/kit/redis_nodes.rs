@@ -1,10 +1,11 @@
-//! Test helpers over real Redis: list and delete a fixture's keys on every
-//! node (standalone or each cluster primary), for cache-loss cases and
-//! raw-key checks.
+//! [`RedisNodes`]: a fixture's Redis keys on every node (standalone, or each
+//! cluster primary), for the cache-loss hook and the raw-key check of a
+//! Redis-backed fixture (feature `redis`).
 
-use tiered_sessions_redis::redis::{self, AsyncCommands};
+use redis::AsyncCommands;
 
-/// Where the fixture's Redis is: one URL, or every cluster node's URL.
+/// Where a fixture's Redis is: one URL, or every cluster primary's URL.
+/// Unreachable nodes are skipped (a test then sees fewer keys, never a hang).
 #[derive(Clone, Debug)]
 pub struct RedisNodes(pub Vec<String>);
 
