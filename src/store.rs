@@ -123,9 +123,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         now: UnixTime,
     ) -> Result<()>;
 
-    /// Delete up to about `max` records that are expired at `now`, starting at
-    /// `cursor` (or the beginning). Returns how many went and where to resume;
-    /// `next == None` means the scan is complete.
+    /// Delete up to `max` records (0 counts as 1) of this store's namespace
+    /// that are expired at `now`, starting after `cursor` (or at the
+    /// beginning). Returns how many went and where to resume; `next == None`
+    /// only when the scan is complete (a full batch may return a cursor with
+    /// nothing expired left after it).
     ///
     /// # Errors
     /// A backend error; batches already done stay done, so a caller can resume

@@ -30,6 +30,19 @@ impl CaseError {
         CaseError::Unsupported(reason.into())
     }
 
+    /// A hook the fixture lacks, named by the [`crate::Fixture`] builder
+    /// method that sets it. On a tiered fixture this is a failure under
+    /// `CI=true`, like a missing service (a case that never runs proves
+    /// nothing); otherwise the case is ignored with the reason.
+    pub(crate) fn missing_hook(fx: &crate::Fixture, method: &str, what: &str) -> Self {
+        let reason = format!("the fixture has no {what}: call Fixture::{method}");
+        if fx.tiers.is_some() && crate::in_ci() {
+            CaseError::Violation(format!("CI=true and {reason}"))
+        } else {
+            CaseError::Unsupported(reason)
+        }
+    }
+
     /// The same error with `prefix` in front of what it says (where and how).
     pub fn context(self, prefix: impl fmt::Display) -> Self {
         match self {

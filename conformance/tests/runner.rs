@@ -13,7 +13,7 @@ use tiered_sessions_conformance::libtest_mimic::Arguments;
 use tiered_sessions_conformance::{
     Capabilities, CaseOutcome, Factory, Fixture, Skip, cases, in_ci, run_case, trials,
 };
-use tiered_sessions_memory::MemoryStore;
+use tiered_sessions_memory::{MemoryCache, MemoryStore};
 
 struct Missing;
 
@@ -68,6 +68,22 @@ impl SessionStore for PanicsOnLoad {
         c: Option<CleanupCursor>,
     ) -> Result<CleanupBatch> {
         self.0.delete_expired(now, max, c).await
+    }
+}
+
+/// Memory tiers with no hooks at all, as the guide's first snippet once built them.
+struct HooklessTiered;
+
+#[async_trait]
+impl Factory for HooklessTiered {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new().with_cache_tier(true)
+    }
+    async fn fixture(&self) -> std::result::Result<Fixture, Skip> {
+        Ok(Fixture::tiered(
+            Arc::new(MemoryCache::new()),
+            Arc::new(MemoryStore::new()),
+        ))
     }
 }
 
@@ -151,13 +167,28 @@ async fn the_skip_reason_and_the_unmet_capability_are_reported() {
         run_case(&quick, &Memory).await,
         CaseOutcome::Ignored("the driver has no cache tier".into())
     );
-    // A fixture without the hook a case needs: ignored at run time, with the reason.
+    // A whole-store fixture without the hook a case needs: ignored at run
+    // time, with the reason naming the builder method to call.
     let keys = cases::by_name("store_keys_never_contain_the_raw_id").unwrap();
     let out = run_case(&keys, &Memory).await;
     assert!(
-        matches!(&out, CaseOutcome::Ignored(why) if why.contains("list_raw_keys")),
+        matches!(&out, CaseOutcome::Ignored(why) if why.contains("with_key_lister")),
         "{out:?}"
     );
+    // A tiered fixture without it fails under CI=true, like a missing service.
+    let out = run_case(&keys, &HooklessTiered).await;
+    let named = |why: &str| why.contains("with_key_lister");
+    if in_ci() {
+        assert!(
+            matches!(&out, CaseOutcome::Failed(why) if named(why)),
+            "{out:?}"
+        );
+    } else {
+        assert!(
+            matches!(&out, CaseOutcome::Ignored(why) if named(why)),
+            "{out:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ mod http;
 mod model;
 mod outages;
 mod races;
+mod ranges;
 mod sample;
 mod store;
 mod tiers;
@@ -33,6 +34,7 @@ pub use self::races::{
     http_old_cookie_only_cookie_never_resurrects_a_logout,
     http_regenerate_racing_a_write_loses_nothing, save_refuses_a_version_that_does_not_grow,
 };
+pub use self::ranges::versions_and_times_keep_their_range;
 pub use self::store::{
     cleanup_deletes_exactly_the_expired_in_batches, concurrent_saves_of_different_keys_all_survive,
     create_never_overwrites, delete_twice_is_fine, expired_records_are_never_returned,
@@ -112,6 +114,7 @@ pub fn all() -> Vec<Case> {
         case!("store", Contract, late_save_never_resurrects),
         case!("store", Contract, save_refuses_a_version_that_does_not_grow),
         case!("store", Contract, conditional_delete_keeps_newer_saves),
+        case!("store", Contract, versions_and_times_keep_their_range),
         case!(
             "store",
             Contract,

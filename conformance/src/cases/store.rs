@@ -761,8 +761,10 @@ pub async fn store_keys_never_contain_the_raw_id(
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
     let Some(list) = &fx.list_raw_keys else {
-        return Err(CaseError::unsupported(
-            "the fixture has no list_raw_keys hook",
+        return Err(CaseError::missing_hook(
+            fx,
+            "with_key_lister",
+            "key lister (list_raw_keys)",
         ));
     };
     let clock = sample::clock();

@@ -21,7 +21,7 @@ pub(crate) fn tiers<'a>(fx: &'a Fixture, caps: &Capabilities) -> Result<Tiers<'a
     match &fx.tiers {
         Some((cache, durable)) => Ok((cache, durable)),
         None => Err(CaseError::unsupported(
-            "the fixture does not expose its tiers (Fixture::tiers)",
+            "the fixture does not expose its tiers: call Fixture::tiered or Fixture::with_tiers",
         )),
     }
 }
@@ -33,7 +33,7 @@ pub(crate) fn flush_hook<'a>(fx: &'a Fixture, caps: &Capabilities) -> Result<&'a
     }
     fx.flush_cache
         .as_ref()
-        .ok_or_else(|| CaseError::unsupported("the fixture has no flush_cache hook"))
+        .ok_or_else(|| CaseError::missing_hook(fx, "with_flush_cache", "cache flush (flush_cache)"))
 }
 
 /// A quick save reaches the cache only; the durable save after it persists

@@ -26,14 +26,16 @@ pub(crate) const LAST_ACTIVE: &str = "la";
 /// The session data in [`tiered_sessions::codec::encode_data`] form.
 pub(crate) const DATA: &str = "d";
 
-/// The latest second a BSON date (milliseconds in an `i64`) can hold; later
-/// expiries are stored as this one, some 292 million years from now.
-const MAX_DATE_SECS: u64 = (i64::MAX / 1000) as u64;
+/// The latest expiry stored: the last second of the year 9999. A BSON date
+/// reaches much further, but drivers built on language date types (Python's
+/// among them, as in SecantusDB) refuse later years; later expiries are
+/// stored as this one, which is still live for some 8 000 years.
+const MAX_DATE_SECS: u64 = 253_402_300_799;
 
 /// A UNIX time as a BSON date, saturating far in the future.
 pub(crate) fn date(secs: UnixTime) -> DateTime {
-    // In range by construction: secs <= i64::MAX / 1000.
-    let millis = i64::try_from(secs.min(MAX_DATE_SECS)).unwrap_or(i64::MAX / 1000) * 1000;
+    // In range by construction: MAX_DATE_SECS * 1000 < i64::MAX.
+    let millis = i64::try_from(secs.min(MAX_DATE_SECS)).unwrap_or(0) * 1000;
     DateTime::from_millis(millis)
 }
 
