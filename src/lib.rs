@@ -9,6 +9,7 @@ mod env;
 mod error;
 mod keys;
 mod layer;
+mod log_throttle;
 mod manager;
 pub mod metrics;
 mod record;
@@ -40,7 +41,7 @@ pub use crate::store::{
     CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, CleanupStopped, Durability, SessionStore,
     SessionStoreExt,
 };
-pub use crate::tiered::TieredStore;
+pub use crate::tiered::{CircuitBreaker, TieredStore};
 
 /// Re-exported so drivers implement the traits with the same macro version.
 pub use async_trait::async_trait;

@@ -39,6 +39,10 @@ counters! {
     cache_misses,
     /// Cache tier calls that failed or timed out.
     cache_errors,
+    /// Times the cache tier's circuit breaker opened (after a run of failures).
+    cache_circuit_opens,
+    /// Cache tier calls skipped while the circuit was open.
+    cache_calls_skipped,
     /// Reads from the durable tier.
     durable_reads,
     /// Writes (create, save, touch, delete) to the durable tier.

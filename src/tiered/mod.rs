@@ -1,5 +1,6 @@
 //! [`TieredStore`]: a cache tier in front of a durable store, as one store.
 
+mod breaker;
 mod repair;
 #[cfg(test)]
 mod tests;
@@ -10,8 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::clock::UnixTime;
+use crate::clock::{Clock, SystemClock};
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::log_throttle::{LogThrottle, throttled};
 use crate::metrics::Metrics;
 use crate::record::Record;
 use crate::session_id::StoreKey;
@@ -19,7 +22,12 @@ use crate::store::{
     CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, Durability, SessionStore,
 };
 
+pub use self::breaker::CircuitBreaker;
+use self::breaker::{Breaker, Gate};
 use self::repair::Suspects;
+
+/// How often a run of identical cache failures is summarized in the logs.
+const LOG_WINDOW: Duration = Duration::from_secs(10);
 
 /// A [`CacheTier`] in front of a durable [`SessionStore`], itself a store.
 ///
@@ -44,26 +52,52 @@ use self::repair::Suspects;
 /// - a read tries the cache within `cache_timeout`, falls back to the durable
 ///   tier on a miss, an error or a timeout, and refills the cache on a miss;
 /// - a delete removes the cache entry, then the durable record, then leaves a
-///   deletion marker in the cache so a racing refill cannot resurrect it.
+///   deletion marker in the cache so a racing refill cannot resurrect it;
+/// - after a run of failed or timed-out cache calls a circuit breaker opens
+///   (see [`CircuitBreaker`]): the cache is skipped — every call is treated
+///   as the failure it would have been, keys written meanwhile join the
+///   repair set — and a background probe tries it again after each
+///   cool-down, so during a cache hang requests pay the durable tier's
+///   latency, not the cache deadline;
+/// - repeated identical failures are logged once, then summarized every 10 s
+///   with a count; the metrics count every one.
 #[derive(Debug)]
 pub struct TieredStore<C, D> {
-    cache: C,
+    cache: Arc<C>,
     durable: D,
     cache_timeout: Duration,
     metrics: Arc<Metrics>,
     suspects: Suspects,
+    breaker: Arc<Breaker>,
+    logs: Arc<LogThrottle>,
 }
 
-impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
-    /// Compose `cache` and `durable`, with a 250 ms deadline on cache calls.
+impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
+    /// Compose `cache` and `durable`, with a 250 ms deadline on cache calls
+    /// and the default [`CircuitBreaker`].
     pub fn new(cache: C, durable: D) -> Self {
         TieredStore {
-            cache,
+            cache: Arc::new(cache),
             durable,
             cache_timeout: Duration::from_millis(250),
             metrics: Arc::new(Metrics::default()),
             suspects: Suspects::default(),
+            breaker: Arc::new(Breaker::new(CircuitBreaker::default())),
+            logs: Arc::new(LogThrottle::new(LOG_WINDOW)),
         }
+    }
+
+    /// When the cache's circuit opens and how long it stays open before a
+    /// probe (default: after 5 consecutive failures, for 1 s at a time);
+    /// [`CircuitBreaker::off`] makes every call wait for the cache deadline.
+    pub fn with_circuit_breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.breaker = Arc::new(Breaker::new(breaker));
+        self
+    }
+
+    /// Whether the cache's circuit is open (the cache is being skipped).
+    pub fn cache_circuit_open(&self) -> bool {
+        self.breaker.is_open()
     }
 
     /// The deadline for each cache call; past it the cache counts as failed
@@ -86,7 +120,7 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
 
     /// The cache tier.
     pub fn cache(&self) -> &C {
-        &self.cache
+        self.cache.as_ref()
     }
 
     /// The durable tier.
@@ -118,6 +152,21 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
         op: &'static str,
         fut: impl Future<Output = Result<T>>,
     ) -> Result<T> {
+        match self.breaker.gate() {
+            Gate::Call => {}
+            gate => {
+                // The circuit is open: the call is not made (the future never
+                // runs) and counts as the failure it would have been.
+                if gate == Gate::SkipAndProbe {
+                    self.probe();
+                }
+                Metrics::inc(&self.metrics.cache_calls_skipped);
+                return Err(Error::unavailable(
+                    "cache",
+                    "the session cache circuit is open after repeated failures",
+                ));
+            }
+        }
         let out = match tokio::time::timeout(self.cache_timeout, fut).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout {
@@ -125,11 +174,50 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
                 after: self.cache_timeout,
             }),
         };
-        if let Err(e) = &out {
-            Metrics::inc(&self.metrics.cache_errors);
-            tracing::warn!(op, error = %e, "session cache call failed");
+        match &out {
+            Ok(_) => {
+                if self.breaker.success() {
+                    tracing::info!("session cache answers again; circuit closed");
+                }
+            }
+            Err(e) => {
+                Metrics::inc(&self.metrics.cache_errors);
+                throttled!(self.logs, op, warn, op, error = %e, "session cache call failed");
+                if e.is_retryable() && self.breaker.failure() {
+                    Metrics::inc(&self.metrics.cache_circuit_opens);
+                    tracing::error!(
+                        error = %e,
+                        "session cache keeps failing: skipping it and probing it in the background"
+                    );
+                }
+            }
         }
         out
+    }
+
+    /// Try the cache once in the background (a read of a key no session
+    /// uses); success closes the circuit, failure keeps it open for another
+    /// cool-down. Requests never wait for the probe.
+    fn probe(&self) {
+        let (cache, breaker, timeout) =
+            (self.cache.clone(), self.breaker.clone(), self.cache_timeout);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            breaker.probe_failed();
+            return;
+        };
+        runtime.spawn(async move {
+            let key = StoreKey::from_stored("tiered-sessions-circuit-probe");
+            let answered = tokio::time::timeout(timeout, cache.get(&key, SystemClock.now()))
+                .await
+                .is_ok_and(|r| r.is_ok());
+            if answered {
+                if breaker.success() {
+                    tracing::info!("session cache answers again; circuit closed");
+                }
+            } else {
+                breaker.probe_failed();
+            }
+        });
     }
 
     /// Best-effort eviction after a failed cache write, so the cache can never
@@ -139,9 +227,25 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
         match self.in_cache("evict", self.cache.evict(key, now)).await {
             Ok(()) => self.suspects.remove(key),
             Err(_) => {
-                tracing::error!(%key, "could not drop a session cache entry; reading it from the durable tier until repaired");
-                self.suspects.insert(key);
+                throttled!(
+                    self.logs,
+                    "evict",
+                    error,
+                    "could not drop session cache entries; reading them from the durable tier until repaired"
+                );
+                self.suspect(key);
             }
+        }
+    }
+
+    fn suspect(&self, key: &StoreKey) {
+        if !self.suspects.insert(key) {
+            throttled!(
+                self.logs,
+                "repair-set",
+                error,
+                "too many session cache entries awaiting repair; relying on their TTL"
+            );
         }
     }
 
@@ -193,7 +297,7 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
             // key from the durable tier until the entry is repaired, and do not
             // make the write wait for the cache.
             Err(_) => {
-                self.suspects.insert(key);
+                self.suspect(key);
                 Ok(())
             }
         }
@@ -230,7 +334,7 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
     async fn mark_deleted(&self, key: &StoreKey, now: UnixTime) {
         match self.in_cache("delete", self.cache.delete(key, now)).await {
             Ok(()) => self.suspects.remove(key),
-            Err(_) => self.suspects.insert(key),
+            Err(_) => self.suspect(key),
         }
     }
 
@@ -256,7 +360,7 @@ impl<C: CacheTier, D: SessionStore> TieredStore<C, D> {
 }
 
 #[async_trait]
-impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
+impl<C: CacheTier + 'static, D: SessionStore> SessionStore for TieredStore<C, D> {
     fn max_record_bytes(&self) -> usize {
         self.cache
             .max_record_bytes()
@@ -339,7 +443,7 @@ impl<C: CacheTier, D: SessionStore> SessionStore for TieredStore<C, D> {
             .await
             .is_err()
         {
-            self.suspects.insert(key);
+            self.suspect(key);
         }
         Metrics::inc(&self.metrics.durable_writes);
         self.durable.delete(key, now).await?;

@@ -28,13 +28,16 @@ impl Suspects {
         self.any.load(Ordering::Acquire) && self.lock().contains(key)
     }
 
-    pub(super) fn insert(&self, key: &StoreKey) {
+    /// Remember `key`; false when the set is full (the entry then relies on
+    /// its TTL).
+    pub(super) fn insert(&self, key: &StoreKey) -> bool {
         let mut set = self.lock();
-        if set.len() < MAX_SUSPECT {
+        if set.len() < MAX_SUSPECT || set.contains(key) {
             set.insert(key.clone());
             self.any.store(true, Ordering::Release);
+            true
         } else {
-            tracing::error!(%key, "too many session cache entries awaiting repair; relying on their TTL");
+            false
         }
     }
 

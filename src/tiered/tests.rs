@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::*;
 use crate::session_id::{SessionId, StoreKeyHasher};
@@ -14,10 +14,17 @@ use crate::store::CacheOutcome;
 struct Cache {
     map: Mutex<HashMap<StoreKey, Record>>,
     down: AtomicBool,
+    /// Calls hang (accepted, never answered), like a SIGSTOPped Redis.
+    hung: AtomicBool,
+    calls: AtomicUsize,
 }
 
 impl Cache {
-    fn check(&self) -> Result<()> {
+    async fn check(&self) -> Result<()> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.hung.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         if self.down.load(Ordering::SeqCst) {
             return Err(Error::unavailable("cache", "down"));
         }
@@ -34,11 +41,11 @@ impl CacheTier for Cache {
         usize::MAX
     }
     async fn get(&self, key: &StoreKey, _: UnixTime) -> Result<Option<Record>> {
-        self.check()?;
+        self.check().await?;
         Ok(self.held(key))
     }
     async fn put_if_newer(&self, key: &StoreKey, record: &Record, _: UnixTime) -> Result<()> {
-        self.check()?;
+        self.check().await?;
         let mut map = self.map.lock().unwrap();
         if map.get(key).is_none_or(|r| r.version < record.version) {
             map.insert(key.clone(), record.clone());
@@ -52,7 +59,7 @@ impl CacheTier for Cache {
         expected: u64,
         _: UnixTime,
     ) -> Result<CacheOutcome> {
-        self.check()?;
+        self.check().await?;
         let mut map = self.map.lock().unwrap();
         Ok(match map.get(key) {
             None => CacheOutcome::Missing,
@@ -64,7 +71,7 @@ impl CacheTier for Cache {
         })
     }
     async fn invalidate(&self, key: &StoreKey, expected: u64, _: UnixTime) -> Result<CacheOutcome> {
-        self.check()?;
+        self.check().await?;
         let mut map = self.map.lock().unwrap();
         if map.get(key).is_some_and(|r| r.version > expected) {
             return Ok(CacheOutcome::Conflict);
@@ -73,17 +80,17 @@ impl CacheTier for Cache {
         Ok(CacheOutcome::Done)
     }
     async fn evict(&self, key: &StoreKey, _: UnixTime) -> Result<()> {
-        self.check()?;
+        self.check().await?;
         self.map.lock().unwrap().remove(key);
         Ok(())
     }
     async fn delete(&self, key: &StoreKey, _: UnixTime) -> Result<()> {
-        self.check()?;
+        self.check().await?;
         self.map.lock().unwrap().remove(key);
         Ok(())
     }
     async fn touch(&self, _: &StoreKey, _: UnixTime, _: UnixTime, _: UnixTime) -> Result<()> {
-        self.check()
+        self.check().await
     }
 }
 
@@ -158,7 +165,9 @@ type Store = TieredStore<Arc<Cache>, Arc<Durable>>;
 
 fn setup() -> (Store, Arc<Cache>, StoreKey, Record) {
     let cache = Arc::new(Cache::default());
-    let store = TieredStore::new(cache.clone(), Arc::new(Durable::default()));
+    // These cases are about one call at a time; the breaker has its own.
+    let store = TieredStore::new(cache.clone(), Arc::new(Durable::default()))
+        .with_circuit_breaker(CircuitBreaker::off());
     let key = StoreKeyHasher::new(&[4u8; 32])
         .unwrap()
         .key_for(&SessionId::generate().unwrap());
@@ -269,4 +278,132 @@ async fn an_expired_session_is_not_found_even_behind_a_newer_cache_entry() {
         );
     }
     assert_eq!(store.load(&key, 200).await.unwrap(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_cache_is_skipped_after_a_few_calls_then_probed_and_repaired() {
+    let (_, cache, key, v1) = setup();
+    let store = TieredStore::new(cache.clone(), Arc::new(Durable::default()))
+        .with_cache_timeout(Duration::from_millis(50))
+        .with_circuit_breaker(CircuitBreaker {
+            failures: 3,
+            cool_down: Duration::from_secs(1),
+        });
+    store.create(&key, &v1, 0).await.unwrap();
+    cache.hung.store(true, Ordering::SeqCst);
+    let before = cache.calls.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        assert_eq!(store.load(&key, 1).await.unwrap(), Some(v1.clone()));
+    }
+    // Three calls waited out the deadline; the other seventeen never asked.
+    assert_eq!(cache.calls.load(Ordering::SeqCst) - before, 3);
+    assert!(store.cache_circuit_open());
+    assert_eq!(store.metrics().snapshot().cache_calls_skipped, 17);
+    assert_eq!(store.metrics().snapshot().cache_circuit_opens, 1);
+    // A durable save while open: written, and its key awaits repair.
+    let v2 = version(2, "b");
+    store
+        .save(&key, &v2, 1, Durability::Quick, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.durable().load(&key, 2).await.unwrap(),
+        Some(v2.clone())
+    );
+    assert_eq!(store.keys_awaiting_cache_repair(), 1);
+    // The cache comes back; after the cool-down one call starts a background
+    // probe (the request itself does not wait) that closes the circuit.
+    cache.hung.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(store.load(&key, 3).await.unwrap(), Some(v2.clone()));
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!store.cache_circuit_open());
+    // The next read repairs the stale entry (the cache still held v1).
+    assert_eq!(cache.held(&key), Some(v1));
+    assert_eq!(store.load(&key, 4).await.unwrap(), Some(v2.clone()));
+    assert_eq!(cache.held(&key), Some(v2));
+    assert_eq!(store.keys_awaiting_cache_repair(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_probe_keeps_the_circuit_open() {
+    let (_, cache, key, v1) = setup();
+    let store = TieredStore::new(cache.clone(), Arc::new(Durable::default())).with_circuit_breaker(
+        CircuitBreaker {
+            failures: 2,
+            cool_down: Duration::from_secs(1),
+        },
+    );
+    store.create(&key, &v1, 0).await.unwrap();
+    cache.down.store(true, Ordering::SeqCst);
+    for _ in 0..2 {
+        store.load(&key, 1).await.unwrap();
+    }
+    assert!(store.cache_circuit_open());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = cache.calls.load(Ordering::SeqCst);
+    store.load(&key, 2).await.unwrap();
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        cache.calls.load(Ordering::SeqCst) - before,
+        1,
+        "only the probe asked"
+    );
+    assert!(store.cache_circuit_open());
+}
+
+/// Captured log lines.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Issue 15: during an outage the store logged one line per failed call
+/// (1 632 WARN lines for a 1.5 s Redis restart under 32 clients). Identical
+/// failures are now logged once and summarized per window; the metrics still
+/// count every one.
+#[tokio::test]
+async fn an_outage_is_a_few_log_lines_not_one_per_call() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let (_, cache, key, v1) = setup();
+    // Breaker off: every call reaches the failing cache and fails.
+    let store = TieredStore::new(cache.clone(), Arc::new(Durable::default()))
+        .with_circuit_breaker(CircuitBreaker::off());
+    store.create(&key, &v1, 0).await.unwrap();
+    cache.down.store(true, Ordering::SeqCst);
+    for current in 1..=500 {
+        store.load(&key, 1).await.unwrap();
+        let next = version(current + 1, &format!("k{current}"));
+        store
+            .save(&key, &next, current, Durability::Durable, 1)
+            .await
+            .unwrap();
+    }
+    let errors = store.metrics().snapshot().cache_errors;
+    assert!(errors >= 1500, "every failed call is counted: {errors}");
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines = text.lines().count();
+    assert!(
+        lines <= 10,
+        "{lines} log lines for {errors} failed calls:\n{text}"
+    );
 }

@@ -111,7 +111,22 @@ async fn redis_restart_mid_stream_loses_nothing() {
         let reply = b.send(&app, "GET", "/read", HANG).await.expect("no hang");
         assert_eq!(reply.body, n.to_string());
     }
-    // And the cache serves again once Redis is back.
+    // And the cache serves again once Redis is back (the circuit breaker, if
+    // the restart opened it, closes after its background probe).
+    for _ in 0..100 {
+        if !store.cache_circuit_open() {
+            break;
+        }
+        browsers[0]
+            .send(&app, "GET", "/read", HANG)
+            .await
+            .expect("no hang");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !store.cache_circuit_open(),
+        "the circuit closes once Redis is back"
+    );
     let hits = store.metrics().snapshot().cache_hits;
     for b in &mut browsers {
         b.send(&app, "GET", "/read", HANG).await.expect("no hang");
@@ -120,6 +135,168 @@ async fn redis_restart_mid_stream_loses_nothing() {
         store.metrics().snapshot().cache_hits > hits,
         "reads hit the cache again"
     );
+}
+
+/// The p-th percentile of `samples` (sorted in place).
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[i.min(samples.len() - 1)]
+}
+
+/// Issue 15: a hung Redis (SIGSTOP: it accepts connections and answers
+/// nothing) made every request wait out the cache deadline, request after
+/// request. With the circuit breaker, only the first requests do: once it
+/// opens, requests skip Redis and cost what DynamoDB alone costs; nothing
+/// acknowledged is lost, and after SIGCONT the cache serves again.
+async fn hung_redis_costs_only_the_first_requests_the_cache_deadline() {
+    use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
+    let moto = var("TS_DYNAMODB_MOTO_ENDPOINT").unwrap_or_default();
+    let port = free_port().expect("a free port");
+    let dir = std::env::temp_dir().join(unique("hung-redis"));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let args = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let redis = Server::start(
+        redis_server().expect("checked before"),
+        args,
+        port,
+        dir.join("redis.log"),
+    )
+    .await;
+    let deadline = Duration::from_millis(100);
+    let ns = unique("hung");
+    let store = Arc::new(
+        app::store(
+            RedisCacheBuilder::standalone(format!("redis://127.0.0.1:{port}"))
+                .key_prefix(format!("{ns}:"))
+                .call_timeout(deadline),
+            &moto,
+            &ns,
+        )
+        .await,
+    );
+    let tiered = app::app(store.clone());
+    let durable_only = app::app(Arc::new(store.durable().clone()));
+    // DynamoDB alone: the latency to match.
+    let mut alone = Browser::default();
+    let mut durable = Vec::new();
+    for _ in 0..30 {
+        for (method, path) in [("POST", "/incr"), ("GET", "/read")] {
+            let t = std::time::Instant::now();
+            let r = alone
+                .send(&durable_only, method, path, HANG)
+                .await
+                .expect("no hang");
+            assert_eq!(r.status, StatusCode::OK);
+            durable.push(t.elapsed());
+        }
+    }
+    let mut browser = Browser::default();
+    let mut acked = 0u64;
+    for _ in 0..3 {
+        browser
+            .send(&tiered, "POST", "/incr", HANG)
+            .await
+            .expect("no hang");
+        acked += 1;
+    }
+    redis.pause();
+    let opens = store.metrics().snapshot().cache_circuit_opens;
+    let mut during = Vec::new();
+    let mut after_open = Vec::new();
+    for _ in 0..30 {
+        for (method, path) in [("POST", "/incr"), ("GET", "/read")] {
+            let open = store.cache_circuit_open();
+            let t = std::time::Instant::now();
+            let r = browser
+                .send(&tiered, method, path, HANG)
+                .await
+                .expect("no hang");
+            let took = t.elapsed();
+            // DynamoDB is up: a hung cache costs latency, never an error.
+            assert_eq!(r.status, StatusCode::OK, "{method} {path}: {r:?}");
+            if method == "POST" {
+                acked += 1;
+                assert_eq!(r.body, acked.to_string(), "an increment was lost");
+            }
+            during.push(took);
+            if open {
+                after_open.push(took);
+            }
+        }
+    }
+    assert!(
+        store.metrics().snapshot().cache_circuit_opens > opens,
+        "the circuit opened during the hang"
+    );
+    assert!(
+        after_open.len() >= 50,
+        "it opened within the first few requests"
+    );
+    // With the circuit open no request waits for the cache: each one takes
+    // less than a single cache deadline (DynamoDB calls take milliseconds).
+    let slowest = *after_open.iter().max().expect("samples");
+    assert!(
+        slowest < deadline,
+        "a request took {slowest:?} with the circuit open (cache deadline {deadline:?})"
+    );
+    let d99 = percentile(&mut durable, 0.99);
+    let h99 = percentile(&mut after_open, 0.99);
+    eprintln!(
+        "hung Redis: p99 {h99:?} with the circuit open ({} requests), p99 {d99:?} with DynamoDB alone, ratio {:.2}; all {} requests during the hang: p99 {:?}, max {:?}",
+        after_open.len(),
+        h99.as_secs_f64() / d99.as_secs_f64(),
+        during.len(),
+        percentile(&mut during, 0.99),
+        during.iter().max().expect("samples"),
+    );
+    // SIGCONT: nothing was lost, and the cache serves again after the probe.
+    redis.resume();
+    for _ in 0..100 {
+        if !store.cache_circuit_open() {
+            break;
+        }
+        browser
+            .send(&tiered, "GET", "/read", HANG)
+            .await
+            .expect("no hang");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !store.cache_circuit_open(),
+        "the circuit closes after SIGCONT"
+    );
+    let r = browser
+        .send(&tiered, "GET", "/read", HANG)
+        .await
+        .expect("no hang");
+    assert_eq!(
+        r.body,
+        acked.to_string(),
+        "every acknowledged increment is there"
+    );
+    let hits = store.metrics().snapshot().cache_hits;
+    browser
+        .send(&tiered, "GET", "/read", HANG)
+        .await
+        .expect("no hang");
+    assert!(
+        store.metrics().snapshot().cache_hits > hits,
+        "reads hit the cache again"
+    );
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn record(version: u64, now: u64, n: u8) -> Record {
@@ -239,6 +416,7 @@ fn main() -> std::process::ExitCode {
         if !services_script().exists() {
             return Err("scripts/services is not in this checkout".into());
         }
+        tiered_sessions_conformance::kit::redis_server()?;
         Ok(())
     };
     let cases: &[(&str, Case<()>)] = &[
@@ -248,6 +426,10 @@ fn main() -> std::process::ExitCode {
         (
             "durable_outage_is_typed_and_leaves_the_cache_behind",
             |()| Box::pin(durable_outage_is_typed_and_leaves_the_cache_behind()),
+        ),
+        (
+            "hung_redis_costs_only_the_first_requests_the_cache_deadline",
+            |()| Box::pin(hung_redis_costs_only_the_first_requests_the_cache_deadline()),
         ),
     ];
     let trials = support::trials("faults", ready().map(|()| (|| ()) as fn()), cases);

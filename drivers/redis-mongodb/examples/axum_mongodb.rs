@@ -4,7 +4,7 @@
 //! export TIERED_SESSIONS_REDIS_URL=redis://127.0.0.1:6379
 //! export TIERED_SESSIONS_MONGODB_URI='mongodb://127.0.0.1:27017/?replicaSet=rs0'
 //! export SESSION_SIGNING_KEY=$(openssl rand -hex 32)   # keep it across restarts
-//! cargo run -p tiered-sessions-redis-mongodb --example axum
+//! cargo run -p tiered-sessions-redis-mongodb --example axum_mongodb
 //! curl -c jar -b jar -X POST 'http://127.0.0.1:3000/login?user=alice'
 //! curl -c jar -b jar http://127.0.0.1:3000/whoami
 //! ```

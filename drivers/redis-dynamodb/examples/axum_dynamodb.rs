@@ -8,7 +8,7 @@
 //! TIERED_SESSIONS_DYNAMODB_ENDPOINT=http://127.0.0.1:5005 \
 //! TIERED_SESSIONS_DYNAMODB_ENSURE_TABLE=true \
 //! AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-//! cargo run -p tiered-sessions-redis-dynamodb --example axum
+//! cargo run -p tiered-sessions-redis-dynamodb --example axum_dynamodb
 //!
 //! curl -c jar -b jar -X POST 'http://127.0.0.1:3000/login?user=alice'
 //! curl -c jar -b jar http://127.0.0.1:3000/

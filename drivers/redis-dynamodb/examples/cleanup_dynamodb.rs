@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! TIERED_SESSIONS_DYNAMODB_TABLE=sessions AWS_REGION=eu-west-1 \
-//! cargo run -p tiered-sessions-redis-dynamodb --example cleanup -- --batch 500
+//! cargo run -p tiered-sessions-redis-dynamodb --example cleanup_dynamodb -- --batch 500
 //!
 //! # every night at 03:15
 //! 15 3 * * * cd /srv/app && ./cleanup --batch 500 >> /var/log/session-cleanup.log 2>&1

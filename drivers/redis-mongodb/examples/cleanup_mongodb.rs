@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! export TIERED_SESSIONS_MONGODB_URI='mongodb://127.0.0.1:27017/?replicaSet=rs0'
-//! cargo run -p tiered-sessions-redis-mongodb --example cleanup -- --batch 1000
+//! cargo run -p tiered-sessions-redis-mongodb --example cleanup_mongodb -- --batch 1000
 //! ```
 //!
 //! Flags and exit codes: see [`tiered_sessions::CleanupOptions`] (`--batch N`,
