@@ -35,6 +35,10 @@ pub mod env {
     /// Create the table (and enable TTL) when the store is built: `true` or
     /// `false` (default `false`: tables are usually made by infrastructure code).
     pub const ENSURE_TABLE: &str = "TIERED_SESSIONS_DYNAMODB_ENSURE_TABLE";
+    /// Check at start-up that DynamoDB answers and the table is there with
+    /// the right key schema: `true` or `false` (default `true`; turn it off
+    /// for an app that must start while DynamoDB is down).
+    pub const CHECK_AT_START: &str = "TIERED_SESSIONS_DYNAMODB_CHECK_AT_START";
 }
 
 /// Builds a [`DynamoStore`].
@@ -48,6 +52,7 @@ pub struct DynamoStoreBuilder {
     max_attempts: u32,
     max_record_bytes: usize,
     ensure_table: bool,
+    check_at_start: bool,
     sdk_config: Option<SdkConfig>,
 }
 
@@ -76,6 +81,7 @@ impl DynamoStoreBuilder {
             max_attempts: 3,
             max_record_bytes: crate::MAX_RECORD_BYTES,
             ensure_table: false,
+            check_at_start: true,
             sdk_config: None,
         }
     }
@@ -108,6 +114,9 @@ impl DynamoStoreBuilder {
         }
         if let Some(yes) = vars.flag(env::ENSURE_TABLE)? {
             b.ensure_table = yes;
+        }
+        if let Some(yes) = vars.flag(env::CHECK_AT_START)? {
+            b.check_at_start = yes;
         }
         Ok(b)
     }
@@ -162,6 +171,15 @@ impl DynamoStoreBuilder {
         self
     }
 
+    /// Check in [`DynamoStoreBuilder::build`] that DynamoDB answers and the
+    /// table exists with the right key schema ([`DynamoStore::check_table`];
+    /// default true). Turn it off for an app that must start while DynamoDB is
+    /// down: requests then fail with a 503 until it answers.
+    pub fn check_at_start(mut self, yes: bool) -> Self {
+        self.check_at_start = yes;
+        self
+    }
+
     /// Start from an SDK configuration you loaded yourself (credentials,
     /// region, HTTP client); this builder's settings still apply on top.
     pub fn sdk_config(mut self, config: SdkConfig) -> Self {
@@ -169,13 +187,15 @@ impl DynamoStoreBuilder {
         self
     }
 
-    /// Load the AWS configuration and build the store. No request is sent,
-    /// unless [`DynamoStoreBuilder::ensure_table`] asked for the table.
+    /// Load the AWS configuration, build the store, then create the table
+    /// ([`DynamoStoreBuilder::ensure_table`]) or check it
+    /// ([`DynamoStoreBuilder::check_at_start`], the default) — or neither.
     ///
     /// # Errors
     /// [`Error::Config`] for an empty table name, no region, zero attempts, a
-    /// zero timeout or a record limit above [`crate::MAX_RECORD_BYTES`]; a
-    /// backend error from creating the table.
+    /// zero timeout, a record limit above [`crate::MAX_RECORD_BYTES`], a
+    /// missing table or a wrong key schema; [`Error::Unavailable`] or
+    /// [`Error::Timeout`] when DynamoDB does not answer the check.
     pub async fn build(self) -> Result<DynamoStore> {
         if self.table.is_empty() {
             return Err(Error::config("the DynamoDB table name is empty"));
@@ -242,6 +262,8 @@ impl DynamoStoreBuilder {
         };
         if self.ensure_table {
             store.ensure_table().await?;
+        } else if self.check_at_start {
+            store.check_table().await?;
         }
         Ok(store)
     }

@@ -10,7 +10,7 @@ mod table;
 pub use crate::builder::{DynamoStoreBuilder, env};
 pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;
-pub use crate::table::{TableSetup, TtlSetup};
+pub use crate::table::{TableCheck, TableSetup, TtlSetup};
 
 use tiered_sessions::{Result, TieredStore};
 pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder, RedisTiered};

@@ -25,6 +25,18 @@ pub struct TableSetup {
     pub ttl: TtlSetup,
 }
 
+/// What [`DynamoStore::check_table`] found: the table is there with the right
+/// key schema; the state of TTL on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableCheck {
+    /// Native TTL on `exp`: [`TtlSetup::AlreadyEnabled`] when it is on,
+    /// [`TtlSetup::Unsupported`] on an engine without TTL, or `None` when it
+    /// is off (expired sessions then stay until cleanup deletes them; a
+    /// warning is logged).
+    pub ttl: Option<TtlSetup>,
+}
+
 /// The state of native TTL on the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -55,6 +67,101 @@ impl DynamoStore {
         self.wait_active().await?;
         let ttl = self.ensure_ttl().await?;
         Ok(TableSetup { created, ttl })
+    }
+
+    /// Check, without changing anything, that the table exists, is active,
+    /// and has the key schema this driver writes (partition key `pk` of type
+    /// S, no sort key); report whether TTL is on `exp`. This is what
+    /// [`crate::DynamoStoreBuilder::build`] runs at start-up unless told not
+    /// to, so a missing table is found by the deployment, not the first user.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming what is missing or wrong (the table, its key
+    /// schema, TTL on another attribute), [`Error::Unavailable`] or
+    /// [`Error::Timeout`] when DynamoDB does not answer.
+    pub async fn check_table(&self) -> Result<TableCheck> {
+        let described = self
+            .client
+            .describe_table()
+            .table_name(&*self.table)
+            .send()
+            .await;
+        let table = match described {
+            Ok(out) => out.table,
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => {
+                return Err(Error::config(format!(
+                    "the DynamoDB table `{}` does not exist: create it (partition key `pk`, type S; \
+                     see the driver's README) or let the driver create it \
+                     (DynamoStoreBuilder::ensure_table, TIERED_SESSIONS_DYNAMODB_ENSURE_TABLE=true)",
+                    self.table
+                )));
+            }
+            Err(e) => return Err(crate::error::sdk_error(e, self.timeout)),
+        };
+        let Some(table) = table else {
+            return Err(Error::backend(
+                BACKEND,
+                "DescribeTable answered without a table",
+            ));
+        };
+        let keys: Vec<(&str, &KeyType)> = table
+            .key_schema()
+            .iter()
+            .map(|k| (k.attribute_name(), k.key_type()))
+            .collect();
+        let pk_is_string = table
+            .attribute_definitions()
+            .iter()
+            .any(|a| a.attribute_name() == PK && *a.attribute_type() == ScalarAttributeType::S);
+        if keys != [(PK, &KeyType::Hash)] || !pk_is_string {
+            return Err(Error::config(format!(
+                "the DynamoDB table `{}` has the key schema {keys:?}; this driver needs a partition \
+                 key `pk` of type S and no sort key",
+                self.table
+            )));
+        }
+        if let Some(status) = table.table_status().filter(|s| **s != TableStatus::Active) {
+            tracing::warn!(table = %self.table, ?status, "the DynamoDB sessions table is not active yet");
+        }
+        let ttl = self.check_ttl().await?;
+        Ok(TableCheck { ttl })
+    }
+
+    async fn check_ttl(&self) -> Result<Option<TtlSetup>> {
+        let described = self
+            .client
+            .describe_time_to_live()
+            .table_name(&*self.table)
+            .send()
+            .await;
+        let desc = match described {
+            Ok(out) => out.time_to_live_description,
+            Err(e) if unsupported(code(&e)) => return Ok(Some(self.ttl_unsupported())),
+            Err(e) => return Err(crate::error::sdk_error(e, self.timeout)),
+        };
+        let on = desc.as_ref().is_some_and(|d| {
+            matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+        });
+        let attribute = desc.as_ref().and_then(|d| d.attribute_name());
+        match (on, attribute) {
+            (true, Some(EXPIRES)) => Ok(Some(TtlSetup::AlreadyEnabled)),
+            (true, other) => Err(Error::config(format!(
+                "TTL on the DynamoDB table `{}` is on attribute {other:?}; this driver writes the \
+                 expiry to `{EXPIRES}`",
+                self.table
+            ))),
+            (false, _) => {
+                tracing::warn!(
+                    table = %self.table,
+                    "TTL is off on the DynamoDB sessions table: enable it on `exp` (free deletion of \
+                     expired sessions), or run the cleanup regularly"
+                );
+                Ok(None)
+            }
+        }
     }
 
     /// Delete the table (for tests and tear-down scripts).

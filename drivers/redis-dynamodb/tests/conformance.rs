@@ -97,13 +97,10 @@ impl Factory for RedisDynamo {
             .endpoint_url(endpoint)
             .region("us-east-1")
             .max_record_bytes(self.engine.max_record_bytes())
+            .ensure_table(true)
             .build()
             .await
-            .map_err(skip)?;
-        durable
-            .ensure_table()
-            .await
-            .map_err(|e| skip(format!("cannot create the table: {e}")))?;
+            .map_err(|e| skip(format!("cannot build the store and its table: {e}")))?;
         let durable = Arc::new(durable);
         let nodes = RedisNodes(nodes);
         let (flush_nodes, flush_prefix) = (nodes.clone(), prefix.clone());

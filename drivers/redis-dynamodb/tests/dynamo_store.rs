@@ -43,10 +43,10 @@ impl Engine {
             .endpoint_url(endpoint)
             .region("us-east-1")
             .max_record_bytes(self.max_record_bytes)
+            .ensure_table(true)
             .build()
             .await
-            .expect("valid settings");
-        store.ensure_table().await.expect("table");
+            .expect("valid settings, and the table");
         store
     }
 }
@@ -72,6 +72,7 @@ async fn ensure_table_is_idempotent_and_sets_ttl(e: Engine) {
     let store = DynamoStore::builder(unique("sessions-test").replace('_', "-"))
         .endpoint_url(endpoint)
         .region("us-east-1")
+        .check_at_start(false)
         .build()
         .await
         .unwrap();
@@ -252,10 +253,10 @@ async fn an_engine_size_refusal_is_too_large(_: ()) {
     let s = DynamoStore::builder(unique("sessions-test").replace('_', "-"))
         .endpoint_url(endpoint)
         .region("us-east-1")
+        .ensure_table(true)
         .build()
         .await
         .unwrap();
-    s.ensure_table().await.unwrap();
     let err = s
         .create(&key(), &record_of_encoded_len(MAX_RECORD_BYTES), NOW)
         .await
@@ -313,6 +314,7 @@ async fn unreachable_engine_is_retryable_after_bounded_attempts(_: ()) {
         .region("us-east-1")
         .max_attempts(3)
         .operation_timeout(Duration::from_secs(20))
+        .check_at_start(false)
         .build()
         .await
         .unwrap();
@@ -330,16 +332,36 @@ async fn unreachable_engine_is_retryable_after_bounded_attempts(_: ()) {
     assert!(err.is_retryable());
     assert!(std::error::Error::source(&err).is_some());
     assert_eq!(s.requests_sent(), 3, "the retry budget is bounded");
-}
-
-async fn missing_table_is_a_permanent_error(e: Engine) {
-    let endpoint = std::env::var(e.endpoint_var).unwrap_or_default();
-    let s = DynamoStore::builder(unique("missing").replace('_', "-"))
-        .endpoint_url(endpoint)
+    // With the start-up check (the default), the outage shows at start-up.
+    let err = DynamoStore::builder("nowhere")
+        .endpoint_url(format!("http://{addr}"))
         .region("us-east-1")
+        .max_attempts(1)
         .build()
         .await
-        .unwrap();
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+}
+
+/// Issue 15: without `ENSURE_TABLE`, a missing table was found by the first
+/// user (an empty 500). The start-up check names it; with the check off, the
+/// first request gets a permanent error instead.
+async fn missing_table_is_a_start_up_error(e: Engine) {
+    let endpoint = std::env::var(e.endpoint_var).unwrap_or_default();
+    let name = unique("missing").replace('_', "-");
+    let builder = DynamoStore::builder(name.clone())
+        .endpoint_url(endpoint)
+        .region("us-east-1");
+    let err = builder.clone().build().await.unwrap_err();
+    let Error::Config { message } = &err else {
+        panic!("expected a configuration error, got {err:?}");
+    };
+    assert!(
+        message.contains(&name) && message.contains("does not exist"),
+        "{message}"
+    );
+    assert!(message.contains("ENSURE_TABLE"), "{message}");
+    let s = builder.check_at_start(false).build().await.unwrap();
     let err = s.load(&key(), NOW).await.unwrap_err();
     assert!(
         matches!(
@@ -352,6 +374,55 @@ async fn missing_table_is_a_permanent_error(e: Engine) {
         "{err:?}"
     );
     assert!(!err.is_retryable());
+}
+
+/// The start-up check also refuses a table with another key schema, and
+/// passes (reporting TTL) on a table the driver made.
+async fn start_up_check_refuses_a_wrong_key_schema(e: Engine) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let good = e.store().await;
+    let check = good.check_table().await.unwrap();
+    if e.ttl_supported {
+        assert_eq!(check.ttl, Some(TtlSetup::AlreadyEnabled));
+    }
+    let name = unique("wrong-key").replace('_', "-");
+    good.client()
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = std::env::var(e.endpoint_var).unwrap_or_default();
+    let err = DynamoStore::builder(name)
+        .endpoint_url(endpoint)
+        .region("us-east-1")
+        .build()
+        .await
+        .unwrap_err();
+    let Error::Config { message } = &err else {
+        panic!("expected a configuration error, got {err:?}");
+    };
+    assert!(
+        message.contains("key schema") && message.contains("`pk`"),
+        "{message}"
+    );
 }
 
 /// Issue 16: a record read back had no size limit. An item whose data is over
@@ -422,8 +493,11 @@ const CASES: &[(&str, Case<Engine>)] = &[
     ("cleanup_deletes_expired_in_resumable_batches", |e| {
         Box::pin(cleanup_deletes_expired_in_resumable_batches(e))
     }),
-    ("missing_table_is_a_permanent_error", |e| {
-        Box::pin(missing_table_is_a_permanent_error(e))
+    ("missing_table_is_a_start_up_error", |e| {
+        Box::pin(missing_table_is_a_start_up_error(e))
+    }),
+    ("start_up_check_refuses_a_wrong_key_schema", |e| {
+        Box::pin(start_up_check_refuses_a_wrong_key_schema(e))
     }),
 ];
 

@@ -31,6 +31,10 @@ pub mod env {
     /// (default `true`: idempotent, and cheap once the index exists; turn it
     /// off when the database user may not create indexes).
     pub const ENSURE_INDEXES: &str = "TIERED_SESSIONS_MONGODB_ENSURE_INDEXES";
+    /// When the index is not created at start-up, check that MongoDB answers
+    /// and the index is there: `true` or `false` (default `true`; turn it off
+    /// for an app that must start while MongoDB is down).
+    pub const CHECK_AT_START: &str = "TIERED_SESSIONS_MONGODB_CHECK_AT_START";
 }
 
 /// Default database when neither the builder nor the URI names one.
@@ -58,6 +62,7 @@ pub struct MongoStoreBuilder {
     max_record_bytes: usize,
     app_name: Option<String>,
     ensure_indexes: bool,
+    check_at_start: bool,
 }
 
 impl fmt::Debug for MongoStoreBuilder {
@@ -71,6 +76,7 @@ impl fmt::Debug for MongoStoreBuilder {
             .field("max_record_bytes", &self.max_record_bytes)
             .field("app_name", &self.app_name)
             .field("ensure_indexes", &self.ensure_indexes)
+            .field("check_at_start", &self.check_at_start)
             .finish()
     }
 }
@@ -88,6 +94,7 @@ impl MongoStoreBuilder {
             max_record_bytes: MAX_RECORD_BYTES,
             app_name: None,
             ensure_indexes: true,
+            check_at_start: true,
         }
     }
 
@@ -125,6 +132,9 @@ impl MongoStoreBuilder {
         }
         if let Some(yes) = vars.flag(env::ENSURE_INDEXES)? {
             b.ensure_indexes = yes;
+        }
+        if let Some(yes) = vars.flag(env::CHECK_AT_START)? {
+            b.check_at_start = yes;
         }
         Ok(b)
     }
@@ -176,6 +186,15 @@ impl MongoStoreBuilder {
         self
     }
 
+    /// When the index is not created at start-up, run
+    /// [`MongoStore::check_indexes`] in [`MongoStoreBuilder::build`] (default
+    /// true). With both off, nothing is sent until the first request — for an
+    /// app that must start while MongoDB is down.
+    pub fn check_at_start(mut self, yes: bool) -> Self {
+        self.check_at_start = yes;
+        self
+    }
+
     /// The application name the server logs for each connection (default:
     /// `appName` from the URI, else `tiered-sessions`).
     pub fn app_name(mut self, name: impl Into<String>) -> Self {
@@ -183,7 +202,9 @@ impl MongoStoreBuilder {
         self
     }
 
-    /// Parse the URI, create the client and (unless turned off) the TTL index.
+    /// Parse the URI, create the client, then create the TTL index
+    /// ([`MongoStoreBuilder::ensure_indexes`], the default) or check that it
+    /// exists ([`MongoStoreBuilder::check_at_start`]) — or neither.
     ///
     /// # Errors
     /// [`Error::Config`] for a malformed URI (or a `mongodb+srv://` URI without
@@ -239,6 +260,8 @@ impl MongoStoreBuilder {
             .with_max_record_bytes(self.max_record_bytes);
         if self.ensure_indexes {
             store.ensure_indexes().await?;
+        } else if self.check_at_start {
+            store.check_indexes().await?;
         }
         Ok(store)
     }

@@ -51,11 +51,9 @@ fn conflict_message(collection: &str, name: &str, found: &str) -> String {
     )
 }
 
-/// Create the TTL index unless an equivalent one exists; a conflicting one is a
-/// clear [`Error::Config`] rather than a server error.
-pub(crate) async fn ensure_ttl_index(
-    collection: &Collection<RawDocumentBuf>,
-) -> Result<IndexOutcome> {
+/// The TTL index's name if a matching one exists, `None` if none is on the
+/// expiry field; a conflicting one is a clear [`Error::Config`].
+async fn find_ttl_index(collection: &Collection<RawDocumentBuf>) -> Result<Option<String>> {
     let existing: Vec<IndexModel> = match collection.list_indexes().await {
         Ok(cursor) => cursor.try_collect().await.map_err(error::map)?,
         Err(e) if error::code(&e) == Some(NAMESPACE_NOT_FOUND) => Vec::new(),
@@ -73,13 +71,42 @@ pub(crate) async fn ensure_ttl_index(
         }
         let ttl = index.options.as_ref().and_then(|o| o.expire_after);
         if on_expiry && ttl == Some(Duration::ZERO) {
-            return Ok(IndexOutcome::AlreadyPresent { name });
+            return Ok(Some(name));
         }
         return Err(Error::config(conflict_message(
             collection.name(),
             &name,
             &describe(index),
         )));
+    }
+    Ok(None)
+}
+
+/// Check, without changing anything, that the TTL index is there.
+///
+/// # Errors
+/// [`Error::Config`] naming the missing or conflicting index, or a backend
+/// error when MongoDB does not answer.
+pub(crate) async fn check_ttl_index(collection: &Collection<RawDocumentBuf>) -> Result<String> {
+    find_ttl_index(collection).await?.ok_or_else(|| {
+        Error::config(format!(
+            "the session collection `{}` has no TTL index on `{EXPIRES}`: create it \
+             (db.{}.createIndex({{{EXPIRES}: 1}}, {{name: \"{TTL_INDEX_NAME}\", \
+             expireAfterSeconds: 0}})) or let the driver create it \
+             (MongoStoreBuilder::ensure_indexes, TIERED_SESSIONS_MONGODB_ENSURE_INDEXES=true)",
+            collection.name(),
+            collection.name()
+        ))
+    })
+}
+
+/// Create the TTL index unless an equivalent one exists; a conflicting one is a
+/// clear [`Error::Config`] rather than a server error.
+pub(crate) async fn ensure_ttl_index(
+    collection: &Collection<RawDocumentBuf>,
+) -> Result<IndexOutcome> {
+    if let Some(name) = find_ttl_index(collection).await? {
+        return Ok(IndexOutcome::AlreadyPresent { name });
     }
     let model = IndexModel::builder()
         .keys(doc! { EXPIRES: 1 })

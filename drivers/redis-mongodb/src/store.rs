@@ -139,6 +139,20 @@ impl MongoStore {
             .await
     }
 
+    /// Check, without changing anything, that the server answers and the TTL
+    /// index is there; returns the index's name. This is what
+    /// [`MongoStoreBuilder::build`] runs at start-up when it does not create
+    /// the index itself (and its start-up check is on).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the missing or conflicting index;
+    /// [`Error::Unavailable`]/[`Error::Timeout`] when the server cannot be
+    /// reached.
+    pub async fn check_indexes(&self) -> Result<String> {
+        self.deadline(indexes::check_ttl_index(&self.collection))
+            .await
+    }
+
     /// Ask the server to answer (`ping`), within the operation deadline: for
     /// readiness probes and start-up checks.
     ///

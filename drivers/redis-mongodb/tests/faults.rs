@@ -184,15 +184,17 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
     for c in &mut clients {
         c.read_all(&app, "at the end").await;
     }
-    // The cache serves again once its pool has reconnected.
+    // The cache serves again once its pool has reconnected (and the circuit
+    // breaker, opened by the outage, has probed it after its cool-down).
     let hits_before = metrics.snapshot().cache_hits;
     let mut served = false;
-    for _ in 0..20 {
+    for _ in 0..100 {
         clients[0].read_all(&app, "waiting for cache hits").await;
         if metrics.snapshot().cache_hits > hits_before {
             served = true;
             break;
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
         served,

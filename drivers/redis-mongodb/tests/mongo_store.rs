@@ -341,6 +341,7 @@ fn an_unreachable_server_is_a_retryable_error_not_a_hang(_ctx: &Ctx) -> BoxFutur
         let store = MongoStore::builder("mongodb://127.0.0.1:9/?directConnection=true")
             .connect_timeout(Duration::from_millis(300))
             .ensure_indexes(false)
+            .check_at_start(false)
             .build()
             .await
             .expect("build does not connect without ensure_indexes");
@@ -371,6 +372,39 @@ fn an_unreachable_server_is_a_retryable_error_not_a_hang(_ctx: &Ctx) -> BoxFutur
             .await
             .expect_err("ensure_indexes needs the server");
         assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    })
+}
+
+/// Issue 15: a missing TTL index is found at start-up, by name, when the
+/// driver is told not to create it; once it exists the check passes.
+fn missing_index_is_a_start_up_error(ctx: &Ctx) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let builder = MongoStore::builder(&ctx.uri)
+            .database(&ctx.database)
+            .collection("checked")
+            .ensure_indexes(false);
+        let err = builder.clone().build().await.expect_err("no index yet");
+        let Error::Config { message } = &err else {
+            panic!("expected a configuration error, got {err:?}");
+        };
+        assert!(
+            message.contains("TTL index") && message.contains("ENSURE_INDEXES"),
+            "{message}"
+        );
+        let store = builder
+            .clone()
+            .check_at_start(false)
+            .build()
+            .await
+            .expect("unchecked");
+        store.ensure_indexes().await.expect("create");
+        let checked = builder.build().await.expect("the index is there now");
+        assert_eq!(
+            checked.check_indexes().await.expect("check"),
+            TTL_INDEX_NAME
+        );
+        store.shutdown().await;
+        checked.shutdown().await;
     })
 }
 
@@ -425,6 +459,10 @@ fn an_oversized_planted_document_is_refused_on_read(ctx: &Ctx) -> BoxFuture<'_, 
 }
 
 const CASES: &[(&str, Case)] = &[
+    (
+        "missing_index_is_a_start_up_error",
+        missing_index_is_a_start_up_error,
+    ),
     (
         "an_oversized_planted_document_is_refused_on_read",
         an_oversized_planted_document_is_refused_on_read,
@@ -493,6 +531,7 @@ fn main() -> std::process::ExitCode {
                         let store = MongoStore::builder(&uri)
                             .database(&database)
                             .ensure_indexes(false)
+                            .check_at_start(false)
                             .build()
                             .await
                             .expect("client");
