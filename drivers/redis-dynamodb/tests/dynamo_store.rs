@@ -39,15 +39,14 @@ const DYNALITE: Engine = Engine {
 impl Engine {
     async fn store(self) -> DynamoStore {
         let endpoint = std::env::var(self.endpoint_var).unwrap_or_default();
-        let store = DynamoStore::builder(unique("sessions-test").replace('_', "-"))
+        DynamoStore::builder(unique("sessions-test").replace('_', "-"))
             .endpoint_url(endpoint)
             .region("us-east-1")
             .max_record_bytes(self.max_record_bytes)
             .ensure_table(true)
             .build()
             .await
-            .expect("valid settings, and the table");
-        store
+            .expect("valid settings, and the table")
     }
 }
 
