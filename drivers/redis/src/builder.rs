@@ -12,7 +12,9 @@ use deadpool_redis::redis::{AsyncConnectionConfig, Client};
 use tiered_sessions::{EnvVars, Error, Result};
 
 use crate::cache::RedisCache;
+use crate::connection::Connection;
 use crate::pool::{ClusterManager, Pools, SingleManager};
+use crate::store::RedisStore;
 
 /// The default deadline of one cache call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
@@ -23,8 +25,8 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 /// How long a deletion marker blocks refills of a deleted session.
 pub const DEFAULT_DELETION_MARKER: Duration = Duration::from_secs(60);
 
-/// Environment variables read by [`RedisCacheBuilder::from_env`] and
-/// [`crate::RedisTiered::from_env`].
+/// Environment variables read by [`RedisCacheBuilder::from_env`] (the cache
+/// and the store alike) and [`crate::RedisTiered::from_env`].
 pub mod env {
     /// A standalone Redis URL, e.g. `redis://127.0.0.1:6379/0` (`rediss://` is
     /// not supported by this build).
@@ -51,8 +53,9 @@ enum Target {
     Cluster(Vec<String>),
 }
 
-/// Builds a [`RedisCache`]: one standalone URL or a cluster's node URLs, a key
-/// prefix, a per-call deadline and a pool size.
+/// Builds a [`RedisCache`] ([`RedisCacheBuilder::build`]) or a [`RedisStore`]
+/// ([`RedisCacheBuilder::build_store`]): one standalone URL or a cluster's
+/// node URLs, a key prefix, a per-call deadline, a pool size and a record limit.
 ///
 /// `Debug` hides the URLs, which may carry a password.
 #[derive(Clone)]
@@ -169,8 +172,10 @@ impl RedisCacheBuilder {
         self
     }
 
-    /// Largest encoded record cached (default 1 MiB); larger writes fail with
-    /// [`Error::TooLarge`] and the tiered store serves them from the durable tier.
+    /// Largest encoded record accepted (default 1 MiB); larger writes fail with
+    /// [`Error::TooLarge`] before anything is sent (the tiered store then
+    /// serves them from the durable tier). A [`RedisStore`] also refuses to
+    /// decode a stored record above it.
     pub fn max_record_bytes(mut self, limit: usize) -> Self {
         self.max_record_bytes = limit;
         self
@@ -187,13 +192,39 @@ impl RedisCacheBuilder {
         self
     }
 
-    /// Validate and build. No connection is made yet: the pool connects on
-    /// first use, so a Redis that is down at start-up only costs cache misses.
+    /// Validate and build the cache tier. No connection is made yet: the
+    /// pool connects on first use, so a Redis that is down at start-up only
+    /// costs cache misses.
     ///
     /// # Errors
     /// [`Error::Config`] for an unparsable URL, an empty cluster list, a key
     /// prefix holding `{` or `}`, a zero timeout or pool size.
     pub fn build(self) -> Result<RedisCache> {
+        let conn = self.connection()?;
+        Ok(RedisCache::from_parts(
+            conn,
+            self.key_prefix,
+            self.max_record_bytes,
+            self.deletion_marker.as_secs().max(1),
+        ))
+    }
+
+    /// Validate and build a [`RedisStore`]: Redis as the whole session store
+    /// (no durable tier behind it; see the crate README on durability). The
+    /// deletion marker setting does not apply. No connection is made yet.
+    ///
+    /// # Errors
+    /// As [`RedisCacheBuilder::build`].
+    pub fn build_store(self) -> Result<RedisStore> {
+        let conn = self.connection()?;
+        Ok(RedisStore::from_parts(
+            conn,
+            self.key_prefix,
+            self.max_record_bytes,
+        ))
+    }
+
+    fn connection(&self) -> Result<Connection> {
         if self.key_prefix.contains(['{', '}']) {
             return Err(Error::config(
                 "the Redis key prefix must not contain `{` or `}` (the store key is the hash tag)",
@@ -212,7 +243,7 @@ impl RedisCacheBuilder {
             create: Some(self.call_timeout),
             recycle: Some(self.call_timeout),
         };
-        let pools = match self.target {
+        let pools = match &self.target {
             Target::Single(url) => {
                 let client = Client::open(url.as_str())
                     .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
@@ -258,14 +289,7 @@ impl RedisCacheBuilder {
                 )
             }
         };
-        Ok(RedisCache::from_parts(
-            pools,
-            self.key_prefix,
-            self.call_timeout,
-            self.max_record_bytes,
-            self.deletion_marker.as_secs().max(1),
-            commands,
-        ))
+        Ok(Connection::new(pools, self.call_timeout, commands))
     }
 }
 

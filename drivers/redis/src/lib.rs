@@ -2,9 +2,14 @@
 
 mod builder;
 mod cache;
+mod cleanup;
+mod connection;
 mod error;
+mod layout;
 mod pool;
 mod scripts;
+mod store;
+mod store_scripts;
 mod tiered;
 
 pub use crate::builder::{
@@ -12,7 +17,9 @@ pub use crate::builder::{
     RedisCacheBuilder, env,
 };
 pub use crate::cache::RedisCache;
+pub use crate::store::RedisStore;
 pub use crate::tiered::RedisTiered;
 
-/// The `redis` client crate this driver is built on (for [`RedisCache::query`]).
+/// The `redis` client crate this driver is built on (for [`RedisCache::query`]
+/// and [`RedisStore::query`]).
 pub use deadpool_redis::redis;

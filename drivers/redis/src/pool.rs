@@ -13,8 +13,9 @@ use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use deadpool_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
 use deadpool_redis::redis::cluster::ClusterClient;
 use deadpool_redis::redis::cluster_async::ClusterConnection;
+use deadpool_redis::redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use deadpool_redis::redis::{
-    AsyncConnectionConfig, Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture,
+    self, AsyncConnectionConfig, Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture,
     ScriptInvocation, Value,
 };
 
@@ -114,6 +115,16 @@ impl managed::Manager for ClusterManager {
 pub(crate) enum Call<'a> {
     Cmd(&'a Cmd),
     Script(&'a ScriptInvocation<'static>),
+    /// A keyless command for one cluster node (`SCAN` of that node); on
+    /// standalone Redis, a plain command.
+    OnNode(&'a Cmd, &'a NodeAddr),
+}
+
+/// A cluster node's address, as `CLUSTER SLOTS` announces it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct NodeAddr {
+    pub(crate) host: String,
+    pub(crate) port: u16,
 }
 
 /// Why a call failed before or while it reached Redis.
@@ -139,7 +150,10 @@ impl Pools {
             }
             Pools::Cluster(pool) => {
                 let mut conn = pool.get().await.map_err(CallError::Pool)?;
-                run(&mut conn, call).await
+                match call {
+                    Call::OnNode(cmd, node) => run_on_node(&mut conn, cmd, node).await,
+                    _ => run(&mut conn, call).await,
+                }
             }
         };
         if let Err(CallError::Redis(e)) = &out
@@ -174,7 +188,7 @@ where
 {
     conn.suspect = true;
     let out = match call {
-        Call::Cmd(cmd) => cmd.query_async(conn).await,
+        Call::Cmd(cmd) | Call::OnNode(cmd, _) => cmd.query_async(conn).await,
         Call::Script(script) => script.invoke_async(conn).await,
     };
     conn.suspect = match &out {
@@ -182,6 +196,26 @@ where
         Err(e) => connection_failed(e),
     };
     out.map_err(CallError::Redis)
+}
+
+async fn run_on_node<T: FromRedisValue>(
+    conn: &mut Counted<ClusterConnection>,
+    cmd: &Cmd,
+    node: &NodeAddr,
+) -> Result<T, CallError> {
+    conn.suspect = true;
+    conn.commands.fetch_add(1, Ordering::Relaxed);
+    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+        host: node.host.clone(),
+        port: node.port,
+    });
+    let out = conn.conn.route_command(cmd.clone(), routing).await;
+    conn.suspect = match &out {
+        Ok(_) => false,
+        Err(e) => connection_failed(e),
+    };
+    let value = out.map_err(CallError::Redis)?;
+    redis::from_redis_value(value).map_err(|e| CallError::Redis(e.into()))
 }
 
 /// Whether the error means the connection itself is no longer usable.
