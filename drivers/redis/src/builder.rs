@@ -5,15 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use deadpool::managed::{Pool, QueueMode, Timeouts};
-use deadpool_redis::Runtime;
-use deadpool_redis::redis::cluster::ClusterClientBuilder;
-use deadpool_redis::redis::{AsyncConnectionConfig, Client};
+use redis::cluster::ClusterClientBuilder;
+use redis::{AsyncConnectionConfig, Client};
 use tiered_sessions::{EnvVars, Error, Result};
 
 use crate::cache::RedisCache;
 use crate::connection::Connection;
-use crate::pool::{ClusterManager, Pools, SingleManager};
+use crate::pool::{Connector, Pools};
 use crate::store::RedisStore;
 
 /// The default deadline of one cache call.
@@ -22,6 +20,8 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
 pub const DEFAULT_KEY_PREFIX: &str = "session:";
 /// The default largest record the cache accepts (encoded bytes).
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+/// How many shared connections requests are spread over by default.
+pub const DEFAULT_CONNECTIONS: usize = 1;
 /// How long a deletion marker blocks refills of a deleted session.
 pub const DEFAULT_DELETION_MARKER: Duration = Duration::from_secs(60);
 
@@ -38,7 +38,8 @@ pub mod env {
     pub const KEY_PREFIX: &str = "TIERED_SESSIONS_REDIS_KEY_PREFIX";
     /// Deadline of one cache call in milliseconds (default 200).
     pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_REDIS_TIMEOUT_MS";
-    /// Most connections in the pool (default: 4 per CPU).
+    /// How many shared, multiplexed connections requests are spread over
+    /// (default 1).
     pub const POOL_SIZE: &str = "TIERED_SESSIONS_REDIS_POOL_SIZE";
     /// Deadline of one cache call as seen by the tiered store, in
     /// milliseconds (default: the Redis call timeout plus 50 ms, so the Redis
@@ -158,15 +159,18 @@ impl RedisCacheBuilder {
         self
     }
 
-    /// Deadline of one cache call, including waiting for a pooled connection
-    /// (default 200 ms). Past it the call fails with [`Error::Timeout`].
+    /// Deadline of one call, including connecting when needed (default
+    /// 200 ms). Past it the call fails with [`Error::Timeout`].
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.call_timeout = timeout;
         self
     }
 
-    /// Most pooled connections (default: 4 per CPU). Each is multiplexed, but
-    /// a call holds its connection until it ends.
+    /// How many shared connections requests are spread over, round robin
+    /// (default [`DEFAULT_CONNECTIONS`], 1). Each is multiplexed: concurrent
+    /// calls pipeline over it rather than waiting for one another, so more
+    /// connections only help when one socket's reads and writes saturate a
+    /// CPU of their own.
     pub fn pool_size(mut self, size: usize) -> Self {
         self.pool_size = Some(size);
         self
@@ -233,37 +237,18 @@ impl RedisCacheBuilder {
         if self.call_timeout.is_zero() {
             return Err(Error::config("the Redis call timeout must be above zero"));
         }
-        let pool_size = self.pool_size.unwrap_or_else(default_pool_size);
+        let pool_size = self.pool_size.unwrap_or(DEFAULT_CONNECTIONS);
         if pool_size == 0 {
             return Err(Error::config("the Redis pool size must be at least 1"));
         }
-        let commands = Arc::new(AtomicU64::new(0));
-        let timeouts = Timeouts {
-            wait: Some(self.call_timeout),
-            create: Some(self.call_timeout),
-            recycle: Some(self.call_timeout),
-        };
-        let pools = match &self.target {
+        let connector = match &self.target {
             Target::Single(url) => {
                 let client = Client::open(url.as_str())
                     .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.call_timeout))
                     .set_response_timeout(Some(self.call_timeout));
-                let manager = SingleManager {
-                    client,
-                    config,
-                    commands: commands.clone(),
-                };
-                Pools::Single(
-                    Pool::builder(manager)
-                        .max_size(pool_size)
-                        .timeouts(timeouts)
-                        .queue_mode(QueueMode::Lifo)
-                        .runtime(Runtime::Tokio1)
-                        .build()
-                        .map_err(|e| Error::config(format!("Redis pool: {e}")))?,
-                )
+                Connector::Single { client, config }
             }
             Target::Cluster(urls) => {
                 if urls.is_empty() {
@@ -274,27 +259,13 @@ impl RedisCacheBuilder {
                     .response_timeout(self.call_timeout)
                     .build()
                     .map_err(|e| Error::config(format!("invalid Redis Cluster URLs: {e}")))?;
-                let manager = ClusterManager {
-                    client,
-                    commands: commands.clone(),
-                };
-                Pools::Cluster(
-                    Pool::builder(manager)
-                        .max_size(pool_size)
-                        .timeouts(timeouts)
-                        .queue_mode(QueueMode::Lifo)
-                        .runtime(Runtime::Tokio1)
-                        .build()
-                        .map_err(|e| Error::config(format!("Redis pool: {e}")))?,
-                )
+                Connector::Cluster(client)
             }
         };
+        let commands = Arc::new(AtomicU64::new(0));
+        let pools = Pools::new(connector, pool_size, commands.clone());
         Ok(Connection::new(pools, self.call_timeout, commands))
     }
-}
-
-fn default_pool_size() -> usize {
-    std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
 }
 
 #[cfg(test)]

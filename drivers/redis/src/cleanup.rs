@@ -9,7 +9,7 @@
 //! that page again (the deleted keys are gone from it), so no expired record
 //! is skipped and no batch deletes more than `max`.
 
-use deadpool_redis::redis::{self, Value};
+use redis::Value;
 use tiered_sessions::{CleanupBatch, CleanupCursor, Error, Result, UnixTime};
 
 use crate::layout::scan_pattern;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use deadpool_redis::redis::{Cmd, FromRedisValue, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, ScriptInvocation};
 use tiered_sessions::{Error, Result};
 
 use crate::error::into_error;
@@ -30,7 +30,7 @@ impl Connection {
     }
 
     pub(crate) fn is_cluster(&self) -> bool {
-        matches!(self.pools, Pools::Cluster(_))
+        self.pools.is_cluster()
     }
 
     pub(crate) fn mode(&self) -> &'static str {

@@ -22,7 +22,7 @@
 
 use std::sync::LazyLock;
 
-use deadpool_redis::redis::Script;
+use redis::Script;
 
 /// How long a version floor outlives the durable save it guards; that
 /// save's own refill normally replaces it within milliseconds.

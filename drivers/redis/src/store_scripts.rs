@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use deadpool_redis::redis::Script;
+use redis::Script;
 
 use crate::scripts::CMP;
 

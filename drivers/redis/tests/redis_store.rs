@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+#[path = "support/server.rs"]
+mod server;
 mod support;
 #[path = "support/app.rs"]
 mod web;
@@ -16,11 +18,13 @@ mod web;
 use std::sync::Arc;
 use std::time::Duration;
 
+use server::PrivateRedis;
 use support::{Case, env, trials, unique};
+use tiered_sessions::CacheTier;
 use tiered_sessions::{
     Durability, Error, Record, SessionStore, SessionStoreExt, StoreKey, codec::encode_record,
 };
-use tiered_sessions_redis::{RedisStore, redis};
+use tiered_sessions_redis::{RedisCache, RedisStore, redis};
 
 type Store = Arc<RedisStore>;
 
@@ -510,6 +514,55 @@ const OFFLINE: &[(&str, Case<()>)] = &[
     }),
 ];
 
+/// A restarted server (all connections cut, no data kept) is picked up
+/// again: the first read after it is retried once on a new connection, and
+/// everything after works — for the store and the cache alike.
+async fn both_recover_after_a_server_restart(_: ()) {
+    let mut server = PrivateRedis::start();
+    let store = RedisStore::standalone(server.url())
+        .call_timeout(Duration::from_secs(2))
+        .build_store()
+        .unwrap();
+    let cache = RedisCache::standalone(server.url())
+        .call_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let (k, c) = (key(), key());
+    store.create(&k, &rec(1, NOW + 100), NOW).await.unwrap();
+    cache
+        .put_if_newer(&c, &rec(1, NOW + 100), NOW)
+        .await
+        .unwrap();
+    assert!(store.load(&k, NOW).await.unwrap().is_some());
+    assert!(cache.get(&c, NOW).await.unwrap().is_some());
+    for _ in 0..2 {
+        server.restart();
+        // Nothing persisted: the session is gone, and the reads say so.
+        assert_eq!(store.load(&k, NOW).await.unwrap(), None);
+        assert_eq!(cache.get(&c, NOW).await.unwrap(), None);
+        store.create(&k, &rec(1, NOW + 100), NOW).await.unwrap();
+        cache
+            .put_if_newer(&c, &rec(1, NOW + 100), NOW)
+            .await
+            .unwrap();
+        assert!(store.load(&k, NOW).await.unwrap().is_some());
+        assert!(cache.get(&c, NOW).await.unwrap().is_some());
+    }
+    // A server that is down: typed, retryable errors, then recovery.
+    server.stop();
+    let err = store.load(&k, NOW).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    let err = cache.get(&c, NOW).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    server.restart();
+    assert_eq!(store.load(&k, NOW).await.unwrap(), None);
+    assert_eq!(cache.get(&c, NOW).await.unwrap(), None);
+}
+
+const PRIVATE_SERVER: &[(&str, Case<()>)] = &[("both_recover_after_a_server_restart", |c| {
+    Box::pin(both_recover_after_a_server_restart(c))
+})];
+
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let single = env("TS_REDIS_URL").map(|_| standalone as fn() -> Store);
@@ -519,5 +572,7 @@ fn main() -> std::process::ExitCode {
     all.extend(trials("cluster", clus.clone(), CASES));
     all.extend(trials("cluster", clus, CLUSTER_ONLY));
     all.extend(trials("no_server", Ok(|| ()), OFFLINE));
+    let private = PrivateRedis::available().map(|()| (|| ()) as fn());
+    all.extend(trials("private_server", private, PRIVATE_SERVER));
     libtest_mimic::run(&args, all).exit_code()
 }
