@@ -4,12 +4,12 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::{Cmd, FromRedisValue, Script, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Script};
 use tiered_sessions::codec::{decode_record, encode_record};
 use tiered_sessions::{CacheOutcome, CacheTier, Error, Record, Result, StoreKey, UnixTime};
 
 use crate::builder::RedisCacheBuilder;
-use crate::connection::Connection;
+use crate::connection::{Connection, ScriptCall};
 use crate::layout::{self, parse_u64, ttl};
 use crate::scripts::{self, FLOOR_SECS};
 
@@ -114,12 +114,8 @@ impl RedisCache {
         self.query::<String>(&redis::cmd("PING")).await.map(drop)
     }
 
-    async fn script<T: FromRedisValue>(
-        &self,
-        invocation: &ScriptInvocation<'static>,
-        idempotent: bool,
-    ) -> Result<T> {
-        self.conn.script(invocation, idempotent).await
+    async fn script<T: FromRedisValue>(&self, call: &ScriptCall, idempotent: bool) -> Result<T> {
+        self.conn.script(call, idempotent).await
     }
 
     fn check_size(&self, bytes: &[u8]) -> Result<()> {
@@ -140,10 +136,9 @@ impl RedisCache {
         record: &Record,
         bytes: Vec<u8>,
         now: UnixTime,
-    ) -> ScriptInvocation<'static> {
-        let mut inv = script.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now)
+    ) -> ScriptCall {
+        let mut inv = ScriptCall::new(script, self.redis_key(key));
+        inv.arg(now)
             .arg(record.version)
             .arg(bytes)
             .arg(record.expires_at)
@@ -171,11 +166,8 @@ impl RedisCache {
         unless_above: u64,
         floor: &str,
     ) -> Result<CacheOutcome> {
-        let mut inv = scripts::INVALIDATE.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(unless_above)
-            .arg(floor)
-            .arg(FLOOR_SECS);
+        let mut inv = ScriptCall::new(&scripts::INVALIDATE, self.redis_key(key));
+        inv.arg(unless_above).arg(floor).arg(FLOOR_SECS);
         match self.script::<i64>(&inv, true).await? {
             0 => Ok(CacheOutcome::Conflict),
             _ => Ok(CacheOutcome::Done),
@@ -192,8 +184,8 @@ impl RedisCache {
         why: &'static str,
     ) -> Result<Option<Record>> {
         tracing::warn!(%key, why, "unusable session cache entry dropped");
-        let mut inv = scripts::DROP_UNUSABLE.prepare_invoke();
-        inv.key(self.redis_key(key)).arg(v.unwrap_or_default());
+        let mut inv = ScriptCall::new(&scripts::DROP_UNUSABLE, self.redis_key(key));
+        inv.arg(v.unwrap_or_default());
         self.script::<i64>(&inv, true).await?;
         Ok(None)
     }
@@ -283,9 +275,8 @@ impl CacheTier for RedisCache {
     }
 
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
-        let mut inv = scripts::DELETE.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now.saturating_add(self.marker_secs))
+        let mut inv = ScriptCall::new(&scripts::DELETE, self.redis_key(key));
+        inv.arg(now.saturating_add(self.marker_secs))
             .arg(self.marker_secs);
         self.script::<i64>(&inv, true).await.map(drop)
     }
@@ -297,9 +288,8 @@ impl CacheTier for RedisCache {
         last_active: UnixTime,
         now: UnixTime,
     ) -> Result<()> {
-        let mut inv = scripts::TOUCH.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now)
+        let mut inv = ScriptCall::new(&scripts::TOUCH, self.redis_key(key));
+        inv.arg(now)
             .arg(expires_at)
             .arg(last_active)
             .arg(ttl(expires_at, now));

@@ -12,6 +12,7 @@
 use redis::Value;
 use tiered_sessions::{CleanupBatch, CleanupCursor, Error, Result, UnixTime};
 
+use crate::connection::ScriptCall;
 use crate::layout::scan_pattern;
 use crate::pool::{Call, NodeAddr};
 use crate::store::RedisStore;
@@ -76,8 +77,8 @@ pub(crate) async fn delete_expired(
                     next: encode(&at),
                 });
             }
-            let mut inv = store_scripts::DELETE_IF_EXPIRED.prepare_invoke();
-            inv.key(key).arg(now);
+            let mut inv = ScriptCall::new(&store_scripts::DELETE_IF_EXPIRED, key);
+            inv.arg(now);
             deleted += store.connection().script::<u64>(&inv, true).await?;
         }
         at = if next == 0 {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::{Cmd, FromRedisValue, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Script, ToRedisArgs};
 use tiered_sessions::{Error, Result};
 
 use crate::error::into_error;
@@ -82,10 +82,10 @@ impl Connection {
 
     pub(crate) async fn script<T: FromRedisValue>(
         &self,
-        invocation: &ScriptInvocation<'static>,
+        call: &ScriptCall,
         idempotent: bool,
     ) -> Result<T> {
-        self.run(Call::Script(invocation), idempotent).await
+        self.run(Call::Script(call), idempotent).await
     }
 
     /// Fail with [`Error::Timeout`] once the call deadline has passed.
@@ -97,5 +97,26 @@ impl Connection {
                 after: self.call_timeout,
             }),
         }
+    }
+}
+
+/// One `EVALSHA` of a one-key script, its arguments written straight into
+/// the command that is sent (a `ScriptInvocation` would copy them twice).
+/// The script is loaded (`SCRIPT LOAD`) when Redis answers `NOSCRIPT`.
+pub(crate) struct ScriptCall {
+    pub(crate) script: &'static Script,
+    pub(crate) cmd: Cmd,
+}
+
+impl ScriptCall {
+    pub(crate) fn new(script: &'static Script, key: impl ToRedisArgs) -> Self {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.get_hash()).arg(1).arg(key);
+        ScriptCall { script, cmd }
+    }
+
+    pub(crate) fn arg(&mut self, arg: impl ToRedisArgs) -> &mut Self {
+        self.cmd.arg(arg);
+        self
     }
 }

@@ -21,9 +21,11 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
-    AsyncConnectionConfig, Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture,
-    ScriptInvocation, Value,
+    AsyncConnectionConfig, Client, Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError,
+    RedisFuture, ServerErrorKind, Value,
 };
+
+use crate::connection::ScriptCall;
 
 /// A connection that counts the commands sent through it.
 #[derive(Clone)]
@@ -89,7 +91,7 @@ pub(crate) struct Pools {
 /// One request to Redis: a plain command or a script.
 pub(crate) enum Call<'a> {
     Cmd(&'a Cmd),
-    Script(&'a ScriptInvocation<'static>),
+    Script(&'a ScriptCall),
     /// A keyless command for one cluster node (`SCAN` of that node); on
     /// standalone Redis, a plain command.
     OnNode(&'a Cmd, &'a NodeAddr),
@@ -237,7 +239,13 @@ where
 {
     match call {
         Call::Cmd(cmd) | Call::OnNode(cmd, _) => cmd.query_async(conn).await,
-        Call::Script(script) => script.invoke_async(conn).await,
+        Call::Script(script) => match script.cmd.query_async(conn).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                script.script.load_async(conn).await?;
+                script.cmd.query_async(conn).await
+            }
+            other => other,
+        },
     }
 }
 

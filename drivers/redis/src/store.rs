@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::{Cmd, FromRedisValue, Script, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Script};
 use tiered_sessions::codec::{decode_record, encode_record};
 use tiered_sessions::{
     CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
@@ -12,7 +12,7 @@ use tiered_sessions::{
 };
 
 use crate::builder::RedisCacheBuilder;
-use crate::connection::Connection;
+use crate::connection::{Connection, ScriptCall};
 use crate::layout::{self, parse_u64, ttl};
 use crate::store_scripts;
 
@@ -156,10 +156,9 @@ impl RedisStore {
         record: &Record,
         bytes: Vec<u8>,
         now: UnixTime,
-    ) -> ScriptInvocation<'static> {
-        let mut inv = script.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now)
+    ) -> ScriptCall {
+        let mut inv = ScriptCall::new(script, self.redis_key(key));
+        inv.arg(now)
             .arg(record.version)
             .arg(bytes)
             .arg(record.expires_at)
@@ -272,8 +271,8 @@ impl SessionStore for RedisStore {
         expected_version: u64,
         now: UnixTime,
     ) -> Result<()> {
-        let mut inv = store_scripts::DELETE_UNLESS_NEWER.prepare_invoke();
-        inv.key(self.redis_key(key)).arg(now).arg(expected_version);
+        let mut inv = ScriptCall::new(&store_scripts::DELETE_UNLESS_NEWER, self.redis_key(key));
+        inv.arg(now).arg(expected_version);
         // Not retried: one whose answer was lost would come back as NotFound.
         Self::outcome(
             self.conn.script::<i64>(&inv, false).await?,
@@ -288,9 +287,8 @@ impl SessionStore for RedisStore {
         last_active: UnixTime,
         now: UnixTime,
     ) -> Result<()> {
-        let mut inv = store_scripts::TOUCH.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now)
+        let mut inv = ScriptCall::new(&store_scripts::TOUCH, self.redis_key(key));
+        inv.arg(now)
             .arg(expires_at)
             .arg(last_active)
             .arg(ttl(expires_at, now));
