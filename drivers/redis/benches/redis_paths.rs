@@ -14,7 +14,8 @@
 //! - `*_x64`: 64 requests in flight on 64 sessions (each its own primed
 //!   ~1 KiB session), `join_all` on one current-thread runtime.
 //!
-//! Needs a Redis: `TS_BENCH_REDIS_URL`, else `TS_REDIS_URL`. For the issue's
+//! Needs a Redis: `TS_BENCH_REDIS_URL`, else `TS_REDIS_URL`;
+//! `TS_BENCH_REDIS_CONNECTIONS` overrides the number of shared connections. For the issue's
 //! figures use a private server pinned with the bench to one CPU:
 //!
 //! ```sh
@@ -102,20 +103,22 @@ fn configure(g: &mut BenchmarkGroup<'_, WallTime>) {
         .measurement_time(Duration::from_secs(3));
 }
 
+/// The builder for `url`, with `TS_BENCH_REDIS_CONNECTIONS` shared
+/// connections when set (to compare against the default).
+fn builder(url: &str) -> RedisCacheBuilder {
+    let b = RedisCacheBuilder::standalone(url).key_prefix(prefix());
+    match std::env::var("TS_BENCH_REDIS_CONNECTIONS").map(|n| n.trim().parse()) {
+        Ok(Ok(n)) => b.pool_size(n),
+        _ => b,
+    }
+}
+
 fn store(url: &str) -> Arc<RedisStore> {
-    Arc::new(
-        RedisStore::standalone(url)
-            .key_prefix(prefix())
-            .build_store()
-            .unwrap(),
-    )
+    Arc::new(builder(url).build_store().unwrap())
 }
 
 fn tiered(url: &str) -> Arc<dyn SessionStore> {
-    let cache = RedisCacheBuilder::standalone(url)
-        .key_prefix(prefix())
-        .build()
-        .unwrap();
+    let cache = builder(url).build().unwrap();
     Arc::new(TieredStore::new(cache, MemoryStore::new()))
 }
 
