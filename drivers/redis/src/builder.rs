@@ -229,6 +229,8 @@ impl RedisCacheBuilder {
     }
 
     fn connection(&self) -> Result<Connection> {
+        /// Commands queued for a standalone connection's writer.
+        const PIPELINE_BUFFER: usize = 1024;
         if self.key_prefix.contains(['{', '}']) {
             return Err(Error::config(
                 "the Redis key prefix must not contain `{` or `}` (the store key is the hash tag)",
@@ -245,9 +247,14 @@ impl RedisCacheBuilder {
             Target::Single(url) => {
                 let client = Client::open(url.as_str())
                     .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
+                // No response timeout of the connection's own: every call has
+                // the deadline already, and a second timer per command costs.
+                // The queue holds more than the requests usually in flight,
+                // so a burst is written at once instead of waiting for room.
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.call_timeout))
-                    .set_response_timeout(Some(self.call_timeout));
+                    .set_response_timeout(None)
+                    .set_pipeline_buffer_size(PIPELINE_BUFFER);
                 Connector::Single { client, config }
             }
             Target::Cluster(urls) => {
