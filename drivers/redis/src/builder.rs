@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use deadpool::managed::{Pool, QueueMode, Timeouts};
-use deadpool_redis::Runtime;
-use deadpool_redis::redis::cluster::ClusterClientBuilder;
-use deadpool_redis::redis::{AsyncConnectionConfig, Client};
+use redis::cluster::ClusterClientBuilder;
+use redis::{AsyncConnectionConfig, Client};
 use tiered_sessions::{EnvVars, Error, Result};
 
 use crate::cache::RedisCache;
-use crate::pool::{ClusterManager, Pools, SingleManager};
+use crate::connection::Connection;
+use crate::pool::{Connector, Pools};
+use crate::store::RedisStore;
 
 /// The default deadline of one cache call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
@@ -20,11 +20,13 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
 pub const DEFAULT_KEY_PREFIX: &str = "session:";
 /// The default largest record the cache accepts (encoded bytes).
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+/// How many shared connections requests are spread over by default.
+pub const DEFAULT_CONNECTIONS: usize = 1;
 /// How long a deletion marker blocks refills of a deleted session.
 pub const DEFAULT_DELETION_MARKER: Duration = Duration::from_secs(60);
 
-/// Environment variables read by [`RedisCacheBuilder::from_env`] and
-/// [`crate::RedisTiered::from_env`].
+/// Environment variables read by [`RedisCacheBuilder::from_env`] (the cache
+/// and the store alike) and [`crate::RedisTiered::from_env`].
 pub mod env {
     /// A standalone Redis URL, e.g. `redis://127.0.0.1:6379/0` (`rediss://` is
     /// not supported by this build).
@@ -36,7 +38,8 @@ pub mod env {
     pub const KEY_PREFIX: &str = "TIERED_SESSIONS_REDIS_KEY_PREFIX";
     /// Deadline of one cache call in milliseconds (default 200).
     pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_REDIS_TIMEOUT_MS";
-    /// Most connections in the pool (default: 4 per CPU).
+    /// How many shared, multiplexed connections requests are spread over
+    /// (default 1).
     pub const POOL_SIZE: &str = "TIERED_SESSIONS_REDIS_POOL_SIZE";
     /// Deadline of one cache call as seen by the tiered store, in
     /// milliseconds (default: the Redis call timeout plus 50 ms, so the Redis
@@ -51,8 +54,9 @@ enum Target {
     Cluster(Vec<String>),
 }
 
-/// Builds a [`RedisCache`]: one standalone URL or a cluster's node URLs, a key
-/// prefix, a per-call deadline and a pool size.
+/// Builds a [`RedisCache`] ([`RedisCacheBuilder::build`]) or a [`RedisStore`]
+/// ([`RedisCacheBuilder::build_store`]): one standalone URL or a cluster's
+/// node URLs, a key prefix, a per-call deadline, a pool size and a record limit.
 ///
 /// `Debug` hides the URLs, which may carry a password.
 #[derive(Clone)]
@@ -155,22 +159,27 @@ impl RedisCacheBuilder {
         self
     }
 
-    /// Deadline of one cache call, including waiting for a pooled connection
-    /// (default 200 ms). Past it the call fails with [`Error::Timeout`].
+    /// Deadline of one call, including connecting when needed (default
+    /// 200 ms). Past it the call fails with [`Error::Timeout`].
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.call_timeout = timeout;
         self
     }
 
-    /// Most pooled connections (default: 4 per CPU). Each is multiplexed, but
-    /// a call holds its connection until it ends.
+    /// How many shared connections requests are spread over, round robin
+    /// (default [`DEFAULT_CONNECTIONS`], 1). Each is multiplexed: concurrent
+    /// calls pipeline over it rather than waiting for one another, so more
+    /// connections only help when one socket's reads and writes saturate a
+    /// CPU of their own.
     pub fn pool_size(mut self, size: usize) -> Self {
         self.pool_size = Some(size);
         self
     }
 
-    /// Largest encoded record cached (default 1 MiB); larger writes fail with
-    /// [`Error::TooLarge`] and the tiered store serves them from the durable tier.
+    /// Largest encoded record accepted (default 1 MiB); larger writes fail with
+    /// [`Error::TooLarge`] before anything is sent (the tiered store then
+    /// serves them from the durable tier). A [`RedisStore`] also refuses to
+    /// decode a stored record above it.
     pub fn max_record_bytes(mut self, limit: usize) -> Self {
         self.max_record_bytes = limit;
         self
@@ -187,13 +196,41 @@ impl RedisCacheBuilder {
         self
     }
 
-    /// Validate and build. No connection is made yet: the pool connects on
-    /// first use, so a Redis that is down at start-up only costs cache misses.
+    /// Validate and build the cache tier. No connection is made yet: the
+    /// pool connects on first use, so a Redis that is down at start-up only
+    /// costs cache misses.
     ///
     /// # Errors
     /// [`Error::Config`] for an unparsable URL, an empty cluster list, a key
     /// prefix holding `{` or `}`, a zero timeout or pool size.
     pub fn build(self) -> Result<RedisCache> {
+        let conn = self.connection()?;
+        Ok(RedisCache::from_parts(
+            conn,
+            self.key_prefix,
+            self.max_record_bytes,
+            self.deletion_marker.as_secs().max(1),
+        ))
+    }
+
+    /// Validate and build a [`RedisStore`]: Redis as the whole session store
+    /// (no durable tier behind it; see the crate README on durability). The
+    /// deletion marker setting does not apply. No connection is made yet.
+    ///
+    /// # Errors
+    /// As [`RedisCacheBuilder::build`].
+    pub fn build_store(self) -> Result<RedisStore> {
+        let conn = self.connection()?;
+        Ok(RedisStore::from_parts(
+            conn,
+            self.key_prefix,
+            self.max_record_bytes,
+        ))
+    }
+
+    fn connection(&self) -> Result<Connection> {
+        /// Commands queued for a standalone connection's writer.
+        const PIPELINE_BUFFER: usize = 1024;
         if self.key_prefix.contains(['{', '}']) {
             return Err(Error::config(
                 "the Redis key prefix must not contain `{` or `}` (the store key is the hash tag)",
@@ -202,37 +239,23 @@ impl RedisCacheBuilder {
         if self.call_timeout.is_zero() {
             return Err(Error::config("the Redis call timeout must be above zero"));
         }
-        let pool_size = self.pool_size.unwrap_or_else(default_pool_size);
+        let pool_size = self.pool_size.unwrap_or(DEFAULT_CONNECTIONS);
         if pool_size == 0 {
             return Err(Error::config("the Redis pool size must be at least 1"));
         }
-        let commands = Arc::new(AtomicU64::new(0));
-        let timeouts = Timeouts {
-            wait: Some(self.call_timeout),
-            create: Some(self.call_timeout),
-            recycle: Some(self.call_timeout),
-        };
-        let pools = match self.target {
+        let connector = match &self.target {
             Target::Single(url) => {
                 let client = Client::open(url.as_str())
                     .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
+                // No response timeout of the connection's own: every call has
+                // the deadline already, and a second timer per command costs.
+                // The queue holds more than the requests usually in flight,
+                // so a burst is written at once instead of waiting for room.
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.call_timeout))
-                    .set_response_timeout(Some(self.call_timeout));
-                let manager = SingleManager {
-                    client,
-                    config,
-                    commands: commands.clone(),
-                };
-                Pools::Single(
-                    Pool::builder(manager)
-                        .max_size(pool_size)
-                        .timeouts(timeouts)
-                        .queue_mode(QueueMode::Lifo)
-                        .runtime(Runtime::Tokio1)
-                        .build()
-                        .map_err(|e| Error::config(format!("Redis pool: {e}")))?,
-                )
+                    .set_response_timeout(None)
+                    .set_pipeline_buffer_size(PIPELINE_BUFFER);
+                Connector::Single { client, config }
             }
             Target::Cluster(urls) => {
                 if urls.is_empty() {
@@ -243,34 +266,13 @@ impl RedisCacheBuilder {
                     .response_timeout(self.call_timeout)
                     .build()
                     .map_err(|e| Error::config(format!("invalid Redis Cluster URLs: {e}")))?;
-                let manager = ClusterManager {
-                    client,
-                    commands: commands.clone(),
-                };
-                Pools::Cluster(
-                    Pool::builder(manager)
-                        .max_size(pool_size)
-                        .timeouts(timeouts)
-                        .queue_mode(QueueMode::Lifo)
-                        .runtime(Runtime::Tokio1)
-                        .build()
-                        .map_err(|e| Error::config(format!("Redis pool: {e}")))?,
-                )
+                Connector::Cluster(client)
             }
         };
-        Ok(RedisCache::from_parts(
-            pools,
-            self.key_prefix,
-            self.call_timeout,
-            self.max_record_bytes,
-            self.deletion_marker.as_secs().max(1),
-            commands,
-        ))
+        let commands = Arc::new(AtomicU64::new(0));
+        let pools = Pools::new(connector, pool_size, commands.clone());
+        Ok(Connection::new(pools, self.call_timeout, commands))
     }
-}
-
-fn default_pool_size() -> usize {
-    std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
 }
 
 #[cfg(test)]

@@ -1,24 +1,17 @@
 //! [`RedisCache`]: the [`CacheTier`] over Redis.
 
 use std::fmt;
-use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_redis::redis::{self, Cmd, FromRedisValue, Script, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Script};
 use tiered_sessions::codec::{decode_record, encode_record};
 use tiered_sessions::{CacheOutcome, CacheTier, Error, Record, Result, StoreKey, UnixTime};
 
 use crate::builder::RedisCacheBuilder;
-use crate::error::into_error;
-use crate::pool::{Call, CallError, Pools};
+use crate::connection::{Connection, ScriptCall};
+use crate::layout::{self, parse_u64, ttl};
 use crate::scripts::{self, FLOOR_SECS};
-
-/// Longest TTL set on a key: far enough for any session, short enough that
-/// Redis never rejects it as out of range.
-const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// A Redis cache tier: standalone Redis or Redis Cluster.
 ///
@@ -30,25 +23,19 @@ const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 ///
 /// Cheap to share: wrap it in an `Arc` or give it to a [`tiered_sessions::TieredStore`].
 pub struct RedisCache {
-    pools: Pools,
+    conn: Connection,
     prefix: String,
-    call_timeout: Duration,
     max_record_bytes: usize,
     marker_secs: u64,
-    commands: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for RedisCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mode = match self.pools {
-            Pools::Single(_) => "standalone",
-            Pools::Cluster(_) => "cluster",
-        };
         f.debug_struct("RedisCache")
-            .field("mode", &mode)
+            .field("mode", &self.conn.mode())
             .field("prefix", &self.prefix)
-            .field("call_timeout", &self.call_timeout)
-            .field("pool", &self.pools.status())
+            .field("call_timeout", &self.conn.call_timeout())
+            .field("pool", &self.conn.pools().status())
             .finish_non_exhaustive()
     }
 }
@@ -69,26 +56,22 @@ impl RedisCache {
     }
 
     pub(crate) fn from_parts(
-        pools: Pools,
+        conn: Connection,
         prefix: String,
-        call_timeout: Duration,
         max_record_bytes: usize,
         marker_secs: u64,
-        commands: Arc<AtomicU64>,
     ) -> Self {
         RedisCache {
-            pools,
+            conn,
             prefix,
-            call_timeout,
             max_record_bytes,
             marker_secs,
-            commands,
         }
     }
 
     /// Whether this cache talks to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
-        matches!(self.pools, Pools::Cluster(_))
+        self.conn.is_cluster()
     }
 
     /// The key prefix.
@@ -98,23 +81,18 @@ impl RedisCache {
 
     /// The deadline of one call.
     pub fn call_timeout(&self) -> Duration {
-        self.call_timeout
+        self.conn.call_timeout()
     }
 
     /// The Redis key a session is cached under.
     pub fn redis_key(&self, key: &StoreKey) -> String {
-        let mut k = String::with_capacity(self.prefix.len() + key.as_str().len() + 2);
-        k.push_str(&self.prefix);
-        k.push('{');
-        k.push_str(key.as_str());
-        k.push('}');
-        k
+        layout::redis_key(&self.prefix, key)
     }
 
     /// How many Redis commands this cache has sent so far (every attempt,
     /// including script loads; not the cluster client's own topology queries).
     pub fn commands_sent(&self) -> u64 {
-        self.commands.load(Ordering::Relaxed)
+        self.conn.commands_sent()
     }
 
     /// Run any command on a pooled connection, under the same deadline, error
@@ -125,7 +103,7 @@ impl RedisCache {
     /// [`Error::Timeout`], [`Error::Unavailable`] for connection failures and
     /// retryable server states, [`Error::Backend`] for other server errors.
     pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.run(Call::Cmd(cmd), false).await
+        self.conn.cmd(cmd, false).await
     }
 
     /// Check that Redis answers (`PING`).
@@ -136,27 +114,8 @@ impl RedisCache {
         self.query::<String>(&redis::cmd("PING")).await.map(drop)
     }
 
-    async fn run<T: FromRedisValue>(&self, call: Call<'_>, idempotent: bool) -> Result<T> {
-        deadline(self.call_timeout, async {
-            match self.pools.call(&call).await {
-                // A pooled connection may have died with the server (restart,
-                // failover); an idempotent call gets one more go on a fresh one.
-                Err(CallError::Redis(e)) if idempotent && crate::pool::connection_failed(&e) => {
-                    tracing::debug!(error = %e, "redis connection lost; retrying once on a new one");
-                    self.pools.call(&call).await.map_err(|e| into_error(e, self.call_timeout))
-                }
-                other => other.map_err(|e| into_error(e, self.call_timeout)),
-            }
-        })
-        .await
-    }
-
-    async fn script<T: FromRedisValue>(
-        &self,
-        invocation: &ScriptInvocation<'static>,
-        idempotent: bool,
-    ) -> Result<T> {
-        self.run(Call::Script(invocation), idempotent).await
+    async fn script<T: FromRedisValue>(&self, call: &ScriptCall, idempotent: bool) -> Result<T> {
+        self.conn.script(call, idempotent).await
     }
 
     fn check_size(&self, bytes: &[u8]) -> Result<()> {
@@ -177,32 +136,15 @@ impl RedisCache {
         record: &Record,
         bytes: Vec<u8>,
         now: UnixTime,
-    ) -> ScriptInvocation<'static> {
-        let mut inv = script.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now)
+    ) -> ScriptCall {
+        let mut inv = ScriptCall::new(script, self.redis_key(key));
+        inv.arg(now)
             .arg(record.version)
             .arg(bytes)
             .arg(record.expires_at)
             .arg(record.last_active)
             .arg(ttl(record.expires_at, now));
         inv
-    }
-}
-
-/// Seconds from `now` to `expires_at`, at least 1 (Redis rejects 0) and at most
-/// [`MAX_TTL_SECS`].
-fn ttl(expires_at: UnixTime, now: UnixTime) -> u64 {
-    expires_at.saturating_sub(now).clamp(1, MAX_TTL_SECS)
-}
-
-async fn deadline<T>(after: Duration, fut: impl Future<Output = Result<T>>) -> Result<T> {
-    match tokio::time::timeout(after, fut).await {
-        Ok(out) => out,
-        Err(_) => Err(Error::Timeout {
-            backend: "redis",
-            after,
-        }),
     }
 }
 
@@ -215,11 +157,6 @@ type Fields = (
     Option<String>,
 );
 
-fn parse_u64(field: &str, text: &str) -> Result<u64> {
-    text.parse()
-        .map_err(|_| Error::codec(format!("cached field `{field}` is not a number")))
-}
-
 impl RedisCache {
     /// Drop the cached record unless it is newer than `unless_above`, leaving
     /// a floor at `floor` (empty: at the dropped record's version).
@@ -229,11 +166,8 @@ impl RedisCache {
         unless_above: u64,
         floor: &str,
     ) -> Result<CacheOutcome> {
-        let mut inv = scripts::INVALIDATE.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(unless_above)
-            .arg(floor)
-            .arg(FLOOR_SECS);
+        let mut inv = ScriptCall::new(&scripts::INVALIDATE, self.redis_key(key));
+        inv.arg(unless_above).arg(floor).arg(FLOOR_SECS);
         match self.script::<i64>(&inv, true).await? {
             0 => Ok(CacheOutcome::Conflict),
             _ => Ok(CacheOutcome::Done),
@@ -250,8 +184,8 @@ impl RedisCache {
         why: &'static str,
     ) -> Result<Option<Record>> {
         tracing::warn!(%key, why, "unusable session cache entry dropped");
-        let mut inv = scripts::DROP_UNUSABLE.prepare_invoke();
-        inv.key(self.redis_key(key)).arg(v.unwrap_or_default());
+        let mut inv = ScriptCall::new(&scripts::DROP_UNUSABLE, self.redis_key(key));
+        inv.arg(v.unwrap_or_default());
         self.script::<i64>(&inv, true).await?;
         Ok(None)
     }
@@ -266,8 +200,7 @@ impl CacheTier for RedisCache {
     async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
         let mut cmd = redis::cmd("HMGET");
         cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "x", "v"]);
-        let (bytes, expires_at, last_active, marker, v): Fields =
-            self.run(Call::Cmd(&cmd), true).await?;
+        let (bytes, expires_at, last_active, marker, v): Fields = self.conn.cmd(&cmd, true).await?;
         let (Some(bytes), None) = (bytes, marker) else {
             return Ok(None);
         };
@@ -342,9 +275,8 @@ impl CacheTier for RedisCache {
     }
 
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
-        let mut inv = scripts::DELETE.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now.saturating_add(self.marker_secs))
+        let mut inv = ScriptCall::new(&scripts::DELETE, self.redis_key(key));
+        inv.arg(now.saturating_add(self.marker_secs))
             .arg(self.marker_secs);
         self.script::<i64>(&inv, true).await.map(drop)
     }
@@ -356,25 +288,11 @@ impl CacheTier for RedisCache {
         last_active: UnixTime,
         now: UnixTime,
     ) -> Result<()> {
-        let mut inv = scripts::TOUCH.prepare_invoke();
-        inv.key(self.redis_key(key))
-            .arg(now)
+        let mut inv = ScriptCall::new(&scripts::TOUCH, self.redis_key(key));
+        inv.arg(now)
             .arg(expires_at)
             .arg(last_active)
             .arg(ttl(expires_at, now));
         self.script::<i64>(&inv, true).await.map(drop)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ttl_is_clamped() {
-        assert_eq!(ttl(100, 40), 60);
-        assert_eq!(ttl(100, 100), 1);
-        assert_eq!(ttl(100, 500), 1);
-        assert_eq!(ttl(u64::MAX, 0), MAX_TTL_SECS);
     }
 }

@@ -2,28 +2,18 @@
 
 use std::time::Duration;
 
-use deadpool::managed::PoolError;
-use deadpool_redis::redis::{RedisError, RetryMethod};
+use redis::{RedisError, RetryMethod};
 use tiered_sessions::Error;
 
 use crate::pool::CallError;
 
 const BACKEND: &str = "redis";
 
-/// `after` is the call's deadline: the pool's and the connection's own
+/// `after` is the call's deadline: the connection's own connect and response
 /// timeouts are set to it, so whichever fires, the caller sees the same
 /// [`Error::Timeout`].
 pub(crate) fn into_error(e: CallError, after: Duration) -> Error {
-    let e = match e {
-        CallError::Redis(e) | CallError::Pool(PoolError::Backend(e)) => e,
-        CallError::Pool(PoolError::Timeout(_)) => {
-            return Error::Timeout {
-                backend: BACKEND,
-                after,
-            };
-        }
-        CallError::Pool(e) => return Error::unavailable(BACKEND, e),
-    };
+    let (CallError::Redis(e) | CallError::Connect(e)) = e;
     if e.is_timeout() {
         return Error::Timeout {
             backend: BACKEND,
@@ -48,7 +38,7 @@ pub(crate) fn redis_error(e: RedisError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deadpool_redis::redis::ErrorKind;
+    use redis::ErrorKind;
 
     #[test]
     fn connection_errors_are_retryable_server_errors_are_not() {

@@ -2,17 +2,24 @@
 
 mod builder;
 mod cache;
+mod cleanup;
+mod connection;
 mod error;
+mod layout;
 mod pool;
 mod scripts;
+mod store;
+mod store_scripts;
 mod tiered;
 
 pub use crate::builder::{
-    DEFAULT_CALL_TIMEOUT, DEFAULT_DELETION_MARKER, DEFAULT_KEY_PREFIX, DEFAULT_MAX_RECORD_BYTES,
-    RedisCacheBuilder, env,
+    DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_DELETION_MARKER, DEFAULT_KEY_PREFIX,
+    DEFAULT_MAX_RECORD_BYTES, RedisCacheBuilder, env,
 };
 pub use crate::cache::RedisCache;
+pub use crate::store::RedisStore;
 pub use crate::tiered::RedisTiered;
 
-/// The `redis` client crate this driver is built on (for [`RedisCache::query`]).
-pub use deadpool_redis::redis;
+/// The `redis` client crate this driver is built on (for [`RedisCache::query`]
+/// and [`RedisStore::query`]).
+pub use redis;

@@ -22,7 +22,7 @@
 
 use std::sync::LazyLock;
 
-use deadpool_redis::redis::Script;
+use redis::Script;
 
 /// How long a version floor outlives the durable save it guards; that
 /// save's own refill normally replaces it within milliseconds.
@@ -30,10 +30,14 @@ pub(crate) const FLOOR_SECS: u64 = 30;
 
 /// A script: the helpers, then `body`, with the floor lifetime filled in.
 fn with_helpers(body: &str) -> Script {
-    Script::new(&format!("{HELPERS}{body}").replace("FLOOR_MS", &(FLOOR_SECS * 1000).to_string()))
+    Script::new(
+        &format!("{CMP}{HELPERS}{body}").replace("FLOOR_MS", &(FLOOR_SECS * 1000).to_string()),
+    )
 }
 
-const HELPERS: &str = r"
+/// `cmp(a, b)`: -1, 0 or 1 for two canonical decimal strings, exact for every
+/// u64 (shared with the store's scripts).
+pub(crate) const CMP: &str = r"
 local function cmp(a, b)
   if #a ~= #b then
     if #a < #b then return -1 end
@@ -49,7 +53,9 @@ local function cmp(a, b)
   end
   return 0
 end
+";
 
+const HELPERS: &str = r"
 -- Whether a marker or floor on key counts: it must expire (a floor within
 -- FLOOR_MS ms). PTTL is only asked when one is there.
 local function expiring(key, max_ms)

@@ -1,0 +1,306 @@
+//! [`RedisStore`]: Redis as the whole session store.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::{Cmd, FromRedisValue, Script};
+use tiered_sessions::codec::{decode_record, encode_record};
+use tiered_sessions::{
+    CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
+    UnixTime,
+};
+
+use crate::builder::RedisCacheBuilder;
+use crate::connection::{Connection, ScriptCall};
+use crate::layout::{self, parse_u64, ttl};
+use crate::store_scripts;
+
+/// Redis (standalone or Cluster) as the whole session store, with no durable
+/// tier behind it — the usual tower-sessions / actix-session deployment.
+/// Build it with [`RedisCacheBuilder::build_store`] (or
+/// [`RedisStore::standalone`] / [`RedisStore::cluster`]).
+///
+/// Each session is one hash under `{prefix}{<store key>}` (the store key is
+/// the cluster hash tag) whose TTL is the session's remaining lifetime (at
+/// least 1 s). A read is one `HMGET`; `create`, `save`, `delete_unless_newer`
+/// and `touch` are one Lua script each (`EVALSHA`), atomic on the server;
+/// `delete` is one `DEL`. So a request that reads a session costs one Redis
+/// command, one that changes it two, and a new session one.
+///
+/// Expiry is decided by the caller's `now`, never by Redis's clock: a record
+/// at or past its `expires_at` is never returned nor saved over, even while
+/// Redis still holds it. Records above the record limit are refused with
+/// [`Error::TooLarge`] before anything is sent, and a stored one above it is a
+/// [`Error::Codec`] error, never decoded.
+///
+/// Durability is Redis's: see the crate README ("Redis as a whole store").
+pub struct RedisStore {
+    conn: Connection,
+    prefix: String,
+    max_record_bytes: usize,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("mode", &self.conn.mode())
+            .field("prefix", &self.prefix)
+            .field("call_timeout", &self.conn.call_timeout())
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("pool", &self.conn.pools().status())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The fields `HMGET key r e l v` returns.
+type Fields = (
+    Option<Vec<u8>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl RedisStore {
+    /// A builder for a store on a standalone Redis at `url`; finish it with
+    /// [`RedisCacheBuilder::build_store`].
+    pub fn standalone(url: impl Into<String>) -> RedisCacheBuilder {
+        RedisCacheBuilder::standalone(url)
+    }
+
+    /// A builder for a store on a Redis Cluster reached through `urls`;
+    /// finish it with [`RedisCacheBuilder::build_store`].
+    pub fn cluster<I, S>(urls: I) -> RedisCacheBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisCacheBuilder::cluster(urls)
+    }
+
+    pub(crate) fn from_parts(conn: Connection, prefix: String, max_record_bytes: usize) -> Self {
+        RedisStore {
+            conn,
+            prefix,
+            max_record_bytes,
+        }
+    }
+
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.conn.is_cluster()
+    }
+
+    /// The key prefix.
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The deadline of one call.
+    pub fn call_timeout(&self) -> Duration {
+        self.conn.call_timeout()
+    }
+
+    /// The Redis key a session is stored under.
+    pub fn redis_key(&self, key: &StoreKey) -> String {
+        layout::redis_key(&self.prefix, key)
+    }
+
+    /// How many Redis commands this store has sent so far (every attempt,
+    /// including script loads; not the cluster client's own topology queries).
+    pub fn commands_sent(&self) -> u64 {
+        self.conn.commands_sent()
+    }
+
+    /// Run any command on a pooled connection, under the same deadline, error
+    /// mapping and command count as the store's own calls (for health checks,
+    /// admin tools and benchmarks).
+    ///
+    /// # Errors
+    /// [`Error::Timeout`], [`Error::Unavailable`] for connection failures and
+    /// retryable server states, [`Error::Backend`] for other server errors.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.conn.cmd(cmd, false).await
+    }
+
+    /// Check that Redis answers (`PING`).
+    ///
+    /// # Errors
+    /// As [`RedisStore::query`].
+    pub async fn ping(&self) -> Result<()> {
+        self.query::<String>(&redis::cmd("PING")).await.map(drop)
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The encoded record, or [`Error::TooLarge`] above the limit.
+    fn encode(&self, record: &Record) -> Result<Vec<u8>> {
+        let bytes = encode_record(record);
+        if bytes.len() > self.max_record_bytes {
+            return Err(Error::TooLarge {
+                size: bytes.len(),
+                limit: self.max_record_bytes,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// A write of `record`: ARGV = now, version, bytes, expires_at,
+    /// last_active, ttl (then whatever the script adds).
+    fn write_invocation(
+        &self,
+        script: &'static Script,
+        key: &StoreKey,
+        record: &Record,
+        bytes: Vec<u8>,
+        now: UnixTime,
+    ) -> ScriptCall {
+        let mut inv = ScriptCall::new(script, self.redis_key(key));
+        inv.arg(now)
+            .arg(record.version)
+            .arg(bytes)
+            .arg(record.expires_at)
+            .arg(record.last_active)
+            .arg(ttl(record.expires_at, now));
+        inv
+    }
+
+    /// The record in the fields read, checked: within the limit, complete,
+    /// its `v` field equal to its own version (the scripts compare `v`).
+    fn record_from(&self, fields: Fields) -> Result<Option<Record>> {
+        let (bytes, expires_at, last_active, version) = fields;
+        let Some(bytes) = bytes else {
+            if expires_at.is_some() || version.is_some() {
+                return Err(Error::codec("stored session has no record field"));
+            }
+            return Ok(None);
+        };
+        if bytes.len() > self.max_record_bytes {
+            return Err(Error::codec(format!(
+                "stored record of {} bytes is over the {}-byte limit",
+                bytes.len(),
+                self.max_record_bytes
+            )));
+        }
+        let (Some(expires_at), Some(last_active), Some(version)) =
+            (expires_at, last_active, version)
+        else {
+            return Err(Error::codec("stored session is missing a field"));
+        };
+        let mut record = decode_record(&bytes)?;
+        if parse_u64("v", &version)? != record.version {
+            return Err(Error::codec(
+                "stored version field disagrees with the record",
+            ));
+        }
+        // `touch` updates these two fields without rewriting the record.
+        record.expires_at = parse_u64("e", &expires_at)?;
+        record.last_active = parse_u64("l", &last_active)?;
+        Ok(Some(record))
+    }
+
+    /// A conditional write's reply: 1 done, 0 no live record, 2 newer stored.
+    fn outcome(reply: i64, what: &str) -> Result<()> {
+        match reply {
+            1 => Ok(()),
+            0 => Err(Error::NotFound),
+            2 => Err(Error::Conflict),
+            other => Err(Error::backend(
+                "redis",
+                format!("unexpected {what} reply {other}"),
+            )),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "v"]);
+        let fields: Fields = self.conn.cmd(&cmd, true).await?;
+        Ok(self.record_from(fields)?.filter(|r| !r.is_expired(now)))
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        let bytes = self.encode(record)?;
+        let inv = self.write_invocation(&store_scripts::CREATE, key, record, bytes, now);
+        // Not retried: a create whose answer was lost would come back as
+        // AlreadyExists (its own record).
+        match self.conn.script::<i64>(&inv, false).await? {
+            1 => Ok(()),
+            0 => Err(Error::AlreadyExists),
+            other => Err(Error::backend(
+                "redis",
+                format!("unexpected create reply {other}"),
+            )),
+        }
+    }
+
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        _durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        record.check_follows(expected_version)?;
+        let bytes = self.encode(record)?;
+        let mut inv = self.write_invocation(&store_scripts::SAVE, key, record, bytes, now);
+        inv.arg(expected_version);
+        // Not retried: a save whose answer was lost would come back as Conflict.
+        Self::outcome(self.conn.script::<i64>(&inv, false).await?, "save")
+    }
+
+    async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.redis_key(key));
+        self.conn.cmd::<i64>(&cmd, true).await.map(drop)
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut inv = ScriptCall::new(&store_scripts::DELETE_UNLESS_NEWER, self.redis_key(key));
+        inv.arg(now).arg(expected_version);
+        // Not retried: one whose answer was lost would come back as NotFound.
+        Self::outcome(
+            self.conn.script::<i64>(&inv, false).await?,
+            "conditional delete",
+        )
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut inv = ScriptCall::new(&store_scripts::TOUCH, self.redis_key(key));
+        inv.arg(now)
+            .arg(expires_at)
+            .arg(last_active)
+            .arg(ttl(expires_at, now));
+        Self::outcome(self.conn.script::<i64>(&inv, true).await?, "touch")
+    }
+
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        crate::cleanup::delete_expired(self, now, max, cursor).await
+    }
+}
