@@ -10,6 +10,17 @@ use redis::AsyncCommands;
 pub struct RedisNodes(pub Vec<String>);
 
 impl RedisNodes {
+    /// The nodes of a comma-separated URL list (as `TS_REDIS_CLUSTER_URLS`).
+    pub fn parse(urls: &str) -> Self {
+        RedisNodes(
+            urls.split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
     /// Every key under `prefix`, on every node.
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
         let mut out = Vec::new();

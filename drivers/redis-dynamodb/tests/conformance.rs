@@ -79,12 +79,8 @@ impl Factory for RedisDynamo {
                 (RedisCache::standalone(url.clone()), vec![url])
             }
             Redis::Cluster => {
-                let urls: Vec<String> = env_endpoint("TS_REDIS_CLUSTER_URLS")?
-                    .split(',')
-                    .map(|u| u.trim().to_owned())
-                    .filter(|u| !u.is_empty())
-                    .collect();
-                (RedisCache::cluster(urls.clone()), urls)
+                let nodes = RedisNodes::parse(&env_endpoint("TS_REDIS_CLUSTER_URLS")?);
+                (RedisCache::cluster(nodes.0.clone()), nodes.0)
             }
         };
         let cache = builder

@@ -82,12 +82,8 @@ impl Redis {
                 (RedisCache::standalone(url.clone()), RedisNodes(vec![url]))
             }
             Redis::Cluster => {
-                let urls: Vec<String> = env_endpoint(support::REDIS_CLUSTER)?
-                    .split(',')
-                    .map(|u| u.trim().to_owned())
-                    .filter(|u| !u.is_empty())
-                    .collect();
-                (RedisCache::cluster(urls.clone()), RedisNodes(urls))
+                let nodes = RedisNodes::parse(&env_endpoint(support::REDIS_CLUSTER)?);
+                (RedisCache::cluster(nodes.0.clone()), nodes)
             }
         })
     }

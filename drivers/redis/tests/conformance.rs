@@ -7,13 +7,10 @@
 //! Every case gets a fresh key prefix. A missing service shows its cases as
 //! ignored with the reason (a failure under `CI=true`).
 
-#[path = "support/nodes.rs"]
-mod nodes;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use nodes::RedisNodes;
+use tiered_sessions_conformance::kit::RedisNodes;
 use tiered_sessions_conformance::{
     Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, unique_namespace,
 };

@@ -9,8 +9,6 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-#[path = "support/server.rs"]
-mod server;
 mod support;
 #[path = "support/app.rs"]
 mod web;
@@ -18,12 +16,12 @@ mod web;
 use std::sync::Arc;
 use std::time::Duration;
 
-use server::PrivateRedis;
 use support::{Case, env, trials, unique};
 use tiered_sessions::CacheTier;
 use tiered_sessions::{
     Durability, Error, Record, SessionStore, SessionStoreExt, StoreKey, codec::encode_record,
 };
+use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
 use tiered_sessions_redis::{RedisCache, RedisStore, redis};
 
 type Store = Arc<RedisStore>;
@@ -518,12 +516,27 @@ const OFFLINE: &[(&str, Case<()>)] = &[
 /// again: the first read after it is retried once on a new connection, and
 /// everything after works — for the store and the cache alike.
 async fn both_recover_after_a_server_restart(_: ()) {
-    let mut server = PrivateRedis::start();
-    let store = RedisStore::standalone(server.url())
+    let port = free_port().unwrap();
+    let log = std::env::temp_dir().join(format!("{}.log", unique()));
+    let args = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut server = Server::start(redis_server().unwrap(), args, port, log.clone()).await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let store = RedisStore::standalone(url.clone())
         .call_timeout(Duration::from_secs(2))
         .build_store()
         .unwrap();
-    let cache = RedisCache::standalone(server.url())
+    let cache = RedisCache::standalone(url)
         .call_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
@@ -536,7 +549,8 @@ async fn both_recover_after_a_server_restart(_: ()) {
     assert!(store.load(&k, NOW).await.unwrap().is_some());
     assert!(cache.get(&c, NOW).await.unwrap().is_some());
     for _ in 0..2 {
-        server.restart();
+        server.kill();
+        server.restart().await;
         // Nothing persisted: the session is gone, and the reads say so.
         assert_eq!(store.load(&k, NOW).await.unwrap(), None);
         assert_eq!(cache.get(&c, NOW).await.unwrap(), None);
@@ -549,14 +563,16 @@ async fn both_recover_after_a_server_restart(_: ()) {
         assert!(cache.get(&c, NOW).await.unwrap().is_some());
     }
     // A server that is down: typed, retryable errors, then recovery.
-    server.stop();
+    server.kill();
     let err = store.load(&k, NOW).await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
     let err = cache.get(&c, NOW).await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
-    server.restart();
+    server.restart().await;
     assert_eq!(store.load(&k, NOW).await.unwrap(), None);
     assert_eq!(cache.get(&c, NOW).await.unwrap(), None);
+    drop(server);
+    let _ = std::fs::remove_file(log);
 }
 
 const PRIVATE_SERVER: &[(&str, Case<()>)] = &[("both_recover_after_a_server_restart", |c| {
@@ -572,7 +588,7 @@ fn main() -> std::process::ExitCode {
     all.extend(trials("cluster", clus.clone(), CASES));
     all.extend(trials("cluster", clus, CLUSTER_ONLY));
     all.extend(trials("no_server", Ok(|| ()), OFFLINE));
-    let private = PrivateRedis::available().map(|()| (|| ()) as fn());
+    let private = redis_server().map(|_| (|| ()) as fn());
     all.extend(trials("private_server", private, PRIVATE_SERVER));
     libtest_mimic::run(&args, all).exit_code()
 }

@@ -89,12 +89,12 @@ pub async fn call(app: &Router, path: &str, cookie: Option<&str>) -> Response<Bo
 /// A fresh ~1 KiB session: the `Cookie` header that sends it.
 pub async fn session(app: &Router) -> String {
     let res = call(app, "/init", None).await;
-    let jar: Vec<&str> = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap())
-        .collect();
-    assert!(!jar.is_empty(), "a session cookie on create");
-    jar.join("; ")
+    let mut jar = tiered_sessions_conformance::kit::Jar::new();
+    jar.update(
+        res.headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    jar.header().expect("a session cookie on create")
 }
