@@ -1,7 +1,9 @@
 //! The demo app: `cargo run --example demo`, then open <http://127.0.0.1:3000/>.
 //!
 //! Runs on the embedded default — the memory driver, as a cache tier in front of
-//! a memory "durable" tier — so it needs no services. `PORT` overrides the port;
+//! a memory "durable" tier — so it needs no services. With
+//! `TIERED_SESSIONS_REDIS_URL` (or `TIERED_SESSIONS_REDIS_CLUSTER_URLS`) set it
+//! keeps sessions in Redis instead, as a whole store. `PORT` overrides the port;
 //! `SESSION_KEY` (64 hex characters) keeps sessions valid across restarts.
 
 use std::net::SocketAddr;
@@ -12,8 +14,11 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use tiered_sessions::{Result, Session, SessionConfig, SessionLayer, SessionManager, TieredStore};
+use tiered_sessions::{
+    Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore, TieredStore,
+};
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
+use tiered_sessions_redis::{RedisCacheBuilder, env as redis_env};
 
 const INDEX: &str = r#"<!doctype html>
 <title>tiered-sessions demo</title>
@@ -118,13 +123,23 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let metrics = Arc::new(tiered_sessions::Metrics::default());
-    let store =
-        TieredStore::new(MemoryCache::new(), MemoryStore::new()).with_metrics(metrics.clone());
+    let redis = [redis_env::URL, redis_env::CLUSTER_URLS]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| !v.trim().is_empty()));
+    let store: Arc<dyn SessionStore> = if redis {
+        tracing::info!("sessions in Redis (a whole store), from TIERED_SESSIONS_REDIS_*");
+        Arc::new(RedisCacheBuilder::from_env()?.build_store()?)
+    } else {
+        tracing::info!("sessions in memory (set TIERED_SESSIONS_REDIS_URL for Redis)");
+        Arc::new(
+            TieredStore::new(MemoryCache::new(), MemoryStore::new()).with_metrics(metrics.clone()),
+        )
+    };
     let config = SessionConfig::builder([signing_key()])
         // The demo serves plain HTTP on localhost; keep Secure on in production.
         .secure(false)
         .build()?;
-    let manager = SessionManager::new(config, store).with_metrics(metrics);
+    let manager = SessionManager::with_shared_store(config, store).with_metrics(metrics);
     let app = Router::new()
         .route("/", get(|| async { Html(INDEX) }))
         .route("/counter", get(counter))
