@@ -7,6 +7,7 @@ mod config;
 pub mod cookie;
 mod env;
 mod error;
+pub mod fields;
 mod keys;
 mod layer;
 mod log_throttle;

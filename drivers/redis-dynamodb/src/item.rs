@@ -17,11 +17,9 @@ use tiered_sessions::codec::{decode_data, encode_data, record_len_with_data};
 use tiered_sessions::{Error, Record, Result, StoreKey, UnixTime};
 
 pub(crate) const PK: &str = "pk";
-pub(crate) const VERSION: &str = "v";
-pub(crate) const EXPIRES: &str = "exp";
-pub(crate) const CREATED: &str = "ca";
-pub(crate) const ACTIVE: &str = "la";
-pub(crate) const DATA: &str = "d";
+pub(crate) use tiered_sessions::fields::{
+    CREATED_AT as CREATED, DATA, EXPIRES_AT as EXPIRES, LAST_ACTIVE as ACTIVE, VERSION,
+};
 
 /// DynamoDB's item size limit (400 KB, names and values together).
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;

@@ -15,16 +15,11 @@ pub const MAX_BSON_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// The key field.
 pub(crate) const ID: &str = "_id";
-/// The version.
-pub(crate) const VERSION: &str = "v";
-/// The expiry, as a BSON date (what the TTL index sweeps on).
-pub(crate) const EXPIRES: &str = "exp";
-/// Creation time, UNIX seconds.
-pub(crate) const CREATED: &str = "ca";
-/// Last activity, UNIX seconds.
-pub(crate) const LAST_ACTIVE: &str = "la";
-/// The session data in [`tiered_sessions::codec::encode_data`] form.
-pub(crate) const DATA: &str = "d";
+/// The record's fields, named as every field-per-part driver names them; the
+/// expiry is a BSON date here (what the TTL index sweeps on).
+pub(crate) use tiered_sessions::fields::{
+    CREATED_AT as CREATED, DATA, EXPIRES_AT as EXPIRES, LAST_ACTIVE, VERSION,
+};
 
 /// The latest expiry stored: the last second of the year 9999. A BSON date
 /// reaches much further, but drivers built on language date types (Python's
@@ -149,6 +144,20 @@ mod tests {
 
     fn key() -> StoreKey {
         StoreKey::from_stored("ab".repeat(32))
+    }
+
+    #[test]
+    fn field_names_are_the_shared_layout() {
+        // `cstr!` needs literals: they must spell the shared names.
+        for (literal, name) in [
+            (cstr!("v"), VERSION),
+            (cstr!("exp"), EXPIRES),
+            (cstr!("ca"), CREATED),
+            (cstr!("la"), LAST_ACTIVE),
+            (cstr!("d"), DATA),
+        ] {
+            assert_eq!(literal.as_str(), name);
+        }
     }
 
     #[test]
