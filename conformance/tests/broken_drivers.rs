@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tiered_sessions::{
     CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, Durability, Error, Record, Result,
-    SessionStore, StoreKey, UnixTime, async_trait,
+    SessionStore, StoreKey, TieredStore, UnixTime, async_trait,
 };
 use tiered_sessions_conformance::{
     Capabilities, CaseOutcome, Factory, Fixture, Skip, cases, run_all,
@@ -336,10 +336,69 @@ impl Factory for Whole {
     }
 }
 
-/// Memory tiers composed by `TieredStore` (`cache_first == false`) or by the
-/// broken [`CacheFirst`].
+/// How a [`Tiered`] fixture composes its two memory tiers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Composition {
+    /// `TieredStore`, correct.
+    Correct,
+    /// The broken [`CacheFirst`].
+    CacheFirst,
+    /// A `TieredStore` behind a wrapper that also reads the durable tier on
+    /// every load (a cache that saves nothing).
+    ReadsDurableToo,
+}
+
+/// Memory tiers composed as `composition` says.
 struct Tiered {
-    cache_first: bool,
+    composition: Composition,
+}
+
+/// Loads read the durable tier too, then answer from the tiered store.
+#[derive(Debug)]
+struct ReadsDurableToo {
+    tiered: Arc<dyn SessionStore>,
+    durable: Arc<dyn SessionStore>,
+}
+
+#[async_trait]
+impl SessionStore for ReadsDurableToo {
+    fn max_record_bytes(&self) -> usize {
+        self.tiered.max_record_bytes()
+    }
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        self.durable.load(key, now).await?;
+        self.tiered.load(key, now).await
+    }
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        self.tiered.create(key, record, now).await
+    }
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        d: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.tiered.save(key, record, expected, d, now).await
+    }
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        self.tiered.delete(key, now).await
+    }
+    async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
+        self.tiered.delete_unless_newer(key, v, now).await
+    }
+    async fn touch(&self, key: &StoreKey, e: UnixTime, l: UnixTime, now: UnixTime) -> Result<()> {
+        self.tiered.touch(key, e, l, now).await
+    }
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        self.tiered.delete_expired(now, max, cursor).await
+    }
 }
 
 #[async_trait]
@@ -364,15 +423,22 @@ impl Factory for Tiered {
                     .collect();
                 async move { keys }
             });
-        if !self.cache_first {
-            return Ok(fx);
-        }
-        let compose = |cache: Arc<dyn CacheTier>, durable: Arc<dyn SessionStore>, _: Duration| {
-            Arc::new(CacheFirst { cache, durable }) as Arc<dyn SessionStore>
+        let compose: fn(
+            Arc<dyn CacheTier>,
+            Arc<dyn SessionStore>,
+            Duration,
+        ) -> Arc<dyn SessionStore> = match self.composition {
+            Composition::Correct => return Ok(fx),
+            Composition::CacheFirst => |cache, durable, _| Arc::new(CacheFirst { cache, durable }),
+            Composition::ReadsDurableToo => |cache, durable, timeout| {
+                let tiered =
+                    Arc::new(TieredStore::new(cache, durable.clone()).with_cache_timeout(timeout));
+                Arc::new(ReadsDurableToo { tiered, durable })
+            },
         };
         let (cache, durable) = fx.tiers.clone().unwrap();
         Ok(Fixture {
-            store: compose(cache, durable, Duration::ZERO),
+            store: compose(cache, durable, Duration::from_secs(1)),
             ..fx.with_compose(compose)
         })
     }
@@ -413,9 +479,19 @@ fn assert_fails(failed: &BTreeSet<&str>, must: &[&str], may: &[&str]) {
 async fn correct_drivers_pass_every_case() {
     let whole = whole(|| Arc::new(memory()));
     assert_fails(&failures(&whole).await, &[], &[]);
-    assert_fails(&failures(&Tiered { cache_first: false }).await, &[], &[]);
+    assert_fails(
+        &failures(&Tiered {
+            composition: Composition::Correct,
+        })
+        .await,
+        &[],
+        &[],
+    );
     // And nothing was passed by default: the tier cases ran on the tiered one.
-    let outcomes = run_all(&Tiered { cache_first: false }).await;
+    let outcomes = run_all(&Tiered {
+        composition: Composition::Correct,
+    })
+    .await;
     assert!(
         outcomes.iter().all(|(_, o)| *o == CaseOutcome::Passed),
         "{outcomes:?}"
@@ -485,8 +561,20 @@ async fn signed_versions_fail_the_range_case() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn reading_the_durable_tier_on_hits_fails_the_cache_hit_case() {
+    let failed = failures(&Tiered {
+        composition: Composition::ReadsDurableToo,
+    })
+    .await;
+    assert_fails(&failed, &["a_cache_hit_makes_no_durable_read"], &[]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn writing_the_cache_first_fails_the_ordering_cases() {
-    let failed = failures(&Tiered { cache_first: true }).await;
+    let failed = failures(&Tiered {
+        composition: Composition::CacheFirst,
+    })
+    .await;
     assert_fails(
         &failed,
         &[
@@ -526,7 +614,9 @@ async fn the_model_alone_catches_each_flaw_on_every_seed() {
         }
         let whole = Fixture::new(Arc::new(memory()));
         model_based_with(&whole, &caps, run).await.unwrap();
-        let tiered = Tiered { cache_first: false };
+        let tiered = Tiered {
+            composition: Composition::Correct,
+        };
         let fx = tiered.fixture().await.unwrap();
         model_based_with(&fx, &tiered.capabilities(), run)
             .await

@@ -44,7 +44,8 @@ pub use self::store::{
     unknown_key_loads_none,
 };
 pub use self::tiers::{
-    cache_loss_falls_back_to_durable_and_refills, cache_tier_clauses, delete_removes_every_tier,
+    a_cache_hit_makes_no_durable_read, cache_loss_falls_back_to_durable_and_refills,
+    cache_tier_clauses, delete_removes_every_tier,
     every_save_is_refused_above_the_smaller_tier_limit, quick_save_reaches_the_cache_only,
     quick_save_survives_a_conflicting_durable_save, quick_save_without_a_cache_entry_is_durable,
 };
@@ -150,6 +151,7 @@ pub fn all() -> Vec<Case> {
             CacheTier,
             every_save_is_refused_above_the_smaller_tier_limit
         ),
+        case!("tiers", CacheTier, a_cache_hit_makes_no_durable_read),
         case!(
             "http",
             Contract,

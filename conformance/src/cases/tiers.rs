@@ -518,3 +518,40 @@ pub async fn every_save_is_refused_above_the_smaller_tier_limit(
     );
     Ok(())
 }
+
+/// A read the cache answers makes no durable read: after a create (which
+/// fills the cache), loads of the same session never reach the durable tier.
+/// (Django's `test_exists_searches_cache_first`.)
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn a_cache_hit_makes_no_durable_read(
+    fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    let (cache, durable) = tiers(fx, caps)?;
+    let counted = Arc::new(FaultyDurable::new(durable.clone()));
+    let calls = counted.faults().clone();
+    let store = fx.compose_tiers(cache.clone(), counted, CACHE_TIMEOUT);
+    let now = sample::now();
+    let k = sample::key()?;
+    let v1 = sample::record(1, now, 600, &[("a", b"1")]);
+    store
+        .create(&k, &v1, now)
+        .await
+        .during("creating a record")?;
+    calls.reset_counts();
+    for i in 0..5 {
+        let got = store
+            .load(&k, now + 1)
+            .await
+            .during("loading a cached record")?;
+        same(got.as_ref(), Some(&v1), "a cached record")?;
+        let reads = calls.counts().reads;
+        ensure!(
+            reads == 0,
+            "load {i} of a record the cache holds read the durable tier {reads} times"
+        );
+    }
+    Ok(())
+}
