@@ -187,6 +187,8 @@ pub struct Counting<S> {
     pub reads: AtomicUsize,
     pub writes: AtomicUsize,
     pub fail: AtomicBool,
+    /// Fail writes only (reads still work).
+    pub fail_writes: AtomicBool,
     /// Yield to the scheduler inside every call, so concurrent requests interleave.
     pub yield_each_call: AtomicBool,
 }
@@ -198,6 +200,7 @@ impl<S> Counting<S> {
             reads: AtomicUsize::new(0),
             writes: AtomicUsize::new(0),
             fail: AtomicBool::new(false),
+            fail_writes: AtomicBool::new(false),
             yield_each_call: AtomicBool::new(false),
         })
     }
@@ -214,7 +217,8 @@ impl<S> Counting<S> {
         if self.yield_each_call.load(Ordering::SeqCst) {
             tokio::task::yield_now().await;
         }
-        if self.fail.load(Ordering::SeqCst) {
+        let write = std::ptr::eq(counter, &self.writes);
+        if self.fail.load(Ordering::SeqCst) || (write && self.fail_writes.load(Ordering::SeqCst)) {
             return Err(Error::unavailable(
                 "test-store",
                 std::io::Error::other("secret internal detail 10.0.0.7:6379"),
