@@ -52,16 +52,9 @@ impl<F: Fn(&str) -> Option<String>> EnvVars<F> {
     /// # Errors
     /// [`Error::Config`] for any other value.
     pub fn flag(&self, name: &str) -> Result<Option<bool>> {
-        let Some(v) = self.get(name) else {
-            return Ok(None);
-        };
-        match v.to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Ok(Some(true)),
-            "0" | "false" | "no" | "off" => Ok(Some(false)),
-            _ => Err(Error::config(format!(
-                "{name} must be true or false, not {v:?}"
-            ))),
-        }
+        self.get(name)
+            .map(|v| bool::parse_env(name, &v))
+            .transpose()
     }
 
     /// A whole number.
@@ -69,12 +62,7 @@ impl<F: Fn(&str) -> Option<String>> EnvVars<F> {
     /// # Errors
     /// [`Error::Config`] when the value is not a whole number in `T`'s range.
     pub fn number<T: FromStr>(&self, name: &str) -> Result<Option<T>> {
-        let Some(v) = self.get(name) else {
-            return Ok(None);
-        };
-        v.parse().map(Some).map_err(|_| {
-            Error::config(format!("{name} must be a whole number in range, not {v:?}"))
-        })
+        self.get(name).map(|v| whole_number(name, &v)).transpose()
     }
 
     /// A duration given in whole milliseconds.
@@ -83,6 +71,19 @@ impl<F: Fn(&str) -> Option<String>> EnvVars<F> {
     /// As [`EnvVars::number`].
     pub fn millis(&self, name: &str) -> Result<Option<Duration>> {
         Ok(self.number::<u64>(name)?.map(Duration::from_millis))
+    }
+
+    /// Overwrite `target` with the variable's value when it is set (a value
+    /// read as [`EnvValue`] says: a flag, a whole number, milliseconds or
+    /// text); leave it as it is when unset or empty.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the value does not parse.
+    pub fn read_into<T: EnvValue>(&self, name: &str, target: &mut T) -> Result<()> {
+        if let Some(raw) = self.get(name) {
+            *target = T::parse_env(name, &raw)?;
+        }
+        Ok(())
     }
 
     /// A comma-separated list; empty items are dropped.
@@ -97,6 +98,91 @@ impl<F: Fn(&str) -> Option<String>> EnvVars<F> {
         (!items.is_empty()).then_some(items)
     }
 }
+
+/// Settings built from environment-style variables: implement
+/// [`FromEnv::from_vars`], and [`FromEnv::from_env`] (the process
+/// environment) and [`FromEnv::from_lookup`] (any source: a test map, a
+/// config file) come with it. Every builder of this workspace implements it.
+pub trait FromEnv: Sized {
+    /// Settings from `vars`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a required variable is missing or a value does
+    /// not parse.
+    fn from_vars<F: Fn(&str) -> Option<String>>(vars: &EnvVars<F>) -> Result<Self>;
+
+    /// Settings from the process environment.
+    ///
+    /// # Errors
+    /// As [`FromEnv::from_vars`].
+    fn from_env() -> Result<Self> {
+        Self::from_vars(&EnvVars::process())
+    }
+
+    /// Settings from variables read through `lookup`.
+    ///
+    /// # Errors
+    /// As [`FromEnv::from_vars`].
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        Self::from_vars(&EnvVars::new(lookup))
+    }
+}
+
+/// A type a variable is read into by [`EnvVars::read_into`].
+pub trait EnvValue: Sized {
+    /// Parse `raw` (trimmed, not empty), the value of variable `name`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable and what it must hold.
+    fn parse_env(name: &str, raw: &str) -> Result<Self>;
+}
+
+fn whole_number<T: FromStr>(name: &str, raw: &str) -> Result<T> {
+    raw.parse().map_err(|_| {
+        Error::config(format!(
+            "{name} must be a whole number in range, not {raw:?}"
+        ))
+    })
+}
+
+/// `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`, in any case.
+impl EnvValue for bool {
+    fn parse_env(name: &str, raw: &str) -> Result<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(Error::config(format!(
+                "{name} must be true or false, not {raw:?}"
+            ))),
+        }
+    }
+}
+
+/// Whole milliseconds.
+impl EnvValue for Duration {
+    fn parse_env(name: &str, raw: &str) -> Result<Self> {
+        whole_number(name, raw).map(Duration::from_millis)
+    }
+}
+
+/// The text as given (trimmed).
+impl EnvValue for String {
+    fn parse_env(_name: &str, raw: &str) -> Result<Self> {
+        Ok(raw.to_owned())
+    }
+}
+
+macro_rules! whole_numbers {
+    ($($t:ty),*) => {$(
+        /// A whole number in the type's range.
+        impl EnvValue for $t {
+            fn parse_env(name: &str, raw: &str) -> Result<Self> {
+                whole_number(name, raw)
+            }
+        }
+    )*};
+}
+whole_numbers!(u16, u32, u64, usize);
 
 impl<F> std::fmt::Debug for EnvVars<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,6 +230,17 @@ mod tests {
         assert_eq!(e.millis("MS").unwrap(), Some(Duration::from_millis(250)));
         assert_eq!(e.list("LIST").unwrap(), ["a", "b", "c"]);
         assert_eq!(e.list("EMPTY"), None);
+        let (mut on, mut n, mut ms) = (false, 7u32, Duration::ZERO);
+        e.read_into("YES", &mut on).unwrap();
+        e.read_into("UNSET", &mut n).unwrap();
+        e.read_into("MS", &mut ms).unwrap();
+        assert!(on);
+        assert_eq!((n, ms), (7, Duration::from_millis(250)));
+        assert!(matches!(
+            e.read_into("BAD", &mut on),
+            Err(Error::Config { .. })
+        ));
+        assert!(on, "a failed read leaves the value");
         let missing = e.require("UNSET", "a URL").unwrap_err().to_string();
         assert!(
             missing.contains("UNSET") && missing.contains("a URL"),

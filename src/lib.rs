@@ -28,7 +28,7 @@ pub use crate::axum::MissingSessionLayer;
 pub use crate::cleanup::{CLEANUP_USAGE, CleanupOptions};
 pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use crate::config::{SameSite, SessionConfig, SessionConfigBuilder};
-pub use crate::env::EnvVars;
+pub use crate::env::{EnvValue, EnvVars, FromEnv};
 pub use crate::error::{BoxError, Error, Result};
 pub use crate::keys::{KeyRing, MIN_KEY_LEN};
 pub use crate::layer::{ResponseFuture, SessionLayer, SessionService};

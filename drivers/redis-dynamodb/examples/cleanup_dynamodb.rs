@@ -17,7 +17,7 @@
 
 use std::process::ExitCode;
 
-use tiered_sessions::{CLEANUP_USAGE, CleanupOptions, Clock, SystemClock};
+use tiered_sessions::{CLEANUP_USAGE, CleanupOptions, Clock, FromEnv, SystemClock};
 use tiered_sessions_redis_dynamodb::DynamoStoreBuilder;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,6 +1,5 @@
 //! [`DynamoStoreBuilder`]: table, region, endpoint, deadlines and retry budget.
 
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,7 +10,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-use tiered_sessions::{EnvVars, Error, Result};
+use tiered_sessions::{EnvVars, Error, FromEnv, Result};
 
 use crate::store::DynamoStore;
 
@@ -42,7 +41,7 @@ pub mod env {
 }
 
 /// Builds a [`DynamoStore`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct DynamoStoreBuilder {
     table: String,
     region: Option<String>,
@@ -54,18 +53,6 @@ pub struct DynamoStoreBuilder {
     ensure_table: bool,
     check_at_start: bool,
     sdk_config: Option<SdkConfig>,
-}
-
-impl fmt::Debug for DynamoStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DynamoStoreBuilder")
-            .field("table", &self.table)
-            .field("region", &self.region)
-            .field("endpoint", &self.endpoint)
-            .field("operation_timeout", &self.operation_timeout)
-            .field("max_attempts", &self.max_attempts)
-            .finish_non_exhaustive()
-    }
 }
 
 impl DynamoStoreBuilder {
@@ -84,41 +71,6 @@ impl DynamoStoreBuilder {
             check_at_start: true,
             sdk_config: None,
         }
-    }
-
-    /// Settings from the environment (see [`mod@env`]).
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the table variable is missing or a number does not parse.
-    pub fn from_env() -> Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`DynamoStoreBuilder::from_env`], reading variables through `lookup`.
-    ///
-    /// # Errors
-    /// As [`DynamoStoreBuilder::from_env`].
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let vars = EnvVars::new(lookup);
-        let mut b = Self::new(vars.require(env::TABLE, "the sessions table name")?);
-        b.endpoint = vars.get(env::ENDPOINT);
-        b.region = vars.get(env::REGION);
-        if let Some(timeout) = vars.millis(env::TIMEOUT_MS)? {
-            b.operation_timeout = timeout;
-        }
-        if let Some(n) = vars.number(env::MAX_ATTEMPTS)? {
-            b.max_attempts = n;
-        }
-        if let Some(n) = vars.number(env::MAX_RECORD_BYTES)? {
-            b.max_record_bytes = n;
-        }
-        if let Some(yes) = vars.flag(env::ENSURE_TABLE)? {
-            b.ensure_table = yes;
-        }
-        if let Some(yes) = vars.flag(env::CHECK_AT_START)? {
-            b.check_at_start = yes;
-        }
-        Ok(b)
     }
 
     /// The AWS region (default: from `AWS_REGION` or the profile).
@@ -269,6 +221,22 @@ impl DynamoStoreBuilder {
     }
 }
 
+/// Settings from the environment (see [`mod@env`]); `from_env` and
+/// `from_lookup` come with [`FromEnv`].
+impl FromEnv for DynamoStoreBuilder {
+    fn from_vars<F: Fn(&str) -> Option<String>>(vars: &EnvVars<F>) -> Result<Self> {
+        let mut b = Self::new(vars.require(env::TABLE, "the sessions table name")?);
+        b.endpoint = vars.get(env::ENDPOINT);
+        b.region = vars.get(env::REGION);
+        vars.read_into(env::TIMEOUT_MS, &mut b.operation_timeout)?;
+        vars.read_into(env::MAX_ATTEMPTS, &mut b.max_attempts)?;
+        vars.read_into(env::MAX_RECORD_BYTES, &mut b.max_record_bytes)?;
+        vars.read_into(env::ENSURE_TABLE, &mut b.ensure_table)?;
+        vars.read_into(env::CHECK_AT_START, &mut b.check_at_start)?;
+        Ok(b)
+    }
+}
+
 /// Counts every HTTP request sent (each attempt), for tests and benchmarks.
 #[derive(Debug)]
 struct CountRequests(Arc<AtomicU64>);
@@ -338,5 +306,28 @@ mod tests {
             .build()
             .await;
         assert!(matches!(over, Err(Error::Config { .. })), "{over:?}");
+    }
+
+    #[tokio::test]
+    async fn debug_shows_no_secret_key() {
+        use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+        let sdk = SdkConfig::builder()
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI-secret-part",
+                Some("session-token-part".to_owned()),
+                None,
+                "test",
+            )))
+            .region(Region::new("us-east-1"))
+            .build();
+        let builder = DynamoStoreBuilder::new("t")
+            .sdk_config(sdk)
+            .check_at_start(false);
+        let shown = format!("{builder:?} {:?}", builder.clone().build().await.unwrap());
+        assert!(shown.contains("DynamoStore"), "{shown}");
+        for secret in ["secret-part", "session-token-part"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

@@ -111,21 +111,14 @@ pub(crate) fn live_version(item: Option<&Item>, now: UnixTime) -> Result<Option<
 mod tests {
     use super::*;
     use tiered_sessions::codec::encode_record;
+    use tiered_sessions_conformance::kit::{sample_key as key, sample_record};
 
-    fn key() -> StoreKey {
-        StoreKey::from_stored("ab".repeat(32))
-    }
-
+    /// The kit's sample record holding only `size` bytes under `blob`.
     fn record(size: usize) -> Record {
-        let mut r = Record {
-            version: 300,
-            expires_at: 1_900_000_000,
-            created_at: 1_700_000_000,
-            last_active: 1_800_000_000,
-            ..Record::default()
-        };
-        r.data.insert("blob".into(), vec![7; size]);
-        r
+        Record {
+            data: [("blob".to_owned(), vec![7; size])].into(),
+            ..sample_record()
+        }
     }
 
     #[test]

@@ -12,14 +12,14 @@ pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;
 pub use crate::table::{TableCheck, TableSetup, TtlSetup};
 
-use tiered_sessions::{Result, TieredStore};
+use tiered_sessions::{FromEnv, Result, TieredStore};
 pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder, RedisTiered};
 
 /// A Redis cache in front of a DynamoDB table, as one [`tiered_sessions::SessionStore`].
 pub type RedisDynamoStore = TieredStore<RedisCache, DynamoStore>;
 
 /// Redis in front of DynamoDB, everything from the environment:
-/// [`DynamoStoreBuilder::from_env`] (creating the table when
+/// [`FromEnv::from_env`] on [`DynamoStoreBuilder`] (creating the table when
 /// [`env::ENSURE_TABLE`] says so) behind [`RedisTiered::from_env`].
 ///
 /// # Errors

@@ -37,22 +37,13 @@ use crate::item::{
 ///
 /// Build with [`DynamoStore::builder`]; create the table with
 /// [`DynamoStore::ensure_table`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct DynamoStore {
     pub(crate) client: Client,
     pub(crate) table: Arc<str>,
     pub(crate) timeout: Duration,
     pub(crate) requests: Arc<AtomicU64>,
     pub(crate) max_record_bytes: usize,
-}
-
-impl fmt::Debug for DynamoStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DynamoStore")
-            .field("table", &self.table)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
 }
 
 impl DynamoStore {

@@ -13,7 +13,7 @@
 
 use std::process::ExitCode;
 
-use tiered_sessions::{CLEANUP_USAGE, CleanupOptions, Clock, SystemClock};
+use tiered_sessions::{CLEANUP_USAGE, CleanupOptions, Clock, FromEnv, SystemClock};
 use tiered_sessions_redis_mongodb::MongoStoreBuilder;
 
 #[tokio::main(flavor = "current_thread")]

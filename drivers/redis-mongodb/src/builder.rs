@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mongodb::Client;
 use mongodb::options::ClientOptions;
-use tiered_sessions::{EnvVars, Error, Result};
+use tiered_sessions::{EnvVars, Error, FromEnv, Result};
 
 use crate::document::MAX_RECORD_BYTES;
 use crate::error;
@@ -37,6 +37,16 @@ pub mod env {
     pub const CHECK_AT_START: &str = "TIERED_SESSIONS_MONGODB_CHECK_AT_START";
 }
 
+/// A connection string, which may hold a password: `Debug` hides it.
+#[derive(Clone)]
+struct Uri(String);
+
+impl fmt::Debug for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// Default database when neither the builder nor the URI names one.
 pub const DEFAULT_DATABASE: &str = "sessions";
 /// Default collection.
@@ -52,9 +62,9 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`MongoStoreBuilder::from_env`].
 ///
 /// `Debug` does not show the URI, which may hold a password.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct MongoStoreBuilder {
-    uri: String,
+    uri: Uri,
     database: Option<String>,
     collection: String,
     connect_timeout: Duration,
@@ -65,28 +75,12 @@ pub struct MongoStoreBuilder {
     check_at_start: bool,
 }
 
-impl fmt::Debug for MongoStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MongoStoreBuilder")
-            .field("uri", &"<redacted>")
-            .field("database", &self.database)
-            .field("collection", &self.collection)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("operation_timeout", &self.operation_timeout)
-            .field("max_record_bytes", &self.max_record_bytes)
-            .field("app_name", &self.app_name)
-            .field("ensure_indexes", &self.ensure_indexes)
-            .field("check_at_start", &self.check_at_start)
-            .finish()
-    }
-}
-
 impl MongoStoreBuilder {
     /// Settings for a store at `uri` (`mongodb://…`, or `mongodb+srv://…` with
     /// the `dns-srv` feature), with every default.
     pub fn new(uri: impl Into<String>) -> Self {
         MongoStoreBuilder {
-            uri: uri.into(),
+            uri: Uri(uri.into()),
             database: None,
             collection: DEFAULT_COLLECTION.to_owned(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -96,47 +90,6 @@ impl MongoStoreBuilder {
             ensure_indexes: true,
             check_at_start: true,
         }
-    }
-
-    /// Settings from the environment (see [`mod@env`]).
-    ///
-    /// # Errors
-    /// [`Error::Config`] when [`env::URI`] is missing or a number does not parse.
-    pub fn from_env() -> Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`MongoStoreBuilder::from_env`], reading variables through `lookup`
-    /// (for tests, or a configuration source of your own).
-    ///
-    /// # Errors
-    /// As [`MongoStoreBuilder::from_env`].
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let vars = EnvVars::new(lookup);
-        let mut b = Self::new(vars.require(
-            env::URI,
-            "a MongoDB connection string (mongodb://host:port/?replicaSet=…)",
-        )?);
-        b.database = vars.get(env::DATABASE);
-        if let Some(c) = vars.get(env::COLLECTION) {
-            b.collection = c;
-        }
-        if let Some(timeout) = vars.millis(env::CONNECT_TIMEOUT_MS)? {
-            b.connect_timeout = timeout;
-        }
-        if let Some(timeout) = vars.millis(env::TIMEOUT_MS)? {
-            b.operation_timeout = timeout;
-        }
-        if let Some(n) = vars.number(env::MAX_RECORD_BYTES)? {
-            b.max_record_bytes = n;
-        }
-        if let Some(yes) = vars.flag(env::ENSURE_INDEXES)? {
-            b.ensure_indexes = yes;
-        }
-        if let Some(yes) = vars.flag(env::CHECK_AT_START)? {
-            b.check_at_start = yes;
-        }
-        Ok(b)
     }
 
     /// The database (default: the one named in the URI's path, else
@@ -229,7 +182,7 @@ impl MongoStoreBuilder {
                 "the MongoDB connect and operation timeouts must be above zero",
             ));
         }
-        let mut options = ClientOptions::parse(&self.uri)
+        let mut options = ClientOptions::parse(&self.uri.0)
             .await
             .map_err(|e| match e.kind.as_ref() {
                 mongodb::error::ErrorKind::InvalidArgument { message, .. } => Error::config(format!(
@@ -267,6 +220,25 @@ impl MongoStoreBuilder {
     }
 }
 
+/// Settings from the environment (see [`mod@env`]); `from_env` and
+/// `from_lookup` come with [`FromEnv`].
+impl FromEnv for MongoStoreBuilder {
+    fn from_vars<F: Fn(&str) -> Option<String>>(vars: &EnvVars<F>) -> Result<Self> {
+        let mut b = Self::new(vars.require(
+            env::URI,
+            "a MongoDB connection string (mongodb://host:port/?replicaSet=…)",
+        )?);
+        b.database = vars.get(env::DATABASE);
+        vars.read_into(env::COLLECTION, &mut b.collection)?;
+        vars.read_into(env::CONNECT_TIMEOUT_MS, &mut b.connect_timeout)?;
+        vars.read_into(env::TIMEOUT_MS, &mut b.operation_timeout)?;
+        vars.read_into(env::MAX_RECORD_BYTES, &mut b.max_record_bytes)?;
+        vars.read_into(env::ENSURE_INDEXES, &mut b.ensure_indexes)?;
+        vars.read_into(env::CHECK_AT_START, &mut b.check_at_start)?;
+        Ok(b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,7 +267,7 @@ mod tests {
             (env::MAX_RECORD_BYTES, "65536"),
         ]))
         .expect("valid");
-        assert_eq!(b.uri, "mongodb://db:27017/app");
+        assert_eq!(b.uri.0, "mongodb://db:27017/app");
         assert_eq!(b.database.as_deref(), Some("web"));
         assert_eq!(b.collection, "sess");
         assert_eq!(b.connect_timeout, Duration::from_millis(750));

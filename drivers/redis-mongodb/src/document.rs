@@ -128,23 +128,7 @@ fn unsigned(n: i64, field: &'static str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record() -> Record {
-        let mut r = Record {
-            expires_at: 1_900_000_000,
-            created_at: 1_800_000_000,
-            last_active: 1_800_000_100,
-            version: 7,
-            ..Record::default()
-        };
-        r.data.insert("user".into(), b"alice".to_vec());
-        r.data.insert("empty".into(), Vec::new());
-        r
-    }
-
-    fn key() -> StoreKey {
-        StoreKey::from_stored("ab".repeat(32))
-    }
+    use tiered_sessions_conformance::kit::{sample_key as key, sample_record as record};
 
     #[test]
     fn field_names_are_the_shared_layout() {

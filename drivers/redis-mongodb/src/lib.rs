@@ -16,14 +16,14 @@ pub use crate::store::{MAX_CLEANUP_BATCH, MongoStore};
 /// The MongoDB driver this crate is built on, for [`MongoStore::from_database`].
 pub use mongodb;
 
-use tiered_sessions::{Result, TieredStore};
+use tiered_sessions::{FromEnv, Result, TieredStore};
 pub use tiered_sessions_redis::{RedisCache, RedisCacheBuilder, RedisTiered};
 
 /// A Redis cache in front of a MongoDB collection, as one [`tiered_sessions::SessionStore`].
 pub type RedisMongoStore = TieredStore<RedisCache, MongoStore>;
 
 /// Redis in front of MongoDB, everything from the environment:
-/// [`MongoStoreBuilder::from_env`] (creating the TTL index unless
+/// [`FromEnv::from_env`] on [`MongoStoreBuilder`] (creating the TTL index unless
 /// [`env::ENSURE_INDEXES`] is false) behind [`RedisTiered::from_env`].
 ///
 /// # Errors
