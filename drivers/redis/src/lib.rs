@@ -10,6 +10,7 @@ mod pool;
 mod scripts;
 mod store;
 mod store_scripts;
+mod store_value;
 mod tiered;
 
 pub use crate::builder::{
