@@ -27,6 +27,11 @@ pub(crate) fn into_error(e: CallError, after: Duration) -> Error {
 /// Retryable (connection, timeout, cluster reshaping, loading) or not (a server
 /// error such as a script error or a wrong type under our key).
 pub(crate) fn redis_error(e: RedisError) -> Error {
+    // A refused TLS handshake is a configuration problem: retrying repeats it.
+    #[cfg(feature = "tls")]
+    if let Some(refused) = crate::tls::rustls_error(&e) {
+        return Error::backend(BACKEND, crate::tls::TlsRefused(refused));
+    }
     let permanent =
         !e.is_io_error() && !e.is_timeout() && matches!(e.retry_method(), RetryMethod::NoRetry);
     if permanent {
