@@ -7,14 +7,14 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use redis::cluster::ClusterClientBuilder;
-use redis::{AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo};
+use redis::{AsyncConnectionConfig, Client};
 use tiered_sessions::{EnvVars, Error, Result};
 
 use crate::cache::RedisCache;
 use crate::connection::Connection;
 use crate::pool::{Connector, Pools};
 use crate::store::RedisStore;
-use crate::tls::{Source, TlsOptions, TlsSettings};
+use crate::tls::{Source, TlsOptions, TlsSettings, tls_client, uses_tls, with_cluster_tls};
 
 /// The default deadline of one cache call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
@@ -402,66 +402,6 @@ impl RedisCacheBuilder {
             }
         }
     }
-}
-
-/// Whether `url` asks for TLS (`rediss://`, `valkeys://`). A `#insecure` URL
-/// (no hostname check) is refused: trust a private CA with
-/// [`RedisCacheBuilder::tls_ca_file`] instead.
-fn uses_tls(url: &str) -> Result<bool> {
-    let scheme = url.trim_start().split("://").next().unwrap_or_default();
-    let tls = scheme.eq_ignore_ascii_case("rediss") || scheme.eq_ignore_ascii_case("valkeys");
-    if tls && cfg!(not(feature = "tls")) {
-        return Err(crate::tls::not_built());
-    }
-    let info = url
-        .into_connection_info()
-        .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
-    match info.addr() {
-        ConnectionAddr::TcpTls { insecure: true, .. } => Err(Error::config(
-            "rediss://…#insecure (no hostname verification) is not supported; trust the \
-             server's CA with tls_ca_file or TIERED_SESSIONS_REDIS_TLS_CA_FILE",
-        )),
-        ConnectionAddr::TcpTls { .. } => Ok(true),
-        _ => Ok(false),
-    }
-}
-
-#[cfg(feature = "tls")]
-fn certificates(tls: TlsSettings) -> redis::TlsCertificates {
-    redis::TlsCertificates {
-        client_tls: tls
-            .client_auth
-            .map(|(client_cert, client_key)| redis::ClientTlsConfig {
-                client_cert,
-                client_key,
-            }),
-        root_cert: tls.ca_pem,
-    }
-}
-
-#[cfg(feature = "tls")]
-fn tls_client(url: &str, tls: TlsSettings) -> Result<Client> {
-    Client::build_with_tls(url, certificates(tls))
-        .map_err(|e| Error::config(format!("invalid Redis TLS settings: {e}")))
-}
-
-#[cfg(not(feature = "tls"))]
-fn tls_client(_: &str, _: TlsSettings) -> Result<Client> {
-    Err(crate::tls::not_built())
-}
-
-#[cfg(feature = "tls")]
-fn with_cluster_tls(builder: ClusterClientBuilder, tls: TlsSettings) -> ClusterClientBuilder {
-    if tls.ca_pem.is_none() && tls.client_auth.is_none() {
-        // The default roots; the rediss:// URLs already ask for TLS.
-        return builder;
-    }
-    builder.certs(certificates(tls))
-}
-
-#[cfg(not(feature = "tls"))]
-fn with_cluster_tls(builder: ClusterClientBuilder, _: TlsSettings) -> ClusterClientBuilder {
-    builder
 }
 
 #[cfg(test)]

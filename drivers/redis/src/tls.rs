@@ -12,6 +12,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use redis::cluster::ClusterClientBuilder;
+use redis::{Client, ConnectionAddr, IntoConnectionInfo};
 use tiered_sessions::{Error, Result};
 
 /// TLS settings of a builder, as given (files are read at build).
@@ -147,8 +149,73 @@ mod check {
     }
 }
 
+/// Whether `url` asks for TLS (`rediss://`, `valkeys://`). A `#insecure` URL
+/// (no hostname check) is refused: trust a private CA with
+/// `tls_ca_file` instead.
+pub(crate) fn uses_tls(url: &str) -> Result<bool> {
+    let scheme = url.trim_start().split("://").next().unwrap_or_default();
+    let tls = scheme.eq_ignore_ascii_case("rediss") || scheme.eq_ignore_ascii_case("valkeys");
+    if tls && cfg!(not(feature = "tls")) {
+        return Err(not_built());
+    }
+    let info = url
+        .into_connection_info()
+        .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
+    match info.addr() {
+        ConnectionAddr::TcpTls { insecure: true, .. } => Err(Error::config(
+            "rediss://…#insecure (no hostname verification) is not supported; trust the \
+             server's CA with tls_ca_file or TIERED_SESSIONS_REDIS_TLS_CA_FILE",
+        )),
+        ConnectionAddr::TcpTls { .. } => Ok(true),
+        _ => Ok(false),
+    }
+}
+
+#[cfg(feature = "tls")]
+fn certificates(tls: TlsSettings) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: tls
+            .client_auth
+            .map(|(client_cert, client_key)| redis::ClientTlsConfig {
+                client_cert,
+                client_key,
+            }),
+        root_cert: tls.ca_pem,
+    }
+}
+
+#[cfg(feature = "tls")]
+pub(crate) fn tls_client(url: &str, tls: TlsSettings) -> Result<Client> {
+    Client::build_with_tls(url, certificates(tls))
+        .map_err(|e| Error::config(format!("invalid Redis TLS settings: {e}")))
+}
+
+#[cfg(not(feature = "tls"))]
+pub(crate) fn tls_client(_: &str, _: TlsSettings) -> Result<Client> {
+    Err(not_built())
+}
+
+#[cfg(feature = "tls")]
+pub(crate) fn with_cluster_tls(
+    builder: ClusterClientBuilder,
+    tls: TlsSettings,
+) -> ClusterClientBuilder {
+    if tls.ca_pem.is_none() && tls.client_auth.is_none() {
+        // The default roots; the rediss:// URLs already ask for TLS.
+        return builder;
+    }
+    builder.certs(certificates(tls))
+}
+
+#[cfg(not(feature = "tls"))]
+pub(crate) fn with_cluster_tls(
+    builder: ClusterClientBuilder,
+    _: TlsSettings,
+) -> ClusterClientBuilder {
+    builder
+}
+
 /// The error for TLS settings or a `rediss://` URL in a build without TLS.
-#[cfg_attr(feature = "tls", allow(dead_code))]
 pub(crate) fn not_built() -> Error {
     Error::config(
         "rediss:// and the TLS settings need the `tls` feature of tiered-sessions-redis \
