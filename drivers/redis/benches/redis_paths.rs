@@ -6,6 +6,10 @@
 //!   ratios are taken against; `floor/get_multiplexed`: the same `GET` on a
 //!   bare redis-rs multiplexed connection, for reference.
 //! - `store/{read,write,new}`: `RedisStore` calls (load; load + save; create).
+//!   `store/new` leaves every new session in Redis, so Redis keeps allocating
+//!   fresh memory (~1 KiB a key, over 100 MB a run); `store/new_steady` times
+//!   the same creates but removes the keys between batches (untimed), as
+//!   expiry does in a steady state.
 //! - `layer_store/{read,write,new}`: whole requests through the session layer
 //!   (axum + `SessionLayer`, cookie-only threshold 0) over `RedisStore`.
 //! - `layer_tiered/{read,write}`: the same over the Redis cache tier in front
