@@ -6,6 +6,10 @@
 //!   ratios are taken against; `floor/get_multiplexed`: the same `GET` on a
 //!   bare redis-rs multiplexed connection, for reference.
 //! - `store/{read,write,new}`: `RedisStore` calls (load; load + save; create).
+//!   `store/new` leaves every new session in Redis, so Redis keeps allocating
+//!   fresh memory (~1 KiB a key, over 100 MB a run); `store/new_steady` times
+//!   the same creates but removes the keys between batches (untimed), as
+//!   expiry does in a steady state.
 //! - `layer_store/{read,write,new}`: whole requests through the session layer
 //!   (axum + `SessionLayer`, cookie-only threshold 0) over `RedisStore`.
 //! - `layer_tiered/{read,write}`: the same over the Redis cache tier in front
@@ -13,6 +17,10 @@
 //!   memory save, refill).
 //! - `*_x64`: 64 requests in flight on 64 sessions (each its own primed
 //!   ~1 KiB session), `join_all` on one current-thread runtime.
+//!
+//! With `TS_BENCH_COMMANDSTATS=1` the bench first prints Redis's own cost of
+//! each store operation (`INFO commandstats` around 2000 calls of each; this
+//! resets the server's statistics, so use it on a private server only).
 //!
 //! Needs a Redis: `TS_BENCH_REDIS_URL`, else `TS_REDIS_URL`;
 //! `TS_BENCH_REDIS_CONNECTIONS` overrides the number of shared connections. For the issue's
@@ -181,6 +189,28 @@ fn floor_and_store(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, url: &str
         b.to_async(rt)
             .iter(|| async { s.create(&key(), &fresh, now()).await.unwrap() })
     });
+    g.bench_function("store/new_steady", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (s, fresh) = (s.clone(), fresh.clone());
+            async move {
+                let keys: Vec<StoreKey> = (0..iters).map(|_| key()).collect();
+                let t = now();
+                let start = std::time::Instant::now();
+                for k in &keys {
+                    s.create(k, &fresh, t).await.unwrap();
+                }
+                let elapsed = start.elapsed();
+                for chunk in keys.chunks(512) {
+                    let mut unlink = redis::cmd("UNLINK");
+                    for k in chunk {
+                        unlink.arg(s.redis_key(k));
+                    }
+                    s.query::<i64>(&unlink).await.unwrap();
+                }
+                elapsed
+            }
+        })
+    });
 }
 
 /// Whole requests through the session layer over `store`: one at a time,
@@ -216,12 +246,96 @@ fn layer(
     }
 }
 
+/// Server-side cost of each store operation: `CONFIG RESETSTAT`, `N` calls,
+/// then the `INFO commandstats` lines of the commands they sent.
+fn commandstats(rt: &Runtime, url: &str) {
+    const N: u64 = 2000;
+    let s = store(url);
+    let n = now();
+    let fresh = record(n);
+    let report = |op: &str| {
+        rt.block_on(async {
+            let info: String = s
+                .query(redis::cmd("INFO").arg("commandstats"))
+                .await
+                .unwrap();
+            for line in info.lines().filter(|l| l.starts_with("cmdstat_")) {
+                let calls = line
+                    .split("calls=")
+                    .nth(1)
+                    .and_then(|r| r.split(',').next())
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if calls >= N / 2 && !line.starts_with("cmdstat_config") {
+                    println!("commandstats {op:<22} {line}");
+                }
+            }
+        });
+    };
+    let reset = || {
+        rt.block_on(s.query::<()>(redis::cmd("CONFIG").arg("RESETSTAT")))
+            .unwrap();
+    };
+    let keys: Vec<StoreKey> = (0..N).map(|_| key()).collect();
+    reset();
+    rt.block_on(async {
+        for k in &keys {
+            s.create(k, &fresh, n).await.unwrap();
+        }
+    });
+    report("create");
+    reset();
+    rt.block_on(async {
+        for k in &keys {
+            black_box(s.load(k, n).await.unwrap());
+        }
+    });
+    report("load");
+    reset();
+    rt.block_on(async {
+        let mut next = fresh.clone();
+        next.version = 2;
+        for k in &keys {
+            s.save(k, &next, 1, Durability::Durable, n).await.unwrap();
+        }
+    });
+    report("save");
+    reset();
+    rt.block_on(async {
+        for k in &keys {
+            s.touch(k, n + 7200, n, n).await.unwrap();
+        }
+    });
+    report("touch");
+    reset();
+    rt.block_on(async {
+        // Every record is expired by a clock past its end: create replaces it.
+        let later = n + 10_000;
+        let mut again = fresh.clone();
+        again.expires_at = later + 3600;
+        for k in &keys {
+            s.create(k, &again, later).await.unwrap();
+        }
+    });
+    report("create_over_expired");
+    reset();
+    rt.block_on(async {
+        for k in &keys {
+            s.delete_unless_newer(k, 2, n).await.unwrap();
+        }
+    });
+    report("delete_unless_newer");
+}
+
 fn bench(c: &mut Criterion) {
     let Some(url) = redis_url() else {
         eprintln!("redis_paths: skipped: set TS_BENCH_REDIS_URL or TS_REDIS_URL");
         return;
     };
     let rt = runtime();
+    if std::env::var("TS_BENCH_COMMANDSTATS").is_ok_and(|v| v.trim() == "1") {
+        commandstats(&rt, &url);
+    }
     let mut g = c.benchmark_group("redis");
     configure(&mut g);
     floor_and_store(&mut g, &rt, &url);

@@ -1,6 +1,7 @@
 //! [`RedisCacheBuilder`]: where the cache connects and how it behaves.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -13,11 +14,15 @@ use crate::cache::RedisCache;
 use crate::connection::Connection;
 use crate::pool::{Connector, Pools};
 use crate::store::RedisStore;
+use crate::tls::{Source, TlsOptions, TlsSettings, tls_client, uses_tls, with_cluster_tls};
 
 /// The default deadline of one cache call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(200);
-/// The default key prefix.
+/// The default key prefix of a [`RedisCache`].
 pub const DEFAULT_KEY_PREFIX: &str = "session:";
+/// The default key prefix of a [`RedisStore`]: not the cache's, so a store
+/// and a cache on one Redis never read each other's keys.
+pub const DEFAULT_STORE_KEY_PREFIX: &str = "session-store:";
 /// The default largest record the cache accepts (encoded bytes).
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 /// How many shared connections requests are spread over by default.
@@ -28,14 +33,25 @@ pub const DEFAULT_DELETION_MARKER: Duration = Duration::from_secs(60);
 /// Environment variables read by [`RedisCacheBuilder::from_env`] (the cache
 /// and the store alike) and [`crate::RedisTiered::from_env`].
 pub mod env {
-    /// A standalone Redis URL, e.g. `redis://127.0.0.1:6379/0` (`rediss://` is
-    /// not supported by this build).
+    /// A standalone Redis URL, e.g. `redis://127.0.0.1:6379/0`, or
+    /// `rediss://…` for TLS.
     pub const URL: &str = "TIERED_SESSIONS_REDIS_URL";
-    /// Comma-separated Redis Cluster node URLs; when set, cluster mode is used
-    /// and [`URL`] is ignored.
+    /// Comma-separated Redis Cluster node URLs (all `redis://` or all
+    /// `rediss://`); when set, cluster mode is used and [`URL`] is ignored.
     pub const CLUSTER_URLS: &str = "TIERED_SESSIONS_REDIS_CLUSTER_URLS";
-    /// Key prefix (default `session:`); must not contain `{` or `}`.
+    /// Key prefix (default `session:` for a cache, `session-store:` for a
+    /// store); must not contain `{` or `}`. A cache and a store must not
+    /// share one.
     pub const KEY_PREFIX: &str = "TIERED_SESSIONS_REDIS_KEY_PREFIX";
+    /// A PEM file of the CA certificates to trust for `rediss://` instead of
+    /// the default roots (a private CA, a self-signed server).
+    pub const TLS_CA_FILE: &str = "TIERED_SESSIONS_REDIS_TLS_CA_FILE";
+    /// A PEM file of the client certificate chain for mutual TLS (with
+    /// [`TLS_CLIENT_KEY_FILE`]).
+    pub const TLS_CLIENT_CERT_FILE: &str = "TIERED_SESSIONS_REDIS_TLS_CLIENT_CERT_FILE";
+    /// A PEM file of the client's private key for mutual TLS (with
+    /// [`TLS_CLIENT_CERT_FILE`]).
+    pub const TLS_CLIENT_KEY_FILE: &str = "TIERED_SESSIONS_REDIS_TLS_CLIENT_KEY_FILE";
     /// Deadline of one cache call in milliseconds (default 200).
     pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_REDIS_TIMEOUT_MS";
     /// How many shared, multiplexed connections requests are spread over
@@ -56,13 +72,16 @@ enum Target {
 
 /// Builds a [`RedisCache`] ([`RedisCacheBuilder::build`]) or a [`RedisStore`]
 /// ([`RedisCacheBuilder::build_store`]): one standalone URL or a cluster's
-/// node URLs, a key prefix, a per-call deadline, a pool size and a record limit.
+/// node URLs, a key prefix, a per-call deadline, a pool size, a record limit
+/// and, for `rediss://`, the TLS trust settings.
 ///
-/// `Debug` hides the URLs, which may carry a password.
+/// `Debug` hides the URLs, which may carry a password, and TLS material.
 #[derive(Clone)]
 pub struct RedisCacheBuilder {
     target: Target,
-    key_prefix: String,
+    /// `None`: the default of what is built (cache or store).
+    key_prefix: Option<String>,
+    tls: TlsOptions,
     call_timeout: Duration,
     pool_size: Option<usize>,
     max_record_bytes: usize,
@@ -78,6 +97,7 @@ impl fmt::Debug for RedisCacheBuilder {
         f.debug_struct("RedisCacheBuilder")
             .field("mode", &mode)
             .field("key_prefix", &self.key_prefix)
+            .field("tls", &self.tls)
             .field("call_timeout", &self.call_timeout)
             .field("pool_size", &self.pool_size)
             .field("max_record_bytes", &self.max_record_bytes)
@@ -89,7 +109,8 @@ impl RedisCacheBuilder {
     fn with_target(target: Target) -> Self {
         RedisCacheBuilder {
             target,
-            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            key_prefix: None,
+            tls: TlsOptions::default(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
             pool_size: None,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
@@ -97,13 +118,15 @@ impl RedisCacheBuilder {
         }
     }
 
-    /// A standalone Redis at `url` (`redis://[user:password@]host:port[/db]`).
+    /// A standalone Redis at `url`: `redis://[user:password@]host:port[/db]`,
+    /// or `rediss://…` for TLS (see [`RedisCacheBuilder::tls_ca_file`]).
     pub fn standalone(url: impl Into<String>) -> Self {
         Self::with_target(Target::Single(url.into()))
     }
 
     /// A Redis Cluster reached through any of `urls` (the rest of the topology
-    /// is discovered).
+    /// is discovered). All `redis://` or all `rediss://`: with TLS, every
+    /// node is reached over TLS and verified against the address it announces.
     pub fn cluster<I, S>(urls: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -148,14 +171,71 @@ impl RedisCacheBuilder {
         if let Some(n) = vars.number(env::POOL_SIZE)? {
             builder = builder.pool_size(n);
         }
+        if let Some(ca) = vars.get(env::TLS_CA_FILE) {
+            builder = builder.tls_ca_file(ca);
+        }
+        match (
+            vars.get(env::TLS_CLIENT_CERT_FILE),
+            vars.get(env::TLS_CLIENT_KEY_FILE),
+        ) {
+            (Some(cert), Some(key)) => builder = builder.tls_client_auth_files(cert, key),
+            (None, None) => {}
+            _ => {
+                return Err(Error::config(format!(
+                    "set both {} and {} for mutual TLS, or neither",
+                    env::TLS_CLIENT_CERT_FILE,
+                    env::TLS_CLIENT_KEY_FILE
+                )));
+            }
+        }
         Ok(builder)
     }
 
-    /// Prefix of every key (default `session:`). Use one per application or
-    /// environment sharing a Redis; it must not contain `{` or `}` (the store
-    /// key is the cluster hash tag).
+    /// Prefix of every key (default [`DEFAULT_KEY_PREFIX`], `session:`, for a
+    /// cache and [`DEFAULT_STORE_KEY_PREFIX`], `session-store:`, for a store).
+    /// Use one per application or environment sharing a Redis, and never the
+    /// same one for a cache and a store; it must not contain `{` or `}` (the
+    /// store key is the cluster hash tag).
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = prefix.into();
+        self.key_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Trust the CA certificates in the PEM file at `path` for `rediss://`,
+    /// instead of the default roots (the Mozilla root program, compiled in):
+    /// for a private CA or a self-signed server. Read when the cache or store
+    /// is built. The server's certificate must still chain to it and name
+    /// the host connected to.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca = Some(Source::File(path.into()));
+        self
+    }
+
+    /// Like [`RedisCacheBuilder::tls_ca_file`], with the PEM in memory.
+    pub fn tls_root_certs(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca = Some(Source::Pem(pem.into()));
+        self
+    }
+
+    /// Present a client certificate (mutual TLS, for a server that requires
+    /// one): the certificate chain and its private key, both PEM.
+    pub fn tls_client_auth(
+        mut self,
+        cert_chain: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client_auth = Some((Source::Pem(cert_chain.into()), Source::Pem(key.into())));
+        self
+    }
+
+    /// Like [`RedisCacheBuilder::tls_client_auth`], from two PEM files read
+    /// when the cache or store is built.
+    pub fn tls_client_auth_files(
+        mut self,
+        cert_chain: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.client_auth = Some((Source::File(cert_chain.into()), Source::File(key.into())));
         self
     }
 
@@ -202,12 +282,16 @@ impl RedisCacheBuilder {
     ///
     /// # Errors
     /// [`Error::Config`] for an unparsable URL, an empty cluster list, a key
-    /// prefix holding `{` or `}`, a zero timeout or pool size.
+    /// prefix holding `{` or `}`, a zero timeout or pool size; for TLS, a
+    /// `#insecure` URL, cluster URLs mixing `redis://` and `rediss://`, TLS
+    /// settings with a `redis://` URL, or a CA or client file that cannot be
+    /// read or holds no PEM certificate (or key).
     pub fn build(self) -> Result<RedisCache> {
         let conn = self.connection()?;
         Ok(RedisCache::from_parts(
             conn,
-            self.key_prefix,
+            self.key_prefix
+                .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned()),
             self.max_record_bytes,
             self.deletion_marker.as_secs().max(1),
         ))
@@ -223,7 +307,8 @@ impl RedisCacheBuilder {
         let conn = self.connection()?;
         Ok(RedisStore::from_parts(
             conn,
-            self.key_prefix,
+            self.key_prefix
+                .unwrap_or_else(|| DEFAULT_STORE_KEY_PREFIX.to_owned()),
             self.max_record_bytes,
         ))
     }
@@ -231,7 +316,11 @@ impl RedisCacheBuilder {
     fn connection(&self) -> Result<Connection> {
         /// Commands queued for a standalone connection's writer.
         const PIPELINE_BUFFER: usize = 1024;
-        if self.key_prefix.contains(['{', '}']) {
+        if self
+            .key_prefix
+            .as_deref()
+            .is_some_and(|p| p.contains(['{', '}']))
+        {
             return Err(Error::config(
                 "the Redis key prefix must not contain `{` or `}` (the store key is the hash tag)",
             ));
@@ -245,8 +334,12 @@ impl RedisCacheBuilder {
         }
         let connector = match &self.target {
             Target::Single(url) => {
-                let client = Client::open(url.as_str())
-                    .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?;
+                let tls = self.tls_settings(uses_tls(url)?)?;
+                let client = match tls {
+                    Some(tls) => tls_client(url, tls)?,
+                    None => Client::open(url.as_str())
+                        .map_err(|e| Error::config(format!("invalid Redis URL: {e}")))?,
+                };
                 // No response timeout of the connection's own: every call has
                 // the deadline already, and a second timer per command costs.
                 // The queue holds more than the requests usually in flight,
@@ -258,20 +351,56 @@ impl RedisCacheBuilder {
                 Connector::Single { client, config }
             }
             Target::Cluster(urls) => {
-                if urls.is_empty() {
+                let Some(first) = urls.first() else {
                     return Err(Error::config("a Redis Cluster needs at least one node URL"));
+                };
+                let tls = uses_tls(first)?;
+                for url in &urls[1..] {
+                    if uses_tls(url)? != tls {
+                        return Err(Error::config(
+                            "the Redis Cluster URLs mix redis:// and rediss://",
+                        ));
+                    }
                 }
-                let client = ClusterClientBuilder::new(urls.iter().map(String::as_str))
+                let mut builder = ClusterClientBuilder::new(urls.iter().map(String::as_str))
                     .connection_timeout(self.call_timeout)
-                    .response_timeout(self.call_timeout)
+                    .response_timeout(self.call_timeout);
+                let mut tls_probe = None;
+                if let Some(tls) = self.tls_settings(tls)? {
+                    let config = AsyncConnectionConfig::new()
+                        .set_connection_timeout(Some(self.call_timeout));
+                    tls_probe = Some(Box::new((tls_client(first, tls.clone())?, config)));
+                    builder = with_cluster_tls(builder, tls);
+                }
+                let client = builder
                     .build()
                     .map_err(|e| Error::config(format!("invalid Redis Cluster URLs: {e}")))?;
-                Connector::Cluster(client)
+                Connector::Cluster { client, tls_probe }
             }
         };
         let commands = Arc::new(AtomicU64::new(0));
         let pools = Pools::new(connector, pool_size, commands.clone());
         Ok(Connection::new(pools, self.call_timeout, commands))
+    }
+}
+
+impl RedisCacheBuilder {
+    /// The TLS material for a target that does (`tls`) or does not use TLS:
+    /// settings given for a plain `redis://` target are an error rather than
+    /// silently unused.
+    fn tls_settings(&self, tls: bool) -> Result<Option<TlsSettings>> {
+        match (tls, self.tls.is_set()) {
+            (false, false) => Ok(None),
+            (false, true) => Err(Error::config(
+                "Redis TLS settings (CA or client certificate) are set but the URL is \
+                 redis://, not rediss://",
+            )),
+            (true, _) => {
+                #[cfg(feature = "tls")]
+                crate::tls::ensure_crypto_provider();
+                self.tls.load().map(Some)
+            }
+        }
     }
 }
 
@@ -302,7 +431,7 @@ mod tests {
             Target::Cluster(urls) => assert_eq!(urls, &["redis://b:1", "redis://c:2"]),
             Target::Single(_) => panic!("expected cluster mode"),
         }
-        assert_eq!(b.key_prefix, "app1:");
+        assert_eq!(b.key_prefix.as_deref(), Some("app1:"));
         assert_eq!(b.call_timeout, Duration::from_millis(50));
         assert_eq!(b.pool_size, Some(3));
     }
@@ -332,6 +461,100 @@ mod tests {
             RedisCacheBuilder::standalone("redis://127.0.0.1:1").pool_size(0)
         ));
         assert!(bad(RedisCacheBuilder::cluster(Vec::<String>::new())));
+    }
+
+    #[test]
+    fn a_cache_and_a_store_get_different_default_prefixes() {
+        let b = RedisCacheBuilder::standalone("redis://127.0.0.1:1");
+        assert_eq!(b.clone().build().unwrap().key_prefix(), DEFAULT_KEY_PREFIX);
+        assert_eq!(
+            b.clone().build_store().unwrap().key_prefix(),
+            DEFAULT_STORE_KEY_PREFIX
+        );
+        assert!(!DEFAULT_STORE_KEY_PREFIX.starts_with(DEFAULT_KEY_PREFIX));
+        let b = b.key_prefix("app:");
+        assert_eq!(b.clone().build().unwrap().key_prefix(), "app:");
+        assert_eq!(b.build_store().unwrap().key_prefix(), "app:");
+    }
+
+    /// A self-signed certificate whose key was never kept: PEM that parses.
+    #[cfg(feature = "tls")]
+    const PEM: &[u8] = include_bytes!("../testdata/unit-test-ca.pem");
+
+    #[test]
+    #[cfg(feature = "tls")]
+    fn tls_settings_are_checked_at_build() {
+        let bad = |b: RedisCacheBuilder| match b.build_store() {
+            Err(Error::Config { message }) => message.into_owned(),
+            other => panic!("expected a config error, got {other:?}"),
+        };
+        let tls = || RedisCacheBuilder::standalone("rediss://127.0.0.1:1");
+        assert!(tls().build_store().is_ok(), "default roots");
+        assert!(tls().tls_root_certs(PEM).build_store().is_ok());
+        assert!(
+            bad(RedisCacheBuilder::standalone("redis://127.0.0.1:1").tls_root_certs(PEM))
+                .contains("rediss://")
+        );
+        assert!(bad(tls().tls_ca_file("/nonexistent/ca.pem")).contains("/nonexistent/ca.pem"));
+        assert!(bad(tls().tls_root_certs(b"not pem".to_vec())).contains("no PEM certificate"));
+        let not_der = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(bad(tls().tls_root_certs(not_der.to_vec())).contains("TLS settings"));
+        assert!(bad(tls().tls_client_auth(PEM, b"not a key".to_vec())).contains("client key"));
+        assert!(
+            bad(RedisCacheBuilder::standalone(
+                "rediss://127.0.0.1:1/#insecure"
+            ))
+            .contains("#insecure")
+        );
+        assert!(
+            bad(RedisCacheBuilder::cluster([
+                "rediss://127.0.0.1:1",
+                "redis://127.0.0.1:2"
+            ]))
+            .contains("mix")
+        );
+        assert!(
+            RedisCacheBuilder::cluster(["rediss://127.0.0.1:1", "rediss://127.0.0.1:2"])
+                .tls_root_certs(PEM)
+                .build_store()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn env_reads_the_tls_files_and_wants_both_client_files() {
+        let b = RedisCacheBuilder::from_lookup(lookup(&[
+            (env::URL, "rediss://a:1"),
+            (env::TLS_CA_FILE, "/etc/ca.pem"),
+            (env::TLS_CLIENT_CERT_FILE, "/etc/c.pem"),
+            (env::TLS_CLIENT_KEY_FILE, "/etc/k.pem"),
+        ]))
+        .unwrap();
+        assert!(matches!(&b.tls.ca, Some(Source::File(p)) if p.as_os_str() == "/etc/ca.pem"));
+        assert!(b.tls.client_auth.is_some());
+        let half = RedisCacheBuilder::from_lookup(lookup(&[
+            (env::URL, "rediss://a:1"),
+            (env::TLS_CLIENT_CERT_FILE, "/etc/c.pem"),
+        ]));
+        assert!(matches!(half, Err(Error::Config { .. })));
+    }
+
+    #[test]
+    #[cfg(not(feature = "tls"))]
+    fn without_the_tls_feature_rediss_is_a_config_error_naming_it() {
+        let err = RedisCacheBuilder::standalone("rediss://127.0.0.1:1").build_store();
+        assert!(matches!(err, Err(Error::Config { message }) if message.contains("`tls` feature")));
+    }
+
+    #[test]
+    fn debug_hides_tls_material() {
+        let b = RedisCacheBuilder::standalone("rediss://127.0.0.1:1")
+            .tls_root_certs(b"-----BEGIN CERTIFICATE-----\nSECRETCA\n".to_vec())
+            .tls_client_auth(b"CERTBYTES".to_vec(), b"KEYBYTES".to_vec());
+        let text = format!("{b:?}");
+        for secret in ["SECRETCA", "CERTBYTES", "KEYBYTES"] {
+            assert!(!text.contains(secret), "{text}");
+        }
     }
 
     #[test]

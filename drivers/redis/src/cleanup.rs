@@ -78,7 +78,7 @@ pub(crate) async fn delete_expired(
                 });
             }
             let mut inv = ScriptCall::new(&store_scripts::DELETE_IF_EXPIRED, key);
-            inv.arg(now);
+            inv.arg(&crate::store_value::be(now)[..]);
             deleted += store.connection().script::<u64>(&inv, true).await?;
         }
         at = if next == 0 {

@@ -1,9 +1,10 @@
 //! How Redis client and pool failures map onto [`tiered_sessions::Error`].
 
+use std::fmt;
 use std::time::Duration;
 
 use redis::{RedisError, RetryMethod};
-use tiered_sessions::Error;
+use tiered_sessions::{BoxError, Error};
 
 use crate::pool::CallError;
 
@@ -26,12 +27,54 @@ pub(crate) fn into_error(e: CallError, after: Duration) -> Error {
 /// Retryable (connection, timeout, cluster reshaping, loading) or not (a server
 /// error such as a script error or a wrong type under our key).
 pub(crate) fn redis_error(e: RedisError) -> Error {
+    // A refused TLS handshake is a configuration problem: retrying repeats it.
+    #[cfg(feature = "tls")]
+    if let Some(refused) = crate::tls::rustls_error(&e) {
+        return Error::backend(BACKEND, crate::tls::TlsRefused(refused));
+    }
     let permanent =
         !e.is_io_error() && !e.is_timeout() && matches!(e.retry_method(), RetryMethod::NoRetry);
     if permanent {
         Error::backend(BACKEND, e)
     } else {
         Error::unavailable(BACKEND, e)
+    }
+}
+
+/// A `WRONGTYPE` answer on a store key: something that is not a store record
+/// (a [`crate::RedisCache`] entry, another application's key) sits under the
+/// store's prefix. Kept as the source's wrapper so the message says why.
+#[derive(Debug)]
+struct NotAStoreRecord(BoxError);
+
+impl fmt::Display for NotAStoreRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a key under the RedisStore's prefix is not a store record (does a RedisCache or \
+             another application share the key prefix?)",
+        )
+    }
+}
+
+impl std::error::Error for NotAStoreRecord {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+/// [`Error::Backend`] naming the likely cause when Redis answered
+/// `WRONGTYPE`; any other error as it is.
+pub(crate) fn not_a_store_record(e: Error) -> Error {
+    match e {
+        Error::Backend { backend, source }
+            if source
+                .downcast_ref::<RedisError>()
+                .and_then(RedisError::code)
+                == Some("WRONGTYPE") =>
+        {
+            Error::backend(backend, NotAStoreRecord(source))
+        }
+        other => other,
     }
 }
 

@@ -1,11 +1,12 @@
-//! How a session sits in Redis, for the cache and the store alike: one HASH
-//! under `{prefix}{<store key>}` (the store key is the cluster hash tag), with
-//! a TTL of the session's remaining lifetime.
+//! Where a session sits in Redis, for the cache and the store alike: one key
+//! `{prefix}{<store key>}` (the store key is the cluster hash tag), with a TTL
+//! of the session's remaining lifetime.
 //!
-//! A record's fields: `v` (version), `r` (the `encode_record` bytes), `e`
-//! (expires_at) and `l` (last_active); `touch` rewrites only `e` and `l`.
-//! Numbers are canonical decimal strings, which the scripts compare digit by
-//! digit (see `scripts::CMP`).
+//! What the key holds differs. The cache's is a HASH (described in
+//! `scripts`): `v` (version), `r` (the `encode_record` bytes), `e`
+//! (expires_at) and `l` (last_active), numbers as canonical decimal strings
+//! that its scripts compare digit by digit (see `scripts::CMP`). The store's
+//! is a STRING with a binary header (see `store_value`).
 
 use tiered_sessions::{Error, Result, StoreKey, UnixTime};
 

@@ -10,11 +10,13 @@ mod pool;
 mod scripts;
 mod store;
 mod store_scripts;
+mod store_value;
 mod tiered;
+mod tls;
 
 pub use crate::builder::{
     DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_DELETION_MARKER, DEFAULT_KEY_PREFIX,
-    DEFAULT_MAX_RECORD_BYTES, RedisCacheBuilder, env,
+    DEFAULT_MAX_RECORD_BYTES, DEFAULT_STORE_KEY_PREFIX, RedisCacheBuilder, env,
 };
 pub use crate::cache::RedisCache;
 pub use crate::store::RedisStore;

@@ -62,7 +62,13 @@ pub(crate) enum Connector {
         client: Client,
         config: AsyncConnectionConfig,
     },
-    Cluster(ClusterClient),
+    Cluster {
+        client: ClusterClient,
+        /// Over TLS: a plain client of the first node, to find out why the
+        /// cluster could not connect (the cluster client keeps only the text
+        /// of a refused handshake, not the rustls error).
+        tls_probe: Option<Box<(Client, AsyncConnectionConfig)>>,
+    },
 }
 
 #[derive(Clone)]
@@ -147,7 +153,7 @@ impl Pools {
     }
 
     pub(crate) fn is_cluster(&self) -> bool {
-        matches!(self.connector, Connector::Cluster(_))
+        matches!(self.connector, Connector::Cluster { .. })
     }
 
     /// How many connections are open now, and how many may be.
@@ -206,11 +212,11 @@ impl Pools {
                     .map_err(CallError::Connect)?,
                 commands,
             }),
-            Connector::Cluster(client) => Conn::Cluster(Counted {
-                conn: client
-                    .get_async_connection()
-                    .await
-                    .map_err(CallError::Connect)?,
+            Connector::Cluster { client, tls_probe } => Conn::Cluster(Counted {
+                conn: match client.get_async_connection().await {
+                    Ok(conn) => conn,
+                    Err(e) => return Err(CallError::Connect(diagnose(tls_probe, e).await)),
+                },
                 commands,
             }),
         };
@@ -225,6 +231,35 @@ impl Pools {
             *current = None;
         }
     }
+}
+
+/// Why a cluster connection failed: the probe's TLS error when a TLS
+/// handshake is what failed, else `e` as it is.
+async fn diagnose(
+    probe: &Option<Box<(Client, AsyncConnectionConfig)>>,
+    e: RedisError,
+) -> RedisError {
+    let Some(probe) = probe else {
+        return e;
+    };
+    let (client, config) = &**probe;
+    match client
+        .get_multiplexed_async_connection_with_config(config)
+        .await
+    {
+        Err(refused) if is_tls_refusal(&refused) => refused,
+        _ => e,
+    }
+}
+
+#[cfg(feature = "tls")]
+fn is_tls_refusal(e: &RedisError) -> bool {
+    crate::tls::rustls_error(e).is_some()
+}
+
+#[cfg(not(feature = "tls"))]
+fn is_tls_refusal(_: &RedisError) -> bool {
+    false
 }
 
 /// The slot's lock holds no invariant a panic could break (one assignment).

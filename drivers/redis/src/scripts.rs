@@ -36,7 +36,7 @@ fn with_helpers(body: &str) -> Script {
 }
 
 /// `cmp(a, b)`: -1, 0 or 1 for two canonical decimal strings, exact for every
-/// u64 (shared with the store's scripts).
+/// u64.
 pub(crate) const CMP: &str = r"
 local function cmp(a, b)
   if #a ~= #b then

@@ -4,8 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::{Cmd, FromRedisValue, Script};
-use tiered_sessions::codec::{decode_record, encode_record};
+use redis::{Cmd, FromRedisValue, Value};
 use tiered_sessions::{
     CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
     UnixTime,
@@ -13,20 +12,24 @@ use tiered_sessions::{
 
 use crate::builder::RedisCacheBuilder;
 use crate::connection::{Connection, ScriptCall};
-use crate::layout::{self, parse_u64, ttl};
+use crate::error::not_a_store_record;
+use crate::layout::{self, ttl};
 use crate::store_scripts;
+use crate::store_value::{self, be, be_pair};
 
 /// Redis (standalone or Cluster) as the whole session store, with no durable
 /// tier behind it — the usual tower-sessions / actix-session deployment.
 /// Build it with [`RedisCacheBuilder::build_store`] (or
 /// [`RedisStore::standalone`] / [`RedisStore::cluster`]).
 ///
-/// Each session is one hash under `{prefix}{<store key>}` (the store key is
-/// the cluster hash tag) whose TTL is the session's remaining lifetime (at
-/// least 1 s). A read is one `HMGET`; `create`, `save`, `delete_unless_newer`
-/// and `touch` are one Lua script each (`EVALSHA`), atomic on the server;
-/// `delete` is one `DEL`. So a request that reads a session costs one Redis
-/// command, one that changes it two, and a new session one.
+/// Each session is one STRING under `{prefix}{<store key>}` (the store key is
+/// the cluster hash tag): a 32-byte header (version, expiry, last activity,
+/// creation, each a big-endian u64) then the session data. Its TTL is the
+/// session's remaining lifetime (at least 1 s). A read is one `GET`; a new
+/// session one `SET … NX EX`; `save`, `delete_unless_newer` and `touch` are
+/// one Lua script each (`EVALSHA`), atomic on the server; `delete` is one
+/// `DEL`. So a request that reads a session costs one Redis command, one that
+/// changes it two, and a new session one.
 ///
 /// Expiry is decided by the caller's `now`, never by Redis's clock: a record
 /// at or past its `expires_at` is never returned nor saved over, even while
@@ -52,14 +55,6 @@ impl fmt::Debug for RedisStore {
             .finish_non_exhaustive()
     }
 }
-
-/// The fields `HMGET key r e l v` returns.
-type Fields = (
-    Option<Vec<u8>>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
 
 impl RedisStore {
     /// A builder for a store on a standalone Redis at `url`; finish it with
@@ -135,72 +130,6 @@ impl RedisStore {
         &self.conn
     }
 
-    /// The encoded record, or [`Error::TooLarge`] above the limit.
-    fn encode(&self, record: &Record) -> Result<Vec<u8>> {
-        let bytes = encode_record(record);
-        if bytes.len() > self.max_record_bytes {
-            return Err(Error::TooLarge {
-                size: bytes.len(),
-                limit: self.max_record_bytes,
-            });
-        }
-        Ok(bytes)
-    }
-
-    /// A write of `record`: ARGV = now, version, bytes, expires_at,
-    /// last_active, ttl (then whatever the script adds).
-    fn write_invocation(
-        &self,
-        script: &'static Script,
-        key: &StoreKey,
-        record: &Record,
-        bytes: Vec<u8>,
-        now: UnixTime,
-    ) -> ScriptCall {
-        let mut inv = ScriptCall::new(script, self.redis_key(key));
-        inv.arg(now)
-            .arg(record.version)
-            .arg(bytes)
-            .arg(record.expires_at)
-            .arg(record.last_active)
-            .arg(ttl(record.expires_at, now));
-        inv
-    }
-
-    /// The record in the fields read, checked: within the limit, complete,
-    /// its `v` field equal to its own version (the scripts compare `v`).
-    fn record_from(&self, fields: Fields) -> Result<Option<Record>> {
-        let (bytes, expires_at, last_active, version) = fields;
-        let Some(bytes) = bytes else {
-            if expires_at.is_some() || version.is_some() {
-                return Err(Error::codec("stored session has no record field"));
-            }
-            return Ok(None);
-        };
-        if bytes.len() > self.max_record_bytes {
-            return Err(Error::codec(format!(
-                "stored record of {} bytes is over the {}-byte limit",
-                bytes.len(),
-                self.max_record_bytes
-            )));
-        }
-        let (Some(expires_at), Some(last_active), Some(version)) =
-            (expires_at, last_active, version)
-        else {
-            return Err(Error::codec("stored session is missing a field"));
-        };
-        let mut record = decode_record(&bytes)?;
-        if parse_u64("v", &version)? != record.version {
-            return Err(Error::codec(
-                "stored version field disagrees with the record",
-            ));
-        }
-        // `touch` updates these two fields without rewriting the record.
-        record.expires_at = parse_u64("e", &expires_at)?;
-        record.last_active = parse_u64("l", &last_active)?;
-        Ok(Some(record))
-    }
-
     /// A conditional write's reply: 1 done, 0 no live record, 2 newer stored.
     fn outcome(reply: i64, what: &str) -> Result<()> {
         match reply {
@@ -222,18 +151,48 @@ impl SessionStore for RedisStore {
     }
 
     async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "v"]);
-        let fields: Fields = self.conn.cmd(&cmd, true).await?;
-        Ok(self.record_from(fields)?.filter(|r| !r.is_expired(now)))
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.redis_key(key));
+        let value: Option<Vec<u8>> = self
+            .conn
+            .cmd(&cmd, true)
+            .await
+            .map_err(not_a_store_record)?;
+        match value {
+            Some(value) => store_value::decode(&value, self.max_record_bytes, now),
+            None => Ok(None),
+        }
     }
 
     async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
-        let bytes = self.encode(record)?;
-        let inv = self.write_invocation(&store_scripts::CREATE, key, record, bytes, now);
-        // Not retried: a create whose answer was lost would come back as
-        // AlreadyExists (its own record).
-        match self.conn.script::<i64>(&inv, false).await? {
+        let value = store_value::encode(record, self.max_record_bytes)?;
+        let redis_key = self.redis_key(key);
+        let ttl = ttl(record.expires_at, now);
+        // The common case, a key nobody holds, needs no script.
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&redis_key).arg(&value).arg("NX").arg("EX").arg(ttl);
+        // Not retried (nor the script): a create whose answer was lost would
+        // come back as AlreadyExists (its own record).
+        match self.conn.cmd::<Value>(&cmd, false).await? {
+            Value::Okay => return Ok(()),
+            Value::Nil => {}
+            other => {
+                return Err(Error::backend(
+                    "redis",
+                    format!("unexpected SET NX reply {other:?}"),
+                ));
+            }
+        }
+        // A key is there: replace it only if it is no live record at `now`
+        // (the caller's clock may have passed an expiry Redis has not).
+        let mut inv = ScriptCall::new(&store_scripts::CREATE, redis_key);
+        inv.arg(&be(now)[..]).arg(&value).arg(ttl);
+        match self
+            .conn
+            .script::<i64>(&inv, false)
+            .await
+            .map_err(not_a_store_record)?
+        {
             1 => Ok(()),
             0 => Err(Error::AlreadyExists),
             other => Err(Error::backend(
@@ -252,11 +211,18 @@ impl SessionStore for RedisStore {
         now: UnixTime,
     ) -> Result<()> {
         record.check_follows(expected_version)?;
-        let bytes = self.encode(record)?;
-        let mut inv = self.write_invocation(&store_scripts::SAVE, key, record, bytes, now);
-        inv.arg(expected_version);
+        let value = store_value::encode(record, self.max_record_bytes)?;
+        let mut inv = ScriptCall::new(&store_scripts::SAVE, self.redis_key(key));
+        inv.arg(&be_pair(now, expected_version)[..])
+            .arg(value)
+            .arg(ttl(record.expires_at, now));
         // Not retried: a save whose answer was lost would come back as Conflict.
-        Self::outcome(self.conn.script::<i64>(&inv, false).await?, "save")
+        let reply = self
+            .conn
+            .script::<i64>(&inv, false)
+            .await
+            .map_err(not_a_store_record)?;
+        Self::outcome(reply, "save")
     }
 
     async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
@@ -272,12 +238,14 @@ impl SessionStore for RedisStore {
         now: UnixTime,
     ) -> Result<()> {
         let mut inv = ScriptCall::new(&store_scripts::DELETE_UNLESS_NEWER, self.redis_key(key));
-        inv.arg(now).arg(expected_version);
+        inv.arg(&be_pair(now, expected_version)[..]);
         // Not retried: one whose answer was lost would come back as NotFound.
-        Self::outcome(
-            self.conn.script::<i64>(&inv, false).await?,
-            "conditional delete",
-        )
+        let reply = self
+            .conn
+            .script::<i64>(&inv, false)
+            .await
+            .map_err(not_a_store_record)?;
+        Self::outcome(reply, "conditional delete")
     }
 
     async fn touch(
@@ -288,11 +256,15 @@ impl SessionStore for RedisStore {
         now: UnixTime,
     ) -> Result<()> {
         let mut inv = ScriptCall::new(&store_scripts::TOUCH, self.redis_key(key));
-        inv.arg(now)
-            .arg(expires_at)
-            .arg(last_active)
+        inv.arg(&be(now)[..])
+            .arg(&be_pair(expires_at, last_active)[..])
             .arg(ttl(expires_at, now));
-        Self::outcome(self.conn.script::<i64>(&inv, true).await?, "touch")
+        let reply = self
+            .conn
+            .script::<i64>(&inv, true)
+            .await
+            .map_err(not_a_store_record)?;
+        Self::outcome(reply, "touch")
     }
 
     async fn delete_expired(

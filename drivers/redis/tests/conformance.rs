@@ -3,9 +3,17 @@
 //!
 //! - `redis_store`: standalone Redis (`TS_REDIS_URL`)
 //! - `redis_store_cluster`: a Redis Cluster (`TS_REDIS_CLUSTER_URLS`)
+//! - `redis_store_tls`: standalone Redis over TLS (`TS_REDIS_TLS_URL`,
+//!   trusting `TS_TLS_CA_FILE`)
+//! - `redis_store_tls_cluster`: a Redis Cluster over TLS, TLS cluster bus
+//!   (`TS_REDIS_TLS_CLUSTER_URLS`, trusting `TS_TLS_CA_FILE`)
 //!
 //! Every case gets a fresh key prefix. A missing service shows its cases as
 //! ignored with the reason (a failure under `CI=true`).
+
+#[cfg(feature = "tls")]
+#[path = "support/tls.rs"]
+mod tls;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,6 +32,8 @@ const LIMIT: usize = 64 * 1024;
 enum Target {
     Standalone,
     Cluster,
+    TlsStandalone,
+    TlsCluster,
 }
 
 struct Store(Target);
@@ -33,7 +43,7 @@ impl Factory for Store {
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
             .with_native_ttl(true)
-            .with_cluster(matches!(self.0, Target::Cluster))
+            .with_cluster(matches!(self.0, Target::Cluster | Target::TlsCluster))
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
@@ -47,6 +57,7 @@ impl Factory for Store {
                 let nodes = RedisNodes::parse(&env_endpoint("TS_REDIS_CLUSTER_URLS")?);
                 (RedisStore::cluster(nodes.0.clone()), nodes)
             }
+            Target::TlsStandalone | Target::TlsCluster => return tls_fixture(self.0, prefix),
         };
         let store = builder
             .key_prefix(prefix.clone())
@@ -60,9 +71,40 @@ impl Factory for Store {
     }
 }
 
+/// A fixture over TLS: the store trusts the test CA, and so does the raw-key
+/// lister.
+#[cfg(feature = "tls")]
+fn tls_fixture(target: Target, prefix: String) -> Result<Fixture, Skip> {
+    let ca = tls::ca_pem().map_err(Skip::new)?;
+    let (builder, nodes) = if matches!(target, Target::TlsCluster) {
+        let nodes = RedisNodes::parse(&env_endpoint("TS_REDIS_TLS_CLUSTER_URLS")?);
+        (RedisStore::cluster(nodes.0.clone()), nodes)
+    } else {
+        let url = env_endpoint("TS_REDIS_TLS_URL")?;
+        (RedisStore::standalone(url.clone()), RedisNodes(vec![url]))
+    };
+    let store = builder
+        .tls_root_certs(ca.clone())
+        .key_prefix(prefix.clone())
+        .max_record_bytes(LIMIT)
+        .build_store()
+        .map_err(|e| Skip::new(format!("invalid Redis settings: {e}")))?;
+    Ok(Fixture::new(Arc::new(store)).with_key_lister(move || {
+        let (nodes, ca, prefix) = (nodes.clone(), ca.clone(), prefix.clone());
+        async move { tls::keys(&nodes.0, &ca, &prefix).await }
+    }))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_fixture(_: Target, _: String) -> Result<Fixture, Skip> {
+    Err(Skip::new("built without the `tls` feature"))
+}
+
 fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let mut all = trials("redis_store", Store(Target::Standalone));
     all.extend(trials("redis_store_cluster", Store(Target::Cluster)));
+    all.extend(trials("redis_store_tls", Store(Target::TlsStandalone)));
+    all.extend(trials("redis_store_tls_cluster", Store(Target::TlsCluster)));
     libtest_mimic::run(&args, all).exit_code()
 }

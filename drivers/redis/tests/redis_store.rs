@@ -19,7 +19,8 @@ use std::time::Duration;
 use support::{Case, env, trials, unique};
 use tiered_sessions::CacheTier;
 use tiered_sessions::{
-    Durability, Error, Record, SessionStore, SessionStoreExt, StoreKey, codec::encode_record,
+    Durability, Error, Record, SessionStore, SessionStoreExt, StoreKey,
+    codec::{encode_data, encode_record},
 };
 use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
 use tiered_sessions_redis::{RedisCache, RedisStore, redis};
@@ -82,20 +83,34 @@ async fn ttl(s: &Store, k: &StoreKey) -> i64 {
         .unwrap()
 }
 
-/// Write `fields` under `k` by hand (a hostile or corrupted value).
-async fn plant(s: &Store, k: &StoreKey, fields: &[(&str, Vec<u8>)]) {
-    s.query::<i64>(redis::cmd("DEL").arg(s.redis_key(k)))
-        .await
-        .unwrap();
-    let mut cmd = redis::cmd("HSET");
-    cmd.arg(s.redis_key(k));
-    for (f, v) in fields {
-        cmd.arg(*f).arg(v.as_slice());
+/// Write `value` under `k` by hand (a hostile or corrupted value).
+async fn plant(s: &Store, k: &StoreKey, value: &[u8]) {
+    s.query::<()>(
+        redis::cmd("SET")
+            .arg(s.redis_key(k))
+            .arg(value)
+            .arg("EX")
+            .arg(600),
+    )
+    .await
+    .unwrap();
+}
+
+/// A stored value as the README lays it out: version, expires_at,
+/// last_active, created_at (big-endian u64s), then the encoded data.
+fn value_of(version: u64, expires_at: u64, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for n in [version, expires_at, NOW, NOW - 10] {
+        v.extend_from_slice(&n.to_be_bytes());
     }
-    s.query::<i64>(&cmd).await.unwrap();
-    s.query::<i64>(redis::cmd("EXPIRE").arg(s.redis_key(k)).arg(600))
+    v.extend_from_slice(data);
+    v
+}
+
+async fn raw(s: &Store, k: &StoreKey) -> Vec<u8> {
+    s.query(redis::cmd("GET").arg(s.redis_key(k)))
         .await
-        .unwrap();
+        .unwrap()
 }
 
 async fn expiry_is_the_callers_clock_not_redis(s: Store) {
@@ -151,7 +166,7 @@ async fn ttl_is_the_remaining_lifetime(s: Store) {
 }
 
 async fn versions_compare_exactly_beyond_2_pow_53(s: Store) {
-    // Doubles cannot tell these apart; the scripts compare digits.
+    // Doubles cannot tell these apart; the scripts compare 32-bit halves.
     let big = 1u64 << 53;
     let k = key();
     s.create(&k, &rec(big + 1, NOW + 100), NOW).await.unwrap();
@@ -188,6 +203,19 @@ async fn versions_compare_exactly_beyond_2_pow_53(s: Store) {
     );
     s.delete_unless_newer(&k, u64::MAX, NOW).await.unwrap();
     assert!(!exists(&s, &k).await);
+    // Expiry too: a clock one second before an expiry far past 2^53 (and one
+    // with the high half set) finds the record live, one at it does not.
+    for end in [big + 1, u64::MAX - 1] {
+        let k = key();
+        s.create(&k, &rec(1, end), end - 1).await.unwrap();
+        s.touch(&k, end, end - 1, end - 1).await.unwrap();
+        assert!(s.load(&k, end - 1).await.unwrap().is_some());
+        assert!(matches!(
+            s.touch(&k, end, end, end).await,
+            Err(Error::NotFound)
+        ));
+        s.create(&k, &rec(2, end + 1), end).await.unwrap();
+    }
 }
 
 /// Warm up so script loads and connection set-up are not counted.
@@ -198,7 +226,8 @@ async fn warm(s: &Store) {
         .await
         .unwrap();
     s.touch(&k, NOW + 200, NOW, NOW).await.unwrap();
-    s.delete_unless_newer(&k, 2, NOW).await.unwrap();
+    s.create(&k, &rec(3, NOW + 300), NOW + 200).await.unwrap();
+    s.delete_unless_newer(&k, 3, NOW + 200).await.unwrap();
 }
 
 async fn each_operation_is_one_command(s: Store) {
@@ -231,6 +260,17 @@ async fn each_operation_is_one_command(s: Store) {
     let before = s.commands_sent();
     s.delete(&k, NOW).await.unwrap();
     assert_eq!(count(before), 1, "delete");
+    // Only a create over a key Redis still holds needs the script as well.
+    s.create(&k, &rec(1, NOW + 100), NOW).await.unwrap();
+    let before = s.commands_sent();
+    s.create(&k, &rec(1, NOW + 300), NOW + 100).await.unwrap();
+    assert_eq!(count(before), 2, "create over an expired record");
+    let before = s.commands_sent();
+    assert!(matches!(
+        s.create(&k, &rec(1, NOW + 300), NOW + 100).await,
+        Err(Error::AlreadyExists)
+    ));
+    assert_eq!(count(before), 2, "create over a live record");
 }
 
 /// Through the session layer: a read is 1 command, a write (load + save) 2,
@@ -258,55 +298,70 @@ async fn an_oversized_stored_record_is_an_error_not_decoded(s: Store) {
     let k = key();
     let mut r = rec(1, NOW + 100);
     r.data.insert("blob".into(), vec![7; LIMIT]);
-    let bytes = encode_record(&r);
-    assert!(bytes.len() > LIMIT);
+    assert!(encode_record(&r).len() > LIMIT);
     assert!(matches!(
         s.create(&k, &r, NOW).await,
         Err(Error::TooLarge { limit: LIMIT, .. })
     ));
     assert!(!exists(&s, &k).await, "nothing sent");
     // Planted behind the store's back: refused on read.
-    plant(
-        &s,
-        &k,
-        &[
-            ("v", b"1".to_vec()),
-            ("r", bytes),
-            ("e", (NOW + 100).to_string().into_bytes()),
-            ("l", NOW.to_string().into_bytes()),
-        ],
-    )
-    .await;
+    plant(&s, &k, &value_of(1, NOW + 100, &encode_data(&r.data))).await;
     let err = s.load(&k, NOW).await.unwrap_err();
     assert!(matches!(err, Error::Codec { .. }), "{err:?}");
 }
 
-async fn a_stored_record_that_disagrees_with_itself_is_an_error(s: Store) {
+/// The value as stored is the documented layout, `touch` rewrites only the
+/// expiry and last activity, and a value planted in that layout by another
+/// tool loads.
+async fn the_value_is_the_documented_header_then_the_data(s: Store) {
     let k = key();
-    let r = rec(5, NOW + 100);
-    let fields = |v: &str| {
-        vec![
-            ("v", v.as_bytes().to_vec()),
-            ("r", encode_record(&r)),
-            ("e", (NOW + 100).to_string().into_bytes()),
-            ("l", NOW.to_string().into_bytes()),
-        ]
-    };
-    plant(&s, &k, &fields("6")).await;
-    assert!(matches!(s.load(&k, NOW).await, Err(Error::Codec { .. })));
-    plant(&s, &k, &fields("x")).await;
-    assert!(matches!(s.load(&k, NOW).await, Err(Error::Codec { .. })));
-    plant(&s, &k, &fields("5")[..2]).await;
-    assert!(matches!(s.load(&k, NOW).await, Err(Error::Codec { .. })));
-    plant(&s, &k, &[("r", b"not a record".to_vec())]).await;
-    assert!(matches!(s.load(&k, NOW).await, Err(Error::Codec { .. })));
-    plant(&s, &k, &fields("5")).await;
+    let r = rec(3, NOW + 100);
+    s.create(&k, &r, NOW).await.unwrap();
+    let data = encode_data(&r.data);
+    let mut expected = Vec::new();
+    for n in [3, NOW + 100, NOW - 5, NOW - 10] {
+        expected.extend_from_slice(&u64::to_be_bytes(n));
+    }
+    expected.extend_from_slice(&data);
+    assert_eq!(raw(&s, &k).await, expected);
+    s.touch(&k, NOW + 900, NOW + 1, NOW).await.unwrap();
+    expected[8..16].copy_from_slice(&(NOW + 900).to_be_bytes());
+    expected[16..24].copy_from_slice(&(NOW + 1).to_be_bytes());
+    assert_eq!(raw(&s, &k).await, expected);
+    let k2 = key();
+    plant(&s, &k2, &value_of(9, NOW + 50, &data)).await;
+    let got = s.load(&k2, NOW).await.unwrap().unwrap();
+    assert_eq!(
+        (got.version, got.expires_at, got.last_active, got.created_at),
+        (9, NOW + 50, NOW, NOW - 10)
+    );
+    assert_eq!(got.data, r.data);
+}
+
+async fn a_malformed_stored_value_is_an_error(s: Store) {
+    let k = key();
+    let data = encode_data(&rec(5, NOW + 100).data);
+    let good = value_of(5, NOW + 100, &data);
+    // Shorter than the header, data that does not decode, trailing bytes.
+    for bad in [
+        good[..31].to_vec(),
+        value_of(5, NOW + 100, b"not session data"),
+        [good.as_slice(), &[0]].concat(),
+    ] {
+        plant(&s, &k, &bad).await;
+        let err = s.load(&k, NOW).await.unwrap_err();
+        assert!(matches!(err, Error::Codec { .. }), "{err:?}");
+    }
+    plant(&s, &k, &good).await;
     assert_eq!(s.load(&k, NOW).await.unwrap().map(|r| r.version), Some(5));
 }
 
+/// Something of another type under a store key (a `RedisCache` hash under a
+/// shared prefix): every operation fails with a permanent error naming the
+/// likely cause, and nothing overwrites or deletes it but `delete`.
 async fn wrong_type_under_the_key_is_a_permanent_error(s: Store) {
     let k = key();
-    s.query::<String>(redis::cmd("SET").arg(s.redis_key(&k)).arg("x"))
+    s.query::<i64>(redis::cmd("HSET").arg(s.redis_key(&k)).arg("v").arg("1"))
         .await
         .unwrap();
     let err = s.load(&k, NOW).await.unwrap_err();
@@ -321,11 +376,31 @@ async fn wrong_type_under_the_key_is_a_permanent_error(s: Store) {
         "{err:?}"
     );
     assert!(!err.is_retryable());
-    let err = s.create(&k, &rec(1, NOW + 10), NOW).await.unwrap_err();
-    assert!(matches!(err, Error::Backend { .. }), "{err:?}");
+    let why = std::error::Error::source(&err).unwrap().to_string();
+    assert!(why.contains("share the key prefix"), "{why}");
+    for err in [
+        s.create(&k, &rec(1, NOW + 10), NOW).await.unwrap_err(),
+        s.save(&k, &rec(2, NOW + 10), 1, Durability::Durable, NOW)
+            .await
+            .unwrap_err(),
+        s.touch(&k, NOW + 10, NOW, NOW).await.unwrap_err(),
+        s.delete_unless_newer(&k, 1, NOW).await.unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::Backend { .. }), "{err:?}");
+    }
     // Cleanup leaves what is not a session record alone.
     assert_eq!(s.delete_all_expired(u64::MAX, 10, None).await.unwrap(), 0);
+    let kind: String = s
+        .query(redis::cmd("TYPE").arg(s.redis_key(&k)))
+        .await
+        .unwrap();
+    assert_eq!(kind, "hash");
+    // A short string is no record either: cleanup leaves it, create replaces it.
+    plant(&s, &k, b"x").await;
+    assert_eq!(s.delete_all_expired(u64::MAX, 10, None).await.unwrap(), 0);
     assert!(exists(&s, &k).await);
+    s.create(&k, &rec(1, NOW + 10), NOW).await.unwrap();
+    assert_eq!(s.load(&k, NOW).await.unwrap().map(|r| r.version), Some(1));
     s.delete(&k, NOW).await.unwrap();
 }
 
@@ -428,10 +503,12 @@ const CASES: &[(&str, Case<Store>)] = &[
     ("an_oversized_stored_record_is_an_error_not_decoded", |s| {
         Box::pin(an_oversized_stored_record_is_an_error_not_decoded(s))
     }),
-    (
-        "a_stored_record_that_disagrees_with_itself_is_an_error",
-        |s| Box::pin(a_stored_record_that_disagrees_with_itself_is_an_error(s)),
-    ),
+    ("a_malformed_stored_value_is_an_error", |s| {
+        Box::pin(a_malformed_stored_value_is_an_error(s))
+    }),
+    ("the_value_is_the_documented_header_then_the_data", |s| {
+        Box::pin(the_value_is_the_documented_header_then_the_data(s))
+    }),
     ("wrong_type_under_the_key_is_a_permanent_error", |s| {
         Box::pin(wrong_type_under_the_key_is_a_permanent_error(s))
     }),
