@@ -15,7 +15,8 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tiered_sessions::{
-    Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore, TieredStore,
+    FromEnv, Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore,
+    TieredStore,
 };
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
 use tiered_sessions_redis::{RedisCacheBuilder, env as redis_env};

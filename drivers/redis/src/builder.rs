@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::cluster::ClusterClientBuilder;
 use redis::{AsyncConnectionConfig, Client};
-use tiered_sessions::{EnvVars, Error, Result};
+use tiered_sessions::{EnvVars, Error, FromEnv, Result};
 
 use crate::cache::RedisCache;
 use crate::connection::Connection;
@@ -133,62 +133,6 @@ impl RedisCacheBuilder {
         S: Into<String>,
     {
         Self::with_target(Target::Cluster(urls.into_iter().map(Into::into).collect()))
-    }
-
-    /// Settings from the environment (see [`mod@env`]): cluster mode when
-    /// [`env::CLUSTER_URLS`] is set, else standalone at [`env::URL`].
-    ///
-    /// # Errors
-    /// [`Error::Config`] when neither URL variable is set or a number does not parse.
-    pub fn from_env() -> Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`RedisCacheBuilder::from_env`], reading variables through `lookup`
-    /// (for tests, or a configuration source of your own).
-    ///
-    /// # Errors
-    /// As [`RedisCacheBuilder::from_env`].
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let vars = EnvVars::new(lookup);
-        let mut builder = if let Some(urls) = vars.list(env::CLUSTER_URLS) {
-            Self::cluster(urls)
-        } else if let Some(url) = vars.get(env::URL) {
-            Self::standalone(url)
-        } else {
-            return Err(Error::config(format!(
-                "set {} (standalone Redis) or {} (Redis Cluster)",
-                env::URL,
-                env::CLUSTER_URLS
-            )));
-        };
-        if let Some(prefix) = vars.get(env::KEY_PREFIX) {
-            builder = builder.key_prefix(prefix);
-        }
-        if let Some(timeout) = vars.millis(env::TIMEOUT_MS)? {
-            builder = builder.call_timeout(timeout);
-        }
-        if let Some(n) = vars.number(env::POOL_SIZE)? {
-            builder = builder.pool_size(n);
-        }
-        if let Some(ca) = vars.get(env::TLS_CA_FILE) {
-            builder = builder.tls_ca_file(ca);
-        }
-        match (
-            vars.get(env::TLS_CLIENT_CERT_FILE),
-            vars.get(env::TLS_CLIENT_KEY_FILE),
-        ) {
-            (Some(cert), Some(key)) => builder = builder.tls_client_auth_files(cert, key),
-            (None, None) => {}
-            _ => {
-                return Err(Error::config(format!(
-                    "set both {} and {} for mutual TLS, or neither",
-                    env::TLS_CLIENT_CERT_FILE,
-                    env::TLS_CLIENT_KEY_FILE
-                )));
-            }
-        }
-        Ok(builder)
     }
 
     /// Prefix of every key (default [`DEFAULT_KEY_PREFIX`], `session:`, for a
@@ -381,6 +325,53 @@ impl RedisCacheBuilder {
         let commands = Arc::new(AtomicU64::new(0));
         let pools = Pools::new(connector, pool_size, commands.clone());
         Ok(Connection::new(pools, self.call_timeout, commands))
+    }
+}
+
+/// Settings from the environment (see [`mod@env`]): cluster mode when
+/// [`env::CLUSTER_URLS`] is set, else standalone at [`env::URL`];
+/// `from_env` and `from_lookup` come with [`FromEnv`]. A missing URL is an
+/// [`Error::Config`] naming both variables.
+impl FromEnv for RedisCacheBuilder {
+    fn from_vars<F: Fn(&str) -> Option<String>>(vars: &EnvVars<F>) -> Result<Self> {
+        let mut builder = if let Some(urls) = vars.list(env::CLUSTER_URLS) {
+            Self::cluster(urls)
+        } else if let Some(url) = vars.get(env::URL) {
+            Self::standalone(url)
+        } else {
+            return Err(Error::config(format!(
+                "set {} (standalone Redis) or {} (Redis Cluster)",
+                env::URL,
+                env::CLUSTER_URLS
+            )));
+        };
+        if let Some(prefix) = vars.get(env::KEY_PREFIX) {
+            builder = builder.key_prefix(prefix);
+        }
+        if let Some(timeout) = vars.millis(env::TIMEOUT_MS)? {
+            builder = builder.call_timeout(timeout);
+        }
+        if let Some(n) = vars.number(env::POOL_SIZE)? {
+            builder = builder.pool_size(n);
+        }
+        if let Some(ca) = vars.get(env::TLS_CA_FILE) {
+            builder = builder.tls_ca_file(ca);
+        }
+        match (
+            vars.get(env::TLS_CLIENT_CERT_FILE),
+            vars.get(env::TLS_CLIENT_KEY_FILE),
+        ) {
+            (Some(cert), Some(key)) => builder = builder.tls_client_auth_files(cert, key),
+            (None, None) => {}
+            _ => {
+                return Err(Error::config(format!(
+                    "set both {} and {} for mutual TLS, or neither",
+                    env::TLS_CLIENT_CERT_FILE,
+                    env::TLS_CLIENT_KEY_FILE
+                )));
+            }
+        }
+        Ok(builder)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use tiered_sessions::{EnvVars, Result, SessionStore, TieredStore};
+use tiered_sessions::{EnvVars, FromEnv, Result, SessionStore, TieredStore};
 
 use crate::builder::{RedisCacheBuilder, env};
 use crate::cache::RedisCache;
@@ -15,6 +15,7 @@ use crate::cache::RedisCache;
 /// ```no_run
 /// # async fn run() -> tiered_sessions::Result<()> {
 /// use tiered_sessions_memory::MemoryStore; // your durable store here
+/// use tiered_sessions::FromEnv;
 /// use tiered_sessions_redis::RedisTiered;
 ///
 /// let store = RedisTiered::from_env()?.build(MemoryStore::new())?;
@@ -47,29 +48,6 @@ impl RedisTiered {
         }
     }
 
-    /// Settings from the environment ([`mod@crate::env`]), the cache deadline
-    /// included ([`env::CACHE_TIMEOUT_MS`]).
-    ///
-    /// # Errors
-    /// [`tiered_sessions::Error::Config`] for a missing Redis URL or a
-    /// malformed value.
-    pub fn from_env() -> Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`RedisTiered::from_env`], reading variables through `lookup`.
-    ///
-    /// # Errors
-    /// As [`RedisTiered::from_env`].
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let redis = RedisCacheBuilder::from_lookup(&lookup)?;
-        let vars = EnvVars::new(lookup);
-        Ok(RedisTiered {
-            redis,
-            cache_timeout: vars.millis(env::CACHE_TIMEOUT_MS)?,
-        })
-    }
-
     /// Map the Redis settings.
     pub fn redis(mut self, f: impl FnOnce(RedisCacheBuilder) -> RedisCacheBuilder) -> Self {
         self.redis = f(self.redis);
@@ -93,6 +71,18 @@ impl RedisTiered {
             .cache_timeout
             .unwrap_or_else(|| cache.call_timeout() + Duration::from_millis(50));
         Ok(TieredStore::new(cache, durable).with_cache_timeout(timeout))
+    }
+}
+
+/// Settings from the environment ([`mod@crate::env`]), the cache deadline
+/// included ([`env::CACHE_TIMEOUT_MS`]); `from_env` and `from_lookup` come
+/// with [`FromEnv`].
+impl FromEnv for RedisTiered {
+    fn from_vars<F: Fn(&str) -> Option<String>>(vars: &EnvVars<F>) -> Result<Self> {
+        Ok(RedisTiered {
+            redis: RedisCacheBuilder::from_vars(vars)?,
+            cache_timeout: vars.millis(env::CACHE_TIMEOUT_MS)?,
+        })
     }
 }
 

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use support::{Case, env, trials, unique};
-use tiered_sessions::{CacheTier, Durability, Error, Record, SessionStore, StoreKey};
+use tiered_sessions::{CacheTier, Durability, Error, FromEnv, Record, SessionStore, StoreKey};
 use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
 use tiered_sessions_memory::MemoryStore;
 use tiered_sessions_redis::{RedisCacheBuilder, RedisStore, RedisTiered, env as vars};
