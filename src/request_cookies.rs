@@ -68,12 +68,19 @@ impl RequestCookies {
     /// versions of the `http` crate). Values that are not valid header bytes
     /// are skipped.
     pub fn from_raw<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        RequestCookies(Headers::Many(
-            values
-                .into_iter()
-                .filter_map(|v| HeaderValue::from_bytes(v).ok())
-                .collect(),
-        ))
+        let mut all = values
+            .into_iter()
+            .filter_map(|v| HeaderValue::from_bytes(v).ok());
+        // As `from_headers`: no allocation beyond the value for the usual one header.
+        RequestCookies(match (all.next(), all.next()) {
+            (None, _) => Headers::None,
+            (Some(one), None) => Headers::One(one),
+            (Some(a), Some(b)) => {
+                let mut v = vec![a, b];
+                v.extend(all);
+                Headers::Many(v)
+            }
+        })
     }
 
     fn values(&self) -> &[HeaderValue] {

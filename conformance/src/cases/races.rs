@@ -9,6 +9,7 @@ use super::browser::{Browser, Jar, NONE};
 use super::check::{expect_err, same};
 use super::sample;
 use crate::case_error::{CaseError, During, ensure};
+use crate::web::{TowerApp, WebApp};
 use crate::{Capabilities, Fixture};
 
 /// `save` refuses a record whose version does not grow past the expected
@@ -342,6 +343,17 @@ pub async fn http_logout_racing_a_write_resurrects_nothing(
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_old_cookie_only_cookie_never_resurrects_a_logout(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_old_cookie_only_cookie_never_resurrects_a_logout_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_old_cookie_only_cookie_never_resurrects_a_logout`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_old_cookie_only_cookie_never_resurrects_a_logout_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
     const THRESHOLD: usize = 512;
@@ -351,7 +363,7 @@ pub async fn http_old_cookie_only_cookie_never_resurrects_a_logout(
             sample::config(&clock).cookie_only_threshold(THRESHOLD),
             fx.store.clone(),
         )?;
-        let mut browser = Browser::new(manager.clone());
+        let mut browser = Browser::<A>::new(manager.clone()).await?;
         browser.ok("/put/role/5").await?;
         let cookie_only = browser.jar.clone();
         browser.ok("/put/role/6").await?;
