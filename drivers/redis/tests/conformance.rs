@@ -4,6 +4,10 @@
 //! - `redis_store`: standalone Redis (`TS_REDIS_URL`)
 //! - `redis_store_cluster`: a Redis Cluster (`TS_REDIS_CLUSTER_URLS`)
 //!
+//! The HTTP-level cases run on axum (`redis_store::http_…`) and on actix-web
+//! (`redis_store::actix::http_…`, each on an actix runtime of its own, where
+//! the store's connections are made and their tasks run).
+//!
 //! Every case gets a fresh key prefix. A missing service shows its cases as
 //! ignored with the reason (a failure under `CI=true`).
 
@@ -11,8 +15,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tiered_sessions_conformance::kit::RedisNodes;
+use tiered_sessions_conformance::web::ActixApp;
 use tiered_sessions_conformance::{
-    Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, unique_namespace,
+    Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, trials_on,
+    unique_namespace,
 };
 use tiered_sessions_redis::RedisStore;
 
@@ -64,5 +70,13 @@ fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let mut all = trials("redis_store", Store(Target::Standalone));
     all.extend(trials("redis_store_cluster", Store(Target::Cluster)));
+    all.extend(trials_on::<ActixApp>(
+        "redis_store",
+        Store(Target::Standalone),
+    ));
+    all.extend(trials_on::<ActixApp>(
+        "redis_store_cluster",
+        Store(Target::Cluster),
+    ));
     libtest_mimic::run(&args, all).exit_code()
 }
