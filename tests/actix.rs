@@ -381,9 +381,11 @@ fn memory_across_server_workers() -> Result<Completion, Failed> {
     Ok(Completion::Completed)
 }
 
+type Test = fn() -> Result<Completion, Failed>;
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, fn() -> Result<Completion, Failed>)> = vec![
+    let tests: Vec<(&str, Test)> = vec![
         (
             "extractor_without_the_middleware",
             extractor_without_the_middleware,
