@@ -76,7 +76,8 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let cookies = RequestCookies::from_raw(req.headers().get_all(COOKIE).map(|v| v.as_bytes()));
+        // Shared, not copied: an untouched session costs no copy of its cookie.
+        let cookies = RequestCookies::from_shared(req.headers().get_all(COOKIE).cloned());
         let session = self.manager.start(cookies);
         req.extensions_mut().insert(session.clone());
         ResponseFuture {
