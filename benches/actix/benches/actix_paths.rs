@@ -14,8 +14,9 @@
 //! `read_rolling` is `read` with a 1 h idle expiry that actix-session extends
 //! on every request (ours refreshes it at most once per touch interval).
 //!
-//! Redis: `TS_BENCH_REDIS_URL` (else `TS_REDIS_URL`); without either the Redis
-//! cases are skipped with a message. Pin the bench and the redis-server to one
+//! Redis: `TS_BENCH_REDIS_URL` (a Redis of the bench's own: actix-session
+//! writes unprefixed keys); without it the Redis cases are skipped with a
+//! message. Pin the bench and the redis-server to one
 //! CPU (see the README beside this crate).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -74,9 +75,9 @@ fn next_counter() -> u64 {
 }
 
 fn redis_url() -> Option<String> {
-    ["TS_BENCH_REDIS_URL", "TS_REDIS_URL"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|v| !v.trim().is_empty()))
+    std::env::var("TS_BENCH_REDIS_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Criterion's async bencher on an actix `System` (actix services are `!Send`).
@@ -255,9 +256,7 @@ mod ours {
                 list.extend_from_slice(ROLLING);
                 cases(&mut g, &rt, "redis", &redis_app, &list);
             }
-            None => eprintln!(
-                "tiered_sessions: no TS_BENCH_REDIS_URL or TS_REDIS_URL, Redis cases skipped"
-            ),
+            None => eprintln!("tiered_sessions: no TS_BENCH_REDIS_URL, Redis cases skipped"),
         }
         g.finish();
     }
@@ -353,9 +352,7 @@ mod peer {
                 let mw = rolling(SessionMiddleware::builder(store, key.clone())).build();
                 run(&mut g, &rt, "redis", mw, ROLLING);
             }
-            None => eprintln!(
-                "actix_session: no TS_BENCH_REDIS_URL or TS_REDIS_URL, Redis cases skipped"
-            ),
+            None => eprintln!("actix_session: no TS_BENCH_REDIS_URL, Redis cases skipped"),
         }
         g.finish();
     }
