@@ -21,9 +21,10 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, test, web};
 use tiered_sessions::actix::SessionMiddleware;
 use tiered_sessions::{
-    Result, Session, SessionConfig, SessionConfigBuilder, SessionManager, SessionStore, TieredStore,
+    CircuitBreaker, Result, Session, SessionConfig, SessionConfigBuilder, SessionManager,
+    SessionStore, TieredStore,
 };
-use tiered_sessions_conformance::faults::FaultyDurable;
+use tiered_sessions_conformance::faults::{FaultyCache, FaultyDurable};
 use tiered_sessions_conformance::kit::{self, Jar};
 use tiered_sessions_conformance::libtest_mimic::{Arguments, Completion, Failed, Trial, run};
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
@@ -267,6 +268,55 @@ fn not_send_handlers() -> Result<Completion, Failed> {
     })
 }
 
+/// `TieredStore`'s circuit breaker probes the cache with a task of its own
+/// (spawned on the current Tokio runtime): inside an actix `System` it runs
+/// and closes the circuit once the cache answers again.
+fn the_tiered_probe_runs_on_the_actix_runtime() -> Result<Completion, Failed> {
+    on_actix(async {
+        let cache = Arc::new(FaultyCache::new(MemoryCache::new()));
+        let store = Arc::new(
+            TieredStore::new(cache.clone(), MemoryStore::new()).with_circuit_breaker(
+                CircuitBreaker {
+                    failures: 2,
+                    cool_down: std::time::Duration::from_millis(50),
+                },
+            ),
+        );
+        let config = config().cookie_only_threshold(0).build().unwrap();
+        let manager = SessionManager::with_shared_store(config, store.clone());
+        let app = test::init_service(
+            App::new()
+                .wrap(SessionMiddleware::new(manager))
+                .configure(routes),
+        )
+        .await;
+        let mut jar = Jar::new();
+        assert_eq!(
+            send(&app, &mut jar, "/put/a/1").await.status,
+            StatusCode::OK
+        );
+        cache.faults().set_down(true);
+        for _ in 0..4 {
+            assert_eq!(send(&app, &mut jar, "/get/a").await.body, "1");
+        }
+        assert!(store.cache_circuit_open(), "the circuit did not open");
+        cache.faults().heal();
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(60)).await;
+        // This read starts the probe; the request does not wait for it.
+        assert_eq!(send(&app, &mut jar, "/get/a").await.body, "1");
+        for _ in 0..50 {
+            if !store.cache_circuit_open() {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(
+            !store.cache_circuit_open(),
+            "the background probe never closed the circuit"
+        );
+    })
+}
+
 /// One `GET` over TCP with the jar's cookies (the jar takes the response's).
 fn http_get(addr: SocketAddr, jar: &mut Jar, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -396,6 +446,10 @@ fn main() -> std::process::ExitCode {
             a_store_failure_is_an_empty_503,
         ),
         ("not_send_handlers", not_send_handlers),
+        (
+            "the_tiered_probe_runs_on_the_actix_runtime",
+            the_tiered_probe_runs_on_the_actix_runtime,
+        ),
         ("memory_across_server_workers", memory_across_server_workers),
         (
             "redis_store_across_server_workers",
