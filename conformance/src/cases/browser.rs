@@ -6,7 +6,7 @@ use tiered_sessions::SessionManager;
 use crate::case_error::CaseError;
 pub(crate) use crate::kit::Jar;
 pub(crate) use crate::web::NONE;
-use crate::web::{Reply, WebApp};
+use crate::web::{Gates, Reply, WebApp};
 
 /// A browser in front of the app behind a framework's session adapter.
 pub(crate) struct Browser<A> {
@@ -17,7 +17,7 @@ pub(crate) struct Browser<A> {
 impl<A: WebApp> Browser<A> {
     pub(crate) async fn new(manager: SessionManager) -> Result<Self, CaseError> {
         Ok(Browser {
-            app: A::start(manager).await?,
+            app: A::start(manager, Gates::default()).await?,
             jar: Jar::default(),
         })
     }

@@ -35,9 +35,11 @@ pub use self::outages::{
 };
 pub use self::races::{
     conditional_delete_keeps_newer_saves, http_logout_racing_a_write_resurrects_nothing,
+    http_logout_racing_a_write_resurrects_nothing_on,
     http_old_cookie_only_cookie_never_resurrects_a_logout,
     http_old_cookie_only_cookie_never_resurrects_a_logout_on,
-    http_regenerate_racing_a_write_loses_nothing, save_refuses_a_version_that_does_not_grow,
+    http_regenerate_racing_a_write_loses_nothing, http_regenerate_racing_a_write_loses_nothing_on,
+    save_refuses_a_version_that_does_not_grow,
 };
 pub use self::ranges::versions_and_times_keep_their_range;
 pub use self::store::{
@@ -231,13 +233,8 @@ pub struct LocalCase {
 }
 
 /// Every case that drives an app over HTTP, on the framework `A`: the same
-/// cases [`all`] runs on axum (every case of group `http` that goes through
-/// the browser, and `fault_durable_failure_is_an_opaque_5xx`).
-///
-/// Not here: `http_regenerate_racing_a_write_loses_nothing` and
-/// `http_logout_racing_a_write_resurrects_nothing` drive two requests by
-/// hand through [`tiered_sessions::Session::finish`], the call every adapter
-/// makes, so no framework is involved and [`all`] runs them once.
+/// cases [`all`] runs on axum (every case of group `http`, and
+/// `fault_durable_failure_is_an_opaque_5xx`).
 pub fn http_on<A: WebApp>() -> Vec<LocalCase> {
     vec![
         LocalCase {
@@ -283,6 +280,26 @@ pub fn http_on<A: WebApp>() -> Vec<LocalCase> {
             group: "http",
             need: Need::Contract,
             run: |fx, caps| Box::pin(http_read_only_requests_make_no_writes_on::<A>(fx, caps)),
+        },
+        LocalCase {
+            name: "http_regenerate_racing_a_write_loses_nothing",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| {
+                Box::pin(http_regenerate_racing_a_write_loses_nothing_on::<A>(
+                    fx, caps,
+                ))
+            },
+        },
+        LocalCase {
+            name: "http_logout_racing_a_write_resurrects_nothing",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| {
+                Box::pin(http_logout_racing_a_write_resurrects_nothing_on::<A>(
+                    fx, caps,
+                ))
+            },
         },
         LocalCase {
             name: "http_old_cookie_only_cookie_never_resurrects_a_logout",

@@ -13,7 +13,7 @@ use futures_util::future::LocalBoxFuture;
 use tiered_sessions::actix::SessionMiddleware;
 use tiered_sessions::{Session, SessionManager};
 
-use super::{Reply, WebApp, route};
+use super::{Gates, Reply, WebApp, route};
 use crate::case_error::CaseError;
 
 type Response = ServiceResponse<EitherBody<BoxBody>>;
@@ -27,8 +27,8 @@ pub struct ActixApp {
     call: Box<Call>,
 }
 
-async fn handler(req: HttpRequest, session: Option<Session>) -> HttpResponse {
-    let (status, body) = route(session, req.path()).await;
+async fn handler(req: HttpRequest, session: Option<Session>, gates: Gates) -> HttpResponse {
+    let (status, body) = route(session, req.path(), &gates).await;
     let status = actix_web::http::StatusCode::from_u16(status)
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
     HttpResponse::build(status).body(body)
@@ -37,10 +37,14 @@ async fn handler(req: HttpRequest, session: Option<Session>) -> HttpResponse {
 impl WebApp for ActixApp {
     const FRAMEWORK: &'static str = "actix";
 
-    async fn start(manager: SessionManager) -> Result<Self, CaseError> {
+    async fn start(manager: SessionManager, gates: Gates) -> Result<Self, CaseError> {
         let app = App::new()
             .wrap(SessionMiddleware::new(manager))
-            .default_service(web::to(handler));
+            .default_service(web::to(
+                move |req: HttpRequest, session: Option<Session>| {
+                    handler(req, session, gates.clone())
+                },
+            ));
         let svc = Rc::new(test::init_service(app).await);
         Ok(ActixApp {
             call: Box::new(move |req| {
@@ -51,7 +55,7 @@ impl WebApp for ActixApp {
     }
 
     async fn send(
-        &mut self,
+        &self,
         method: &str,
         path: &str,
         cookie: Option<&str>,

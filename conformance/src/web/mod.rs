@@ -7,7 +7,12 @@
 mod actix;
 mod tower;
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use tiered_sessions::{Session, SessionManager};
 
@@ -23,8 +28,12 @@ pub const NONE: &str = "<none>";
 /// An app with the cases' routes behind one framework's session adapter.
 ///
 /// Routes: `/noop` (never touches the session), `/read/{key}`,
-/// `/put/{key}/{len}` (a string of `len` bytes), `/del/{key}`,
-/// `/regenerate`, `/terminate`, `/id` (the session id as text). A request
+/// `/put/{key}/{len}` (a string of `len` bytes), `/set/{key}/{value}`,
+/// `/quickset/{key}/{value}` (a cache-only write), `/del/{key}`,
+/// `/regenerate`, `/terminate`, `/id` (the session id as text), and
+/// `/hold/{gate}` (wait at the [`Gates`] gate until the case releases it).
+/// Steps join with `+` into one request (`/regenerate+set/role/admin+hold/a`),
+/// run in order; the first failure answers, else the last step. A request
 /// without a session in it (no adapter) answers 500.
 pub trait WebApp: Sized + 'static {
     /// The framework's name, as trial names show it (`axum`, `actix`).
@@ -34,14 +43,18 @@ pub trait WebApp: Sized + 'static {
     ///
     /// # Errors
     /// When the framework cannot build the app.
-    fn start(manager: SessionManager) -> impl Future<Output = Result<Self, CaseError>>;
+    fn start(
+        manager: SessionManager,
+        gates: Gates,
+    ) -> impl Future<Output = Result<Self, CaseError>>;
 
     /// One request: `method path`, with `cookie` as its `Cookie` header.
+    /// Several may be in flight at once (requests racing on one session).
     ///
     /// # Errors
     /// When the request cannot be built or the framework fails it.
     fn send(
-        &mut self,
+        &self,
         method: &str,
         path: &str,
         cookie: Option<&str>,
@@ -78,11 +91,69 @@ impl Reply {
     }
 }
 
+/// Named gates a request can wait at (`/hold/{gate}`): the case sees when
+/// it got there and decides when it goes on, so two requests on one session
+/// can be interleaved as a race would.
+#[derive(Clone, Debug, Default)]
+pub struct Gates(Arc<Mutex<HashMap<String, Arc<Gate>>>>);
+
+#[derive(Debug, Default)]
+struct Gate {
+    reached: Notify,
+    released: Notify,
+}
+
+/// How long a case waits for a request to reach its gate.
+const GATE_WAIT: Duration = Duration::from_secs(30);
+
+impl Gates {
+    fn gate(&self, name: &str) -> Arc<Gate> {
+        let mut gates = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        gates.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// Wait until a request reaches gate `name`.
+    ///
+    /// # Errors
+    /// When none gets there within 30 s (the request failed before it).
+    pub async fn reached(&self, name: &str) -> Result<(), CaseError> {
+        tokio::time::timeout(GATE_WAIT, self.gate(name).reached.notified())
+            .await
+            .map_err(|_| {
+                CaseError::violation(format!(
+                    "no request reached gate {name} within {GATE_WAIT:?}"
+                ))
+            })
+    }
+
+    /// Let the request waiting at gate `name` go on.
+    pub fn release(&self, name: &str) {
+        self.gate(name).released.notify_one();
+    }
+
+    async fn hold(&self, name: &str) {
+        let gate = self.gate(name);
+        gate.reached.notify_one();
+        gate.released.notified().await;
+    }
+}
+
 /// The routes, whatever the framework: the status and body for `path`.
-pub(crate) async fn route(session: Option<Session>, path: &str) -> (u16, String) {
+pub(crate) async fn route(session: Option<Session>, path: &str, gates: &Gates) -> (u16, String) {
     let Some(session) = session else {
         return (500, "no session layer".to_owned());
     };
+    let mut last = (404, "no such route".to_owned());
+    for step in path.trim_matches('/').split('+') {
+        last = step_route(&session, step, gates).await;
+        if last.0 != 200 {
+            break;
+        }
+    }
+    last
+}
+
+async fn step_route(session: &Session, path: &str, gates: &Gates) -> (u16, String) {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let result = match parts.as_slice() {
         ["noop"] => Ok("ok".to_owned()),
@@ -97,6 +168,15 @@ pub(crate) async fn route(session: Option<Session>, path: &str) -> (u16, String)
                 .map(|()| "ok".to_owned()),
             Err(_) => return (400, "bad length".to_owned()),
         },
+        ["set", key, value] => session.insert(key, value).await.map(|()| "ok".to_owned()),
+        ["quickset", key, value] => session
+            .insert_quick(key, value)
+            .await
+            .map(|()| "ok".to_owned()),
+        ["hold", gate] => {
+            gates.hold(gate).await;
+            Ok("ok".to_owned())
+        }
         ["del", key] => session.remove(key).await.map(|had| had.to_string()),
         ["regenerate"] => session.regenerate_id().await.map(|()| "ok".to_owned()),
         ["terminate"] => session.terminate().await.map(|()| "ok".to_owned()),

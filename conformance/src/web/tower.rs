@@ -12,7 +12,7 @@ use tiered_sessions::{Session, SessionLayer, SessionManager, SessionService};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Reply, WebApp, route};
+use super::{Gates, Reply, WebApp, route};
 use crate::case_error::CaseError;
 
 /// The routes behind the tower [`SessionLayer`].
@@ -21,7 +21,7 @@ pub struct TowerApp {
 }
 
 #[derive(Clone, Debug)]
-struct Routes;
+struct Routes(Gates);
 
 impl Service<Request<()>> for Routes {
     type Response = Response<String>;
@@ -33,9 +33,10 @@ impl Service<Request<()>> for Routes {
     }
 
     fn call(&mut self, req: Request<()>) -> Self::Future {
+        let gates = self.0.clone();
         Box::pin(async move {
             let session = req.extensions().get::<Session>().cloned();
-            let (status, body) = route(session, req.uri().path()).await;
+            let (status, body) = route(session, req.uri().path(), &gates).await;
             let mut res = Response::new(body);
             *res.status_mut() =
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -47,14 +48,14 @@ impl Service<Request<()>> for Routes {
 impl WebApp for TowerApp {
     const FRAMEWORK: &'static str = "axum";
 
-    async fn start(manager: SessionManager) -> Result<Self, CaseError> {
+    async fn start(manager: SessionManager, gates: Gates) -> Result<Self, CaseError> {
         Ok(TowerApp {
-            svc: SessionLayer::new(manager).layer(Routes),
+            svc: SessionLayer::new(manager).layer(Routes(gates)),
         })
     }
 
     async fn send(
-        &mut self,
+        &self,
         method: &str,
         path: &str,
         cookie: Option<&str>,
@@ -66,8 +67,10 @@ impl WebApp for TowerApp {
         let req = req
             .body(())
             .map_err(|e| CaseError::violation(format!("building a request for {path}: {e}")))?;
-        let res = match poll_fn(|cx| self.svc.poll_ready(cx)).await {
-            Ok(()) => self.svc.call(req).await,
+        // A clone of its own, so requests can be in flight side by side.
+        let mut svc = self.svc.clone();
+        let res = match poll_fn(|cx| svc.poll_ready(cx)).await {
+            Ok(()) => svc.call(req).await,
             Err(e) => Err(e),
         };
         let res = match res {
