@@ -6,7 +6,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::error::Error;
-use crate::layer::error_status;
+use crate::response_policy::error_status;
 use crate::session::Session;
 
 /// The extractor was used on a route without a [`crate::SessionLayer`].
@@ -37,6 +37,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         tracing::error!(error = %self, source = ?std::error::Error::source(&self), "session error");
-        error_status(&self).into_response()
+        StatusCode::from_u16(error_status(&self))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response()
     }
 }

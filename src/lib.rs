@@ -15,11 +15,15 @@ mod manager;
 pub mod metrics;
 mod record;
 mod request_cookies;
+#[cfg_attr(not(feature = "actix"), allow(dead_code))]
+mod response_policy;
 mod session;
 mod session_id;
 mod store;
 mod tiered;
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 mod axum;
 

@@ -2,6 +2,7 @@
 //! for its session (lazy loading: an untouched session costs no decoding).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use http::HeaderValue;
 use http::header::{COOKIE, HeaderMap};
@@ -12,13 +13,34 @@ use crate::config::SessionConfig;
 #[derive(Clone, Debug, Default)]
 pub struct RequestCookies(Headers);
 
+/// A header value of another framework's type, shared rather than copied.
+type Shared = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// Almost every request has at most one `Cookie` header: keep that one inline.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 enum Headers {
     #[default]
     None,
     One(HeaderValue),
     Many(Vec<HeaderValue>),
+    SharedOne(Shared),
+    SharedMany(Vec<Shared>),
+}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Headers::None => f.write_str("None"),
+            Headers::One(h) => f.debug_tuple("One").field(h).finish(),
+            Headers::Many(v) => f.debug_tuple("Many").field(v).finish(),
+            // The bytes are a credential: show their size only.
+            Headers::SharedOne(h) => f
+                .debug_tuple("SharedOne")
+                .field(&(**h).as_ref().len())
+                .finish(),
+            Headers::SharedMany(v) => f.debug_tuple("SharedMany").field(&v.len()).finish(),
+        }
+    }
 }
 
 /// Browsers send several cookies of one name when they hold it for more than
@@ -68,24 +90,57 @@ impl RequestCookies {
     /// versions of the `http` crate). Values that are not valid header bytes
     /// are skipped.
     pub fn from_raw<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        RequestCookies(Headers::Many(
-            values
-                .into_iter()
-                .filter_map(|v| HeaderValue::from_bytes(v).ok())
-                .collect(),
-        ))
+        let mut all = values
+            .into_iter()
+            .filter_map(|v| HeaderValue::from_bytes(v).ok());
+        // As `from_headers`: no allocation beyond the value for the usual one header.
+        RequestCookies(match (all.next(), all.next()) {
+            (None, _) => Headers::None,
+            (Some(one), None) => Headers::One(one),
+            (Some(a), Some(b)) => {
+                let mut v = vec![a, b];
+                v.extend(all);
+                Headers::Many(v)
+            }
+        })
     }
 
-    fn values(&self) -> &[HeaderValue] {
-        match &self.0 {
-            Headers::None => &[],
-            Headers::One(h) => std::slice::from_ref(h),
-            Headers::Many(v) => v,
-        }
+    /// Take `Cookie` header values of any type that shows its bytes, without
+    /// copying them (for frameworks on other versions of the `http` crate,
+    /// whose header values are reference-counted: cloning one is cheap).
+    /// Nothing is checked until a handler touches the session; bytes that
+    /// are not a valid session cookie are no session.
+    pub fn from_shared<V>(values: impl IntoIterator<Item = V>) -> Self
+    where
+        V: AsRef<[u8]> + Send + Sync + 'static,
+    {
+        let mut all = values.into_iter().map(|v| Arc::new(v) as Shared);
+        RequestCookies(match (all.next(), all.next()) {
+            (None, _) => Headers::None,
+            (Some(one), None) => Headers::SharedOne(one),
+            (Some(a), Some(b)) => {
+                let mut v = vec![a, b];
+                v.extend(all);
+                Headers::SharedMany(v)
+            }
+        })
+    }
+
+    fn values(&self) -> impl Iterator<Item = &[u8]> {
+        let (ours, shared): (&[HeaderValue], &[Shared]) = match &self.0 {
+            Headers::None => (&[], &[]),
+            Headers::One(h) => (std::slice::from_ref(h), &[]),
+            Headers::Many(v) => (v, &[]),
+            Headers::SharedOne(h) => (&[], std::slice::from_ref(h)),
+            Headers::SharedMany(v) => (&[], v),
+        };
+        ours.iter()
+            .map(HeaderValue::as_bytes)
+            .chain(shared.iter().map(|h| (**h).as_ref()))
     }
 
     fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.values().iter().flat_map(|h| split_pairs(h.as_bytes()))
+        self.values().flat_map(split_pairs)
     }
 
     /// Candidate cookie values for the session, in the order to try them: the
@@ -190,6 +245,22 @@ mod tests {
         assert_eq!(c.ignored, 0);
         assert!(p.single);
         assert_eq!(p.chunks, 0b1011);
+    }
+
+    #[test]
+    fn shared_values_read_as_headers_do() {
+        let header = "a=1; session.1=BB; session=XX";
+        let owned = RequestCookies::from_raw([header.as_bytes(), b"session.0=AA"]);
+        let shared = RequestCookies::from_shared([header.to_owned(), "session.0=AA".to_owned()]);
+        let one = RequestCookies::from_shared([header.to_owned()]);
+        assert_eq!(shared.candidates(&config()), owned.candidates(&config()));
+        assert_eq!(shared.presence(&config()), owned.presence(&config()));
+        assert_eq!(
+            one.candidates(&config()).values,
+            vec![Cow::Borrowed(&b"XX"[..])]
+        );
+        let none = RequestCookies::from_shared(Vec::<String>::new());
+        assert!(!none.presence(&config()).any());
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use libtest_mimic::{Arguments, Completion, Trial};
 
-use crate::cases::{self, Case};
+use crate::cases::{self, Case, LocalCase};
 use crate::fixture::{Factory, Skip};
+use crate::web::WebApp;
 
 /// How one case ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,17 +77,78 @@ pub async fn run_case<F: Factory + ?Sized>(case: &Case, factory: &F) -> CaseOutc
         Ok(Ok(Err(crate::CaseError::Unsupported(reason)))) => CaseOutcome::Ignored(reason),
         Ok(Ok(Err(e))) => CaseOutcome::Failed(e.to_string()),
         Ok(Err(_)) => CaseOutcome::Failed(format!("did not finish within {limit:?}")),
-        Err(e) if e.is_panic() => {
-            let payload = e.into_panic();
-            let msg = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("a non-text panic");
-            CaseOutcome::Failed(format!("panicked: {msg}"))
-        }
+        Err(e) if e.is_panic() => panicked(e.into_panic().as_ref()),
         Err(e) => CaseOutcome::Failed(format!("the case task ended abnormally: {e}")),
     }
+}
+
+fn panicked(payload: &(dyn std::any::Any + Send)) -> CaseOutcome {
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("a non-text panic");
+    CaseOutcome::Failed(format!("panicked: {msg}"))
+}
+
+/// Run one case of [`cases::http_on`] against a fresh fixture from
+/// `factory`, on a fresh runtime of the framework `A`'s own
+/// ([`WebApp::block_on`]; the fixture is made there too, so a client's
+/// background tasks live where the app runs). Outcomes as [`run_case`]'s.
+/// Call it outside any runtime.
+pub fn run_local_case<A: WebApp, F: Factory + ?Sized>(
+    case: &LocalCase,
+    factory: &F,
+) -> CaseOutcome {
+    let caps = factory.capabilities();
+    if let Some(reason) = case.need.unmet(&caps) {
+        return CaseOutcome::Ignored(reason.to_owned());
+    }
+    let limit = case_timeout();
+    let run = case.run;
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        A::block_on(async {
+            let fx = factory.fixture().await.map_err(skipped)?;
+            Ok(tokio::time::timeout(limit, run(&fx, &caps)).await)
+        })
+    }));
+    match out {
+        Err(payload) => panicked(payload.as_ref()),
+        Ok(Err(msg)) => CaseOutcome::Failed(msg),
+        Ok(Ok(Err(skip))) => skip,
+        Ok(Ok(Ok(Err(_)))) => CaseOutcome::Failed(format!("did not finish within {limit:?}")),
+        Ok(Ok(Ok(Ok(Ok(()))))) => CaseOutcome::Passed,
+        Ok(Ok(Ok(Ok(Err(crate::CaseError::Unsupported(reason)))))) => CaseOutcome::Ignored(reason),
+        Ok(Ok(Ok(Ok(Err(e))))) => CaseOutcome::Failed(e.to_string()),
+    }
+}
+
+/// Every case that drives an app over HTTP ([`cases::http_on`]) on the web
+/// framework `A`, as libtest-mimic trials named `suite::framework::case`
+/// (`memory::actix::http_regenerate_kills_the_old_id`), each on a fresh
+/// runtime of the framework's own. Add them to [`trials`] to run the HTTP
+/// cases on another framework beside axum.
+pub fn trials_on<A: WebApp>(suite: &str, factory: impl Factory) -> Vec<Trial> {
+    let factory: Arc<dyn Factory> = Arc::new(factory);
+    cases::http_on::<A>()
+        .into_iter()
+        .map(|case| {
+            let name = if suite.is_empty() {
+                format!("{}::{}", A::FRAMEWORK, case.name)
+            } else {
+                format!("{suite}::{}::{}", A::FRAMEWORK, case.name)
+            };
+            let factory = factory.clone();
+            Trial::ignorable_test(name, move || {
+                match run_local_case::<A, _>(&case, factory.as_ref()) {
+                    CaseOutcome::Passed => Ok(Completion::Completed),
+                    CaseOutcome::Ignored(reason) => Ok(Completion::ignored_with(reason)),
+                    CaseOutcome::Failed(msg) => Err(msg.into()),
+                }
+            })
+            .with_kind(case.group)
+        })
+        .collect()
 }
 
 /// Run every case, one after another, and return each outcome by name. For

@@ -623,3 +623,74 @@ async fn the_model_alone_catches_each_flaw_on_every_seed() {
             .unwrap();
     }
 }
+
+/// Acknowledges every create and save and keeps nothing: stored sessions
+/// never survive their request.
+#[cfg(feature = "actix")]
+#[derive(Debug, Default)]
+struct Forgets(MemoryStore);
+
+#[cfg(feature = "actix")]
+forward_except!(Forgets, {
+    async fn create(&self, _key: &StoreKey, _record: &Record, _now: UnixTime) -> Result<()> {
+        Ok(())
+    }
+    async fn save(
+        &self,
+        _key: &StoreKey,
+        _record: &Record,
+        _expected: u64,
+        _d: Durability,
+        _now: UnixTime,
+    ) -> Result<()> {
+        Ok(())
+    }
+});
+
+/// The HTTP-level cases reach the same verdict on actix-web as on axum: a
+/// correct store passes every one, a store that forgets what it saved fails
+/// the same ones on both.
+#[cfg(feature = "actix")]
+#[test]
+fn the_http_cases_reach_the_same_verdicts_on_actix_web() {
+    use tiered_sessions_conformance::web::ActixApp;
+    use tiered_sessions_conformance::{run_case, run_local_case};
+
+    fn correct() -> Arc<dyn SessionStore> {
+        Arc::new(memory())
+    }
+    fn forgetful() -> Arc<dyn SessionStore> {
+        Arc::new(Forgets(memory()))
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (make, broken) in [(correct as fn() -> _, false), (forgetful, true)] {
+        let factory = whole(make);
+        let mut failed = BTreeSet::new();
+        for case in cases::http_on::<ActixApp>() {
+            let axum = rt.block_on(run_case(&cases::by_name(case.name).unwrap(), &factory));
+            let actix = run_local_case::<ActixApp, _>(&case, &factory);
+            assert_eq!(
+                axum.is_failed(),
+                actix.is_failed(),
+                "{}: axum {axum:?}, actix-web {actix:?}",
+                case.name
+            );
+            if actix.is_failed() {
+                failed.insert(case.name);
+            }
+        }
+        if broken {
+            assert!(
+                failed.contains("http_spilled_session_round_trips_and_moves_back")
+                    && failed.contains("fault_durable_failure_is_an_opaque_5xx")
+                    && failed.len() >= 5,
+                "{failed:?}"
+            );
+        } else {
+            assert!(failed.is_empty(), "{failed:?}");
+        }
+    }
+}

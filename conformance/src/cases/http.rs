@@ -11,6 +11,7 @@ use super::check::same;
 use super::sample;
 use crate::case_error::{CaseError, During, ensure};
 use crate::faults::{Faults, FaultyDurable};
+use crate::web::{TowerApp, WebApp};
 use crate::{Capabilities, Fixture};
 
 const COOKIE: &str = "session";
@@ -20,15 +21,15 @@ const SMALL: usize = 20;
 const LARGE: usize = 2000;
 
 /// A browser over the store with counted calls, and the pieces around it.
-struct Rig {
-    browser: Browser,
+struct Rig<A> {
+    browser: Browser<A>,
     manager: SessionManager,
     calls: Faults,
     store: Arc<dyn SessionStore>,
     clock: tiered_sessions::ManualClock,
 }
 
-fn rig(fx: &Fixture) -> Result<Rig, CaseError> {
+async fn rig<A: WebApp>(fx: &Fixture) -> Result<Rig<A>, CaseError> {
     let clock = sample::clock();
     let counted = Arc::new(FaultyDurable::new(fx.store.clone()));
     let calls = counted.faults().clone();
@@ -37,7 +38,7 @@ fn rig(fx: &Fixture) -> Result<Rig, CaseError> {
         counted,
     )?;
     Ok(Rig {
-        browser: Browser::new(manager.clone()),
+        browser: Browser::new(manager.clone()).await?,
         manager,
         calls,
         store: fx.store.clone(),
@@ -45,7 +46,7 @@ fn rig(fx: &Fixture) -> Result<Rig, CaseError> {
     })
 }
 
-impl Rig {
+impl<A: WebApp> Rig<A> {
     /// The store key of the browser's current session.
     async fn key(&mut self) -> Result<StoreKey, CaseError> {
         let text = self.browser.ok("/id").await?;
@@ -71,9 +72,20 @@ impl Rig {
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_cookie_only_session_makes_no_store_calls(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_cookie_only_session_makes_no_store_calls_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_cookie_only_session_makes_no_store_calls`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_cookie_only_session_makes_no_store_calls_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let mut r = rig(fx)?;
+    let mut r = rig::<A>(fx).await?;
     r.browser.ok(&format!("/put/a/{SMALL}")).await?;
     let cookie = r.cookie()?;
     ensure!(
@@ -101,9 +113,20 @@ pub async fn http_cookie_only_session_makes_no_store_calls(
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_spilled_session_round_trips_and_moves_back(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_spilled_session_round_trips_and_moves_back_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_spilled_session_round_trips_and_moves_back`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_spilled_session_round_trips_and_moves_back_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let mut r = rig(fx)?;
+    let mut r = rig::<A>(fx).await?;
     r.browser.ok(&format!("/put/big/{LARGE}")).await?;
     let cookie = r.cookie()?;
     ensure!(
@@ -166,9 +189,20 @@ pub async fn http_spilled_session_round_trips_and_moves_back(
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_regenerate_kills_the_old_id(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_regenerate_kills_the_old_id_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_regenerate_kills_the_old_id`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_regenerate_kills_the_old_id_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let mut r = rig(fx)?;
+    let mut r = rig::<A>(fx).await?;
     r.browser.ok(&format!("/put/big/{LARGE}")).await?;
     let old_key = r.key().await?;
     let old_cookie = r.cookie()?;
@@ -216,9 +250,20 @@ pub async fn http_regenerate_kills_the_old_id(
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_terminate_deletes_everywhere(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_terminate_deletes_everywhere_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_terminate_deletes_everywhere`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_terminate_deletes_everywhere_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let mut r = rig(fx)?;
+    let mut r = rig::<A>(fx).await?;
     r.browser.ok(&format!("/put/big/{LARGE}")).await?;
     let key = r.key().await?;
     let cookie = r.cookie()?;
@@ -261,9 +306,20 @@ pub async fn http_terminate_deletes_everywhere(
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_tampered_cookies_are_no_session(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_tampered_cookies_are_no_session_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_tampered_cookies_are_no_session`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_tampered_cookies_are_no_session_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let mut r = rig(fx)?;
+    let mut r = rig::<A>(fx).await?;
     r.browser.ok(&format!("/put/big/{LARGE}")).await?;
     let key = r.key().await?;
     let good = r.cookie()?;
@@ -377,9 +433,20 @@ async fn issue(manager: &SessionManager, name: &str) -> Result<String, CaseError
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_read_only_requests_make_no_writes(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_read_only_requests_make_no_writes_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_read_only_requests_make_no_writes`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_read_only_requests_make_no_writes_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let mut r = rig(fx)?;
+    let mut r = rig::<A>(fx).await?;
     r.browser.ok(&format!("/put/big/{LARGE}")).await?;
     r.calls.reset_counts();
     for _ in 0..3 {

@@ -16,23 +16,30 @@ mod sample;
 mod store;
 mod tiers;
 
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
 
 pub use self::http::{
-    http_cookie_only_session_makes_no_store_calls, http_read_only_requests_make_no_writes,
-    http_regenerate_kills_the_old_id, http_spilled_session_round_trips_and_moves_back,
-    http_tampered_cookies_are_no_session, http_terminate_deletes_everywhere,
+    http_cookie_only_session_makes_no_store_calls,
+    http_cookie_only_session_makes_no_store_calls_on, http_read_only_requests_make_no_writes,
+    http_read_only_requests_make_no_writes_on, http_regenerate_kills_the_old_id,
+    http_regenerate_kills_the_old_id_on, http_spilled_session_round_trips_and_moves_back,
+    http_spilled_session_round_trips_and_moves_back_on, http_tampered_cookies_are_no_session,
+    http_tampered_cookies_are_no_session_on, http_terminate_deletes_everywhere,
+    http_terminate_deletes_everywhere_on,
 };
 pub use self::model::{DEFAULT_SEED, ModelRun, model_based_random_operations, model_based_with};
 pub use self::outages::{
     CACHE_TIMEOUT, DURABLE_ALLOWANCE, fault_cache_failures_leave_no_stale_or_ahead_entry,
     fault_cache_outage_reads_fall_back_within_deadline, fault_durable_failure_is_an_opaque_5xx,
-    fault_durable_failures_are_typed_and_lose_nothing,
+    fault_durable_failure_is_an_opaque_5xx_on, fault_durable_failures_are_typed_and_lose_nothing,
 };
 pub use self::races::{
     conditional_delete_keeps_newer_saves, http_logout_racing_a_write_resurrects_nothing,
+    http_logout_racing_a_write_resurrects_nothing_on,
     http_old_cookie_only_cookie_never_resurrects_a_logout,
-    http_regenerate_racing_a_write_loses_nothing, save_refuses_a_version_that_does_not_grow,
+    http_old_cookie_only_cookie_never_resurrects_a_logout_on,
+    http_regenerate_racing_a_write_loses_nothing, http_regenerate_racing_a_write_loses_nothing_on,
+    save_refuses_a_version_that_does_not_grow,
 };
 pub use self::ranges::versions_and_times_keep_their_range;
 pub use self::store::{
@@ -49,6 +56,7 @@ pub use self::tiers::{
     every_save_is_refused_above_the_smaller_tier_limit, quick_save_reaches_the_cache_only,
     quick_save_survives_a_conflicting_durable_save, quick_save_without_a_cache_entry_is_durable,
 };
+use crate::web::WebApp;
 use crate::{Capabilities, CaseError, Fixture};
 
 /// A case as a function pointer.
@@ -204,4 +212,108 @@ pub fn all() -> Vec<Case> {
 /// The case called `name`, if there is one.
 pub fn by_name(name: &str) -> Option<Case> {
     all().into_iter().find(|c| c.name == name)
+}
+
+/// A case on one web framework, as a function pointer: its future need not be
+/// `Send` (actix-web apps are not).
+pub type LocalCaseFn =
+    for<'a> fn(&'a Fixture, &'a Capabilities) -> LocalBoxFuture<'a, Result<(), CaseError>>;
+
+/// One case that drives the app over HTTP, on the framework its `run` names.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalCase {
+    /// The test name (the case function's name, without `_on`).
+    pub name: &'static str,
+    /// Which group it belongs to (`http` or `faults`).
+    pub group: &'static str,
+    /// What it needs from the capabilities.
+    pub need: Need,
+    /// The case itself.
+    pub run: LocalCaseFn,
+}
+
+/// Every case that drives an app over HTTP, on the framework `A`: the same
+/// cases [`all`] runs on axum (every case of group `http`, and
+/// `fault_durable_failure_is_an_opaque_5xx`).
+pub fn http_on<A: WebApp>() -> Vec<LocalCase> {
+    vec![
+        LocalCase {
+            name: "http_cookie_only_session_makes_no_store_calls",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| {
+                Box::pin(http_cookie_only_session_makes_no_store_calls_on::<A>(
+                    fx, caps,
+                ))
+            },
+        },
+        LocalCase {
+            name: "http_spilled_session_round_trips_and_moves_back",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| {
+                Box::pin(http_spilled_session_round_trips_and_moves_back_on::<A>(
+                    fx, caps,
+                ))
+            },
+        },
+        LocalCase {
+            name: "http_regenerate_kills_the_old_id",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_regenerate_kills_the_old_id_on::<A>(fx, caps)),
+        },
+        LocalCase {
+            name: "http_terminate_deletes_everywhere",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_terminate_deletes_everywhere_on::<A>(fx, caps)),
+        },
+        LocalCase {
+            name: "http_tampered_cookies_are_no_session",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_tampered_cookies_are_no_session_on::<A>(fx, caps)),
+        },
+        LocalCase {
+            name: "http_read_only_requests_make_no_writes",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_read_only_requests_make_no_writes_on::<A>(fx, caps)),
+        },
+        LocalCase {
+            name: "http_regenerate_racing_a_write_loses_nothing",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| {
+                Box::pin(http_regenerate_racing_a_write_loses_nothing_on::<A>(
+                    fx, caps,
+                ))
+            },
+        },
+        LocalCase {
+            name: "http_logout_racing_a_write_resurrects_nothing",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| {
+                Box::pin(http_logout_racing_a_write_resurrects_nothing_on::<A>(
+                    fx, caps,
+                ))
+            },
+        },
+        LocalCase {
+            name: "http_old_cookie_only_cookie_never_resurrects_a_logout",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| {
+                Box::pin(http_old_cookie_only_cookie_never_resurrects_a_logout_on::<A>(fx, caps))
+            },
+        },
+        LocalCase {
+            name: "fault_durable_failure_is_an_opaque_5xx",
+            group: "faults",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(fault_durable_failure_is_an_opaque_5xx_on::<A>(fx, caps)),
+        },
+    ]
 }

@@ -16,6 +16,7 @@ use super::sample;
 use super::tiers::tiers;
 use crate::case_error::{CaseError, During, ensure};
 use crate::faults::{Faults, FaultyCache, FaultyDurable};
+use crate::web::{TowerApp, WebApp};
 use crate::{Capabilities, Fixture};
 
 /// The cache deadline the fault cases give the composed store.
@@ -326,6 +327,17 @@ pub async fn fault_durable_failure_is_an_opaque_5xx(
     fx: &Fixture,
     caps: &Capabilities,
 ) -> Result<(), CaseError> {
+    fault_durable_failure_is_an_opaque_5xx_on::<TowerApp>(fx, caps).await
+}
+
+/// [`fault_durable_failure_is_an_opaque_5xx`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn fault_durable_failure_is_an_opaque_5xx_on<A: WebApp>(
+    fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
     // Over the tiers when there are two, else over the whole store.
     let (store, faults): (Arc<dyn SessionStore>, Faults) = match tiers(fx, caps) {
         Ok(_) => {
@@ -340,7 +352,7 @@ pub async fn fault_durable_failure_is_an_opaque_5xx(
     };
     let clock = sample::clock();
     let manager = sample::manager(sample::config(&clock), store)?;
-    let mut browser = Browser::new(manager);
+    let mut browser = Browser::<A>::new(manager).await?;
     browser.ok("/put/a/10").await?;
     let cookie = browser.jar.header();
     // Writes only: the handler's load works, the layer's save fails.
@@ -361,6 +373,11 @@ pub async fn fault_durable_failure_is_an_opaque_5xx(
         reply.set_cookie.is_empty(),
         "the error response set cookies: {:?}",
         reply.set_cookie
+    );
+    ensure!(
+        reply.header("cache-control").any(|v| v == "no-store"),
+        "the error response lacks Cache-Control: no-store: {:?}",
+        reply.headers
     );
     ensure!(
         browser.jar.header() == cookie,

@@ -1,14 +1,16 @@
 //! Versions that must grow, conditional retirement, and requests racing a
 //! logout or a `regenerate_id()` on the same session.
 
-use tiered_sessions::{
-    Durability, Error, RequestCookies, ResponseCookies, Session, SessionId, SessionManager,
-};
+use std::future::Future;
+
+use tiered_sessions::{Durability, Error, SessionId, SessionManager};
+use tokio::sync::Notify;
 
 use super::browser::{Browser, Jar, NONE};
 use super::check::{expect_err, same};
 use super::sample;
 use crate::case_error::{CaseError, During, ensure};
+use crate::web::{Gates, Reply, TowerApp, WebApp};
 use crate::{Capabilities, Fixture};
 
 /// `save` refuses a record whose version does not grow past the expected
@@ -111,101 +113,146 @@ pub async fn conditional_delete_keeps_newer_saves(
     Ok(())
 }
 
-/// Two requests on one stored session, driven by hand: `a` and `b` both load
-/// it before either finishes.
-struct Race {
+/// Two requests on one stored session, raced over HTTP: both load the
+/// session and make their change, then wait at a gate; the case lets them
+/// finish (and the adapter save them) in a chosen order.
+struct Race<A> {
+    app: A,
+    gates: Gates,
     manager: SessionManager,
     jar: Jar,
 }
 
-impl Race {
+impl<A: WebApp> Race<A> {
+    /// An app over the fixture's store and a browser holding a stored
+    /// session with `user = alice`.
     async fn new(fx: &Fixture) -> Result<Self, CaseError> {
         let clock = sample::clock();
         let manager = sample::manager(sample::config(&clock), fx.store.clone())?;
-        let first = manager.start(RequestCookies::default());
-        first
-            .insert("user", &"alice")
-            .await
-            .during("starting a session")?;
-        let mut jar = Jar::default();
-        jar.update_from(&first.finish(200).await.during("saving the new session")?);
+        let gates = Gates::default();
+        let app = A::start(manager.clone(), gates.clone()).await?;
+        let mut race = Race {
+            app,
+            gates,
+            manager,
+            jar: Jar::default(),
+        };
+        race.ok("/set/user/alice").await?;
         ensure!(
-            jar.get("session").is_some(),
+            race.jar.get("session").is_some(),
             "the new session set no cookie"
         );
-        Ok(Race { manager, jar })
+        Ok(race)
     }
 
-    /// A request with the jar's cookies, its session already loaded.
-    async fn loaded(&self) -> Result<Session, CaseError> {
-        let s = self.manager.start(RequestCookies::from_raw(
-            self.jar.header().as_deref().map(str::as_bytes),
-        ));
-        s.get::<String>("user")
-            .await
-            .during("loading the session")?;
-        Ok(s)
+    /// `GET path` with the jar's cookies, which must answer 200; the jar
+    /// takes the response's cookies.
+    async fn ok(&mut self, path: &str) -> Result<String, CaseError> {
+        let reply = self
+            .app
+            .send("GET", path, self.jar.header().as_deref())
+            .await?;
+        ensure!(
+            reply.status == 200,
+            "{} GET {path} answered {} ({:?})",
+            A::FRAMEWORK,
+            reply.status,
+            reply.body
+        );
+        self.jar.update(&reply.set_cookie);
+        Ok(reply.body)
     }
 
-    async fn id(&self) -> Result<SessionId, CaseError> {
-        self.loaded()
-            .await?
-            .id()
-            .await
-            .during("reading the session id")?
-            .ok_or_else(|| CaseError::violation("the browser's session has no id"))
+    async fn id(&mut self) -> Result<SessionId, CaseError> {
+        let text = self.ok("/id").await?;
+        SessionId::parse(&text)
+            .map_err(|_| CaseError::violation(format!("/id answered {text:?}, not a session id")))
     }
 
-    /// What the browser reads under `key` with its current cookies.
-    async fn read(&self, key: &str) -> Result<String, CaseError> {
-        Ok(self
-            .loaded()
-            .await?
-            .get::<String>(key)
-            .await
-            .during("reading a key")?
-            .unwrap_or_else(|| NONE.to_owned()))
-    }
-
-    /// The browser takes a response: its cookies on success, nothing on a 5xx.
-    fn arrive(&mut self, out: &Result<ResponseCookies, Error>) {
-        if let Ok(cookies) = out {
-            self.jar.update_from(cookies);
-        }
+    /// `first` and `second` (gate name, path) in flight together with the
+    /// jar's cookies; once both wait at their gates, `first` finishes, then
+    /// `between` runs, then `second` finishes. The jar is not updated.
+    async fn race(
+        &self,
+        first: (&str, &str),
+        second: (&str, &str),
+        between: impl Future<Output = Result<Option<Reply>, CaseError>>,
+    ) -> Result<(Reply, Option<Reply>, Reply), CaseError> {
+        let cookie = self.jar.header();
+        let first_done = Notify::new();
+        let a = async {
+            let reply = self.app.send("GET", first.1, cookie.as_deref()).await;
+            first_done.notify_one();
+            reply
+        };
+        let b = self.app.send("GET", second.1, cookie.as_deref());
+        let control = async {
+            let steps = async {
+                self.gates.reached(first.0).await?;
+                self.gates.reached(second.0).await?;
+                self.gates.release(first.0);
+                first_done.notified().await;
+                let between = between.await?;
+                self.gates.release(second.0);
+                Ok(between)
+            };
+            let out = steps.await;
+            if out.is_err() {
+                self.gates.release(first.0);
+                self.gates.release(second.0);
+            }
+            out
+        };
+        let (a, b, between) = tokio::join!(a, b, control);
+        Ok((a?, between?, b?))
     }
 }
 
-/// The writer's response when the session moved on under it: either the save
-/// landed (and its response sets no cookie for the dead id), or it failed
-/// with the retryable [`Error::Ended`] and sets nothing.
-fn late_writer_ok(out: &Result<ResponseCookies, Error>, what: &str) -> Result<(), CaseError> {
-    match out {
-        Ok(c) => ensure!(
-            c.set_cookie.is_empty(),
-            "{what}: a write that reached the new session re-sent a cookie: {:?}",
-            c.set_cookie
-        ),
-        Err(Error::Ended) => {}
-        Err(e) => return Err(CaseError::violation(format!("{what}: failed with {e:?}"))),
-    }
+/// The writer's response when the session moved on under it: either the
+/// save landed (and its response sets no cookie for the dead id), or it
+/// failed with an empty 503 (`Error::Ended`) that sets nothing.
+fn late_writer_ok(reply: &Reply, what: &str) -> Result<(), CaseError> {
+    ensure!(
+        reply.set_cookie.is_empty(),
+        "{what}: the late write's response set cookies: {:?}",
+        reply.set_cookie
+    );
+    ensure!(
+        reply.status == 200 || (reply.status == 503 && reply.body.is_empty()),
+        "{what}: the late write answered {} ({:?}), not 200 or an empty 503",
+        reply.status,
+        reply.body
+    );
     Ok(())
 }
 
 /// `regenerate_id()` racing a write to the same session: whichever response
 /// arrives last, no update is lost and the old id is dead. A write saved
 /// before the regenerate is carried to the new id; one that comes after it
-/// fails with `Error::Ended` and sets no cookie, so a retry with the
-/// browser's new cookie lands on the new id.
+/// fails with `Error::Ended` (an empty 503) and sets no cookie, so a retry
+/// with the browser's new cookie lands on the new id.
 ///
 /// # Errors
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_regenerate_racing_a_write_loses_nothing(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_regenerate_racing_a_write_loses_nothing_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_regenerate_racing_a_write_loses_nothing`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_regenerate_racing_a_write_loses_nothing_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
     for (writer_first, quick) in [(true, false), (false, false), (true, true), (false, true)] {
         let what = format!(
-            "{} write {} the regenerate",
+            "{}: {} write {} the regenerate",
+            A::FRAMEWORK,
             if quick { "a quick" } else { "a durable" },
             if writer_first {
                 "saved before"
@@ -213,58 +260,59 @@ pub async fn http_regenerate_racing_a_write_loses_nothing(
                 "saved after"
             }
         );
-        let mut race = Race::new(fx).await?;
+        let mut race = Race::<A>::new(fx).await?;
         let old = race.id().await?;
-        let (login, writer) = (race.loaded().await?, race.loaded().await?);
-        login.regenerate_id().await.during("regenerating")?;
-        login.insert("role", &"admin").await.during("logging in")?;
-        if quick {
-            writer.insert_quick("cart", &"3 items").await
-        } else {
-            writer.insert("cart", &"3 items").await
-        }
-        .during("writing")?;
+        let login = ("login", "/read/user+regenerate+set/role/admin+hold/login");
+        let writer = (
+            "writer",
+            if quick {
+                "/read/user+quickset/cart/3items+hold/writer"
+            } else {
+                "/read/user+set/cart/3items+hold/writer"
+            },
+        );
         let (first, second) = if writer_first {
-            (&writer, &login)
+            (writer, login)
         } else {
-            (&login, &writer)
+            (login, writer)
         };
-        let out1 = first.finish(200).await;
-        let out2 = second.finish(200).await;
-        race.arrive(&out1);
-        race.arrive(&out2);
+        let (out1, _, out2) = race
+            .race(first, second, async { Ok(None) })
+            .await
+            .map_err(|e| e.context(what.clone()))?;
+        race.jar.update(&out1.set_cookie);
+        race.jar.update(&out2.set_cookie);
         let (login_out, writer_out) = if writer_first {
             (&out2, &out1)
         } else {
             (&out1, &out2)
         };
         ensure!(
-            login_out.is_ok(),
-            "{what}: the regenerate failed: {login_out:?}"
+            login_out.status == 200,
+            "{what}: the regenerate answered {} ({:?})",
+            login_out.status,
+            login_out.body
         );
         if writer_first {
             ensure!(
-                writer_out.is_ok(),
-                "{what}: the write failed: {writer_out:?}"
+                writer_out.status == 200,
+                "{what}: the write answered {} ({:?})",
+                writer_out.status,
+                writer_out.body
             );
         } else {
             late_writer_ok(writer_out, &what)?;
-            if writer_out.is_err() {
+            if writer_out.status != 200 {
                 // The client retries with the cookie it now holds.
-                let retry = race.loaded().await?;
-                retry
-                    .insert("cart", &"3 items")
+                race.ok("/set/cart/3items")
                     .await
-                    .during("retrying the write")?;
-                let out = retry.finish(200).await;
-                ensure!(out.is_ok(), "{what}: the retried write failed: {out:?}");
-                race.arrive(&out);
+                    .map_err(|e| e.context(format!("{what}: retrying the write")))?;
             }
         }
         let new = race.id().await?;
         ensure!(new != old, "{what}: the browser still holds the old id");
-        for (key, want) in [("user", "alice"), ("role", "admin"), ("cart", "3 items")] {
-            let got = race.read(key).await?;
+        for (key, want) in [("user", "alice"), ("role", "admin"), ("cart", "3items")] {
+            let got = race.ok(&format!("/read/{key}")).await?;
             ensure!(
                 got == want,
                 "{what}: {key} = {got:?} afterwards, want {want:?}"
@@ -282,44 +330,71 @@ pub async fn http_regenerate_racing_a_write_loses_nothing(
 
 /// A logout racing a write to the same session: the write never brings the
 /// session back (no record under the old id, none under a new id made by the
-/// writer) and its response does not touch the browser's cookies.
+/// writer), it fails with an empty 503 (`Error::Ended`), and its response
+/// does not touch the browser's cookies — not even the new login's cookie
+/// the browser got meanwhile.
 ///
 /// # Errors
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_logout_racing_a_write_resurrects_nothing(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_logout_racing_a_write_resurrects_nothing_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_logout_racing_a_write_resurrects_nothing`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_logout_racing_a_write_resurrects_nothing_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
-    let mut race = Race::new(fx).await?;
+    let mut race = Race::<A>::new(fx).await?;
     let old = race.id().await?;
     let old_jar = race.jar.clone();
-    let (logout, writer) = (race.loaded().await?, race.loaded().await?);
-    logout.terminate().await.during("logging out")?;
-    writer.insert("cart", &"3 items").await.during("writing")?;
-    let out = logout.finish(200).await.during("saving the logout")?;
-    race.arrive(&Ok(out));
-    // The browser logs in again before the late write's response arrives.
-    let login = race.manager.start(RequestCookies::default());
-    login
-        .insert("user", &"bob")
-        .await
-        .during("logging in again")?;
-    let out = login.finish(200).await;
-    race.arrive(&out);
-    let late = writer.finish(200).await;
+    // The browser logs in again (no cookie: it has just been removed) before
+    // the late write's response arrives.
+    let login_again = async {
+        let reply = race.app.send("GET", "/set/user/bob", None).await?;
+        Ok(Some(reply))
+    };
+    let (logout, login, late) = race
+        .race(
+            ("logout", "/read/user+terminate+hold/logout"),
+            ("writer", "/read/user+set/cart/3items+hold/writer"),
+            login_again,
+        )
+        .await?;
+    let login = login.ok_or_else(|| CaseError::violation("no login reply"))?;
+    ensure!(
+        logout.status == 200,
+        "the logout answered {}",
+        logout.status
+    );
+    ensure!(
+        login.status == 200,
+        "the new login answered {}",
+        login.status
+    );
+    race.jar.update(&logout.set_cookie);
+    race.jar.update(&login.set_cookie);
     let stored_before = race.jar.clone();
-    race.arrive(&late);
+    race.jar.update(&late.set_cookie);
     late_writer_ok(&late, "a write after the logout")?;
     ensure!(
-        late.is_err(),
-        "a write to a logged-out session was acknowledged: {late:?}"
+        late.status == 503,
+        "a write to a logged-out session was acknowledged: {} {:?}",
+        late.status,
+        late.body
     );
     ensure!(
         race.jar.get("session") == stored_before.get("session"),
         "the late write changed the browser's new login cookie"
     );
     ensure!(
-        race.read("user").await? == "bob",
+        race.ok("/read/user").await? == "bob",
         "the new login does not read as bob"
     );
     let old_record = race
@@ -329,7 +404,7 @@ pub async fn http_logout_racing_a_write_resurrects_nothing(
         .during("loading the old id")?;
     same(old_record.as_ref(), None, "the logged-out id")?;
     race.jar = old_jar;
-    let got = race.read("cart").await?;
+    let got = race.ok("/read/cart").await?;
     ensure!(got == NONE, "the logged-out cookie reads cart = {got:?}");
     Ok(())
 }
@@ -342,6 +417,17 @@ pub async fn http_logout_racing_a_write_resurrects_nothing(
 /// A [`CaseError`] naming the broken clause.
 pub async fn http_old_cookie_only_cookie_never_resurrects_a_logout(
     fx: &Fixture,
+    caps: &Capabilities,
+) -> Result<(), CaseError> {
+    http_old_cookie_only_cookie_never_resurrects_a_logout_on::<TowerApp>(fx, caps).await
+}
+
+/// [`http_old_cookie_only_cookie_never_resurrects_a_logout`] on the web framework `A`.
+///
+/// # Errors
+/// A [`CaseError`] naming the broken clause.
+pub async fn http_old_cookie_only_cookie_never_resurrects_a_logout_on<A: WebApp>(
+    fx: &Fixture,
     _caps: &Capabilities,
 ) -> Result<(), CaseError> {
     const THRESHOLD: usize = 512;
@@ -351,7 +437,7 @@ pub async fn http_old_cookie_only_cookie_never_resurrects_a_logout(
             sample::config(&clock).cookie_only_threshold(THRESHOLD),
             fx.store.clone(),
         )?;
-        let mut browser = Browser::new(manager.clone());
+        let mut browser = Browser::<A>::new(manager.clone()).await?;
         browser.ok("/put/role/5").await?;
         let cookie_only = browser.jar.clone();
         browser.ok("/put/role/6").await?;

@@ -1,11 +1,14 @@
 //! The published conformance suite against the memory driver, both as a whole
-//! store and as both tiers of a `TieredStore` (cache + durable).
+//! store and as both tiers of a `TieredStore` (cache + durable); the
+//! HTTP-level cases run on axum (`memory::http_…`) and on actix-web
+//! (`memory::actix::http_…`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use tiered_sessions_conformance::libtest_mimic::{Arguments, run};
-use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, trials};
+use tiered_sessions_conformance::web::ActixApp;
+use tiered_sessions_conformance::{Capabilities, Factory, Fixture, Skip, trials, trials_on};
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
 
 /// The size limit the fixtures configure (smaller than the default, so the
@@ -63,5 +66,7 @@ fn main() -> ExitCode {
     let args = Arguments::from_args();
     let mut all = trials("memory", Whole);
     all.extend(trials("memory+memory", Tiered));
+    all.extend(trials_on::<ActixApp>("memory", Whole));
+    all.extend(trials_on::<ActixApp>("memory+memory", Tiered));
     run(&args, all).exit_code()
 }

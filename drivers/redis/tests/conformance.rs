@@ -8,6 +8,10 @@
 //! - `redis_store_tls_cluster`: a Redis Cluster over TLS, TLS cluster bus
 //!   (`TS_REDIS_TLS_CLUSTER_URLS`, trusting `TS_TLS_CA_FILE`)
 //!
+//! The HTTP-level cases run on axum (`redis_store::http_…`) and on actix-web
+//! (`redis_store::actix::http_…`, each on an actix runtime of its own, where
+//! the store's connections are made and their tasks run).
+//!
 //! Every case gets a fresh key prefix. A missing service shows its cases as
 //! ignored with the reason (a failure under `CI=true`).
 
@@ -19,8 +23,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tiered_sessions_conformance::kit::RedisNodes;
+use tiered_sessions_conformance::web::ActixApp;
 use tiered_sessions_conformance::{
-    Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, unique_namespace,
+    Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, trials_on,
+    unique_namespace,
 };
 use tiered_sessions_redis::RedisStore;
 
@@ -106,5 +112,13 @@ fn main() -> ExitCode {
     all.extend(trials("redis_store_cluster", Store(Target::Cluster)));
     all.extend(trials("redis_store_tls", Store(Target::TlsStandalone)));
     all.extend(trials("redis_store_tls_cluster", Store(Target::TlsCluster)));
+    all.extend(trials_on::<ActixApp>(
+        "redis_store",
+        Store(Target::Standalone),
+    ));
+    all.extend(trials_on::<ActixApp>(
+        "redis_store_cluster",
+        Store(Target::Cluster),
+    ));
     libtest_mimic::run(&args, all).exit_code()
 }

@@ -1,0 +1,196 @@
+//! [`SessionMiddleware`]: the actix-web `Transform` that gives each request a
+//! lazy [`Session`] and saves it once after the handler.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::HttpMessage;
+use actix_web::HttpResponse;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
+use pin_project_lite::pin_project;
+
+use crate::manager::SessionManager;
+use crate::request_cookies::RequestCookies;
+use crate::response_policy::{
+    BAD_COOKIE_STATUS, HeaderRule, ON_SAVE_ERROR, WITH_SESSION_COOKIE, error_status,
+};
+use crate::session::Session;
+
+/// Adds a lazy [`Session`] to each request and saves it after the response
+/// (`App::new().wrap(SessionMiddleware::new(manager))`).
+///
+/// A store failure while saving replaces the response with an empty 500 (503
+/// if retrying may help) and emits a `tracing` error event; the body never
+/// shows internal detail.
+#[derive(Clone, Debug)]
+pub struct SessionMiddleware {
+    manager: SessionManager,
+}
+
+impl SessionMiddleware {
+    /// A middleware over `manager`.
+    pub fn new(manager: SessionManager) -> Self {
+        SessionMiddleware { manager }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for SessionMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = SessionService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SessionService {
+            service,
+            manager: self.manager.clone(),
+        }))
+    }
+}
+
+/// The service made by [`SessionMiddleware`].
+#[derive(Debug)]
+pub struct SessionService<S> {
+    service: S,
+    manager: SessionManager,
+}
+
+impl<S, B> Service<ServiceRequest> for SessionService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = ResponseFuture<S::Future, B>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        // Shared, not copied: an untouched session costs no copy of its cookie.
+        let cookies = RequestCookies::from_shared(req.headers().get_all(COOKIE).cloned());
+        let session = self.manager.start(cookies);
+        req.extensions_mut().insert(session.clone());
+        ResponseFuture {
+            state: State::Handling {
+                inner: self.service.call(req),
+                session: Some(session),
+            },
+        }
+    }
+}
+
+type Finishing<B> =
+    Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>>>;
+
+pin_project! {
+    /// The response future of [`SessionService`]: the inner service's
+    /// response, then the session save. A request whose handler never touched
+    /// its session completes with no further work (no allocation, no lock).
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        Handling {
+            #[pin]
+            inner: F,
+            session: Option<Session>,
+        },
+        Finishing {
+            save: Finishing<B>,
+        },
+    }
+}
+
+impl<F, B> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let save = match state.as_mut().project() {
+                StateProj::Handling { inner, session } => {
+                    let res = match inner.poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Ready(Ok(res)) => res,
+                    };
+                    match session.take().filter(Session::was_touched) {
+                        None => return Poll::Ready(Ok(res.map_into_left_body())),
+                        Some(session) => Box::pin(finish(session, res)) as Finishing<B>,
+                    }
+                }
+                StateProj::Finishing { save } => return save.as_mut().poll(cx),
+            };
+            state.set(State::Finishing { save });
+        }
+    }
+}
+
+async fn finish<B>(
+    session: Session,
+    mut res: ServiceResponse<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    match session.finish(res.status().as_u16()).await {
+        Ok(cookies) if cookies.is_empty() => Ok(res.map_into_left_body()),
+        Ok(cookies) => {
+            let headers = res.headers_mut();
+            for c in cookies.set_cookie {
+                match HeaderValue::try_from(c) {
+                    Ok(v) => headers.append(SET_COOKIE, v),
+                    Err(e) => {
+                        tracing::error!(error = %e, "session cookie is not a valid header value");
+                        return Ok(opaque(res, BAD_COOKIE_STATUS));
+                    }
+                }
+            }
+            apply(headers, &WITH_SESSION_COOKIE);
+            Ok(res.map_into_left_body())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session could not be saved");
+            Ok(opaque(res, error_status(&e)))
+        }
+    }
+}
+
+fn apply(headers: &mut HeaderMap, rules: &[HeaderRule]) {
+    for rule in rules {
+        let (name, value) = (
+            HeaderName::from_static(rule.name),
+            HeaderValue::from_static(rule.value),
+        );
+        if rule.append {
+            headers.append(name, value);
+        } else {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// The handler's response replaced by an empty one with `status`.
+fn opaque<B>(res: ServiceResponse<B>, status: u16) -> ServiceResponse<EitherBody<B>> {
+    let mut empty = HttpResponse::new(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    apply(empty.headers_mut(), &ON_SAVE_ERROR);
+    res.into_response(empty).map_into_right_body()
+}
