@@ -14,7 +14,9 @@ use std::sync::Arc;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde::Deserialize;
 use tiered_sessions::actix::SessionMiddleware;
-use tiered_sessions::{Result, Session, SessionConfig, SessionManager, SessionStore, TieredStore};
+use tiered_sessions::{
+    FromEnv, Result, Session, SessionConfig, SessionManager, SessionStore, TieredStore,
+};
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
 use tiered_sessions_redis::{RedisCacheBuilder, env as redis_env};
 
