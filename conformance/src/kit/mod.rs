@@ -14,7 +14,7 @@ mod server;
 pub use self::harness::{Case, block_on, endpoint, missing, trials};
 pub use self::jar::Jar;
 #[cfg(feature = "redis")]
-pub use self::redis_nodes::RedisNodes;
+pub use self::redis_nodes::{RedisNodes, test_ca_pem};
 pub use self::sample::{sample_key, sample_record};
 pub use self::server::{Server, free_port, redis_server};
 pub use crate::fixture::unique_namespace as unique;

@@ -1,9 +1,15 @@
-//! The published conformance suite against the Redis+DynamoDB driver, in three
+//! The published conformance suite against the Redis+DynamoDB driver, in five
 //! combinations on real services, each case named `<combination>::<case>`:
 //!
 //! - `redis_moto`: standalone Redis + moto
 //! - `redis_dynalite`: standalone Redis + dynalite
 //! - `cluster_moto`: a 3-node Redis Cluster + moto
+//! - `tls_redis_moto`: standalone Redis over TLS (`TS_REDIS_TLS_URL`) + moto
+//! - `tls_cluster_moto`: a Redis Cluster over TLS, TLS cluster bus
+//!   (`TS_REDIS_TLS_CLUSTER_URLS`) + moto
+//!
+//! The TLS combinations trust the test CA of `scripts/services`
+//! (`TS_TLS_CA_FILE`), as a deployment trusts its provider's CA.
 //!
 //! Every case gets a fresh key prefix and a fresh table. A missing service
 //! shows its cases as ignored with the reason (a failure under `CI=true`).
@@ -13,7 +19,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tiered_sessions_conformance::kit::RedisNodes;
+use tiered_sessions_conformance::kit::{RedisNodes, test_ca_pem};
 use tiered_sessions_conformance::{
     Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, unique_namespace,
 };
@@ -23,6 +29,8 @@ use tiered_sessions_redis_dynamodb::{DynamoStore, MAX_RECORD_BYTES, RedisCache};
 enum Redis {
     Standalone,
     Cluster,
+    TlsStandalone,
+    TlsCluster,
 }
 
 #[derive(Clone, Copy)]
@@ -64,7 +72,7 @@ impl Factory for RedisDynamo {
         Capabilities::new()
             .with_cache_tier(true)
             .with_native_ttl(true)
-            .with_cluster(matches!(self.redis, Redis::Cluster))
+            .with_cluster(matches!(self.redis, Redis::Cluster | Redis::TlsCluster))
     }
 
     async fn fixture(&self) -> Result<Fixture, Skip> {
@@ -73,15 +81,24 @@ impl Factory for RedisDynamo {
         env_endpoint("AWS_ACCESS_KEY_ID")?;
         let ns = unique_namespace("ts");
         let prefix = format!("{ns}:");
-        let (builder, nodes) = match self.redis {
-            Redis::Standalone => {
-                let url = env_endpoint("TS_REDIS_URL")?;
-                (RedisCache::standalone(url.clone()), vec![url])
+        let nodes = match self.redis {
+            Redis::Standalone => RedisNodes::one(env_endpoint("TS_REDIS_URL")?),
+            Redis::Cluster => RedisNodes::parse(&env_endpoint("TS_REDIS_CLUSTER_URLS")?),
+            Redis::TlsStandalone => RedisNodes::one(env_endpoint("TS_REDIS_TLS_URL")?),
+            Redis::TlsCluster => RedisNodes::parse(&env_endpoint("TS_REDIS_TLS_CLUSTER_URLS")?),
+        };
+        let (mut builder, nodes) = match self.redis {
+            Redis::Standalone | Redis::TlsStandalone => {
+                (RedisCache::standalone(nodes.urls[0].clone()), nodes)
             }
-            Redis::Cluster => {
-                let nodes = RedisNodes::parse(&env_endpoint("TS_REDIS_CLUSTER_URLS")?);
-                (RedisCache::cluster(nodes.0.clone()), nodes.0)
-            }
+            Redis::Cluster | Redis::TlsCluster => (RedisCache::cluster(nodes.urls.clone()), nodes),
+        };
+        let nodes = if matches!(self.redis, Redis::TlsStandalone | Redis::TlsCluster) {
+            let ca = test_ca_pem().map_err(skip)?;
+            builder = builder.tls_root_certs(ca.clone());
+            nodes.trusting(ca)
+        } else {
+            nodes
         };
         let cache = builder
             .key_prefix(prefix.clone())
@@ -98,7 +115,6 @@ impl Factory for RedisDynamo {
             .await
             .map_err(|e| skip(format!("cannot build the store and its table: {e}")))?;
         let durable = Arc::new(durable);
-        let nodes = RedisNodes(nodes);
         let (flush_nodes, flush_prefix) = (nodes.clone(), prefix.clone());
         let table = durable.clone();
         Ok(Fixture::tiered(cache, durable)
@@ -171,6 +187,20 @@ fn main() -> ExitCode {
         "cluster_moto",
         RedisDynamo {
             redis: Redis::Cluster,
+            engine: Engine::Moto,
+        },
+    ));
+    all.extend(trials(
+        "tls_redis_moto",
+        RedisDynamo {
+            redis: Redis::TlsStandalone,
+            engine: Engine::Moto,
+        },
+    ));
+    all.extend(trials(
+        "tls_cluster_moto",
+        RedisDynamo {
+            redis: Redis::TlsCluster,
             engine: Engine::Moto,
         },
     ));

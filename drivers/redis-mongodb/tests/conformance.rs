@@ -79,11 +79,11 @@ impl Redis {
         Ok(match self {
             Redis::Standalone => {
                 let url = env_endpoint(support::REDIS)?;
-                (RedisCache::standalone(url.clone()), RedisNodes(vec![url]))
+                (RedisCache::standalone(url.clone()), RedisNodes::one(url))
             }
             Redis::Cluster => {
                 let nodes = RedisNodes::parse(&env_endpoint(support::REDIS_CLUSTER)?);
-                (RedisCache::cluster(nodes.0.clone()), nodes)
+                (RedisCache::cluster(nodes.urls.clone()), nodes)
             }
         })
     }

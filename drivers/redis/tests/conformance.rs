@@ -15,14 +15,10 @@
 //! Every case gets a fresh key prefix. A missing service shows its cases as
 //! ignored with the reason (a failure under `CI=true`).
 
-#[cfg(feature = "tls")]
-#[path = "support/tls.rs"]
-mod tls;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tiered_sessions_conformance::kit::RedisNodes;
+use tiered_sessions_conformance::kit::{RedisNodes, test_ca_pem};
 use tiered_sessions_conformance::web::ActixApp;
 use tiered_sessions_conformance::{
     Capabilities, Factory, Fixture, Skip, env_endpoint, libtest_mimic, trials, trials_on,
@@ -57,11 +53,11 @@ impl Factory for Store {
         let (builder, nodes) = match self.0 {
             Target::Standalone => {
                 let url = env_endpoint("TS_REDIS_URL")?;
-                (RedisStore::standalone(url.clone()), RedisNodes(vec![url]))
+                (RedisStore::standalone(url.clone()), RedisNodes::one(url))
             }
             Target::Cluster => {
                 let nodes = RedisNodes::parse(&env_endpoint("TS_REDIS_CLUSTER_URLS")?);
-                (RedisStore::cluster(nodes.0.clone()), nodes)
+                (RedisStore::cluster(nodes.urls.clone()), nodes)
             }
             Target::TlsStandalone | Target::TlsCluster => return tls_fixture(self.0, prefix),
         };
@@ -81,13 +77,13 @@ impl Factory for Store {
 /// lister.
 #[cfg(feature = "tls")]
 fn tls_fixture(target: Target, prefix: String) -> Result<Fixture, Skip> {
-    let ca = tls::ca_pem().map_err(Skip::new)?;
+    let ca = test_ca_pem().map_err(Skip::new)?;
     let (builder, nodes) = if matches!(target, Target::TlsCluster) {
         let nodes = RedisNodes::parse(&env_endpoint("TS_REDIS_TLS_CLUSTER_URLS")?);
-        (RedisStore::cluster(nodes.0.clone()), nodes)
+        (RedisStore::cluster(nodes.urls.clone()), nodes)
     } else {
         let url = env_endpoint("TS_REDIS_TLS_URL")?;
-        (RedisStore::standalone(url.clone()), RedisNodes(vec![url]))
+        (RedisStore::standalone(url.clone()), RedisNodes::one(url))
     };
     let store = builder
         .tls_root_certs(ca.clone())
@@ -95,9 +91,10 @@ fn tls_fixture(target: Target, prefix: String) -> Result<Fixture, Skip> {
         .max_record_bytes(LIMIT)
         .build_store()
         .map_err(|e| Skip::new(format!("invalid Redis settings: {e}")))?;
+    let nodes = nodes.trusting(ca);
     Ok(Fixture::new(Arc::new(store)).with_key_lister(move || {
-        let (nodes, ca, prefix) = (nodes.clone(), ca.clone(), prefix.clone());
-        async move { tls::keys(&nodes.0, &ca, &prefix).await }
+        let (nodes, prefix) = (nodes.clone(), prefix.clone());
+        async move { nodes.keys(&prefix).await }
     }))
 }
 

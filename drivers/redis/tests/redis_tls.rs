@@ -12,15 +12,13 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 mod support;
-#[path = "support/tls.rs"]
-mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use support::{Case, env, trials, unique};
 use tiered_sessions::{CacheTier, Durability, Error, FromEnv, Record, SessionStore, StoreKey};
-use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
+use tiered_sessions_conformance::kit::{Server, free_port, redis_server, test_ca_pem};
 use tiered_sessions_memory::MemoryStore;
 use tiered_sessions_redis::{RedisCacheBuilder, RedisStore, RedisTiered, env as vars};
 
@@ -61,7 +59,7 @@ fn cluster() -> Tls {
 }
 
 fn target(b: RedisCacheBuilder) -> Tls {
-    let ca = tls::ca_pem().unwrap();
+    let ca = test_ca_pem().unwrap();
     let b = b
         .key_prefix(format!("tls:{}:", unique()))
         .call_timeout(Duration::from_secs(3));
@@ -272,7 +270,7 @@ const PRIVATE_SERVER: &[(&str, Case<()>)] =
 
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
-    let ready = |var: &str| env(var).and_then(|_| tls::ca_pem().map(drop));
+    let ready = |var: &str| env(var).and_then(|_| test_ca_pem().map(drop));
     let single = ready("TS_REDIS_TLS_URL").map(|()| standalone as fn() -> Tls);
     let clus = ready("TS_REDIS_TLS_CLUSTER_URLS").map(|()| cluster as fn() -> Tls);
     let mut all = trials("tls_standalone", single.clone(), CASES);
