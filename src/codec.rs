@@ -133,19 +133,22 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record> {
     })
 }
 
-/// Session data in its encoded form, already validated: a key can be read
-/// without decoding the rest, so a request that reads one key of a cookie
-/// session allocates nothing for the others.
+/// Session data in its encoded form, as written by [`encode_data`]: a key can
+/// be read without decoding the rest, so a request that reads one key of a
+/// cookie session allocates nothing for the others.
 #[derive(Clone, PartialEq, Eq)]
-pub struct EncodedData(Vec<u8>);
+pub(crate) struct EncodedData(Vec<u8>);
 
 impl EncodedData {
     /// Validate `bytes` (as written by [`encode_data`]) without decoding it.
+    /// (Only tests need it: the session reads data that the cookie MAC
+    /// authenticated, see [`EncodedData::from_authenticated`].)
     ///
     /// # Errors
     /// [`Error::Codec`] on truncated or malformed input, duplicate or unsorted
     /// keys, or trailing bytes.
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+    #[cfg(test)]
+    fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         let mut r = Reader(&bytes);
         let count = r.len()?;
         let mut previous: Option<&[u8]> = None;
@@ -172,12 +175,13 @@ impl EncodedData {
     }
 
     /// Encode `data`.
-    pub fn encode(data: &SessionData) -> Self {
+    #[cfg(any(test, feature = "__internals"))]
+    pub(crate) fn encode(data: &SessionData) -> Self {
         EncodedData(encode_data(data))
     }
 
     /// Encode entries given in ascending key order.
-    pub fn encode_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> Self {
+    pub(crate) fn encode_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> Self {
         let mut body = Vec::new();
         let mut count = 0u64;
         for (k, v) in entries {
@@ -192,7 +196,10 @@ impl EncodedData {
 
     /// This data with `changes` applied (`None` removes a key), encoded by one
     /// merge of two sorted sequences.
-    pub fn merged(&self, changes: &std::collections::BTreeMap<String, Option<Vec<u8>>>) -> Self {
+    pub(crate) fn merged(
+        &self,
+        changes: &std::collections::BTreeMap<String, Option<Vec<u8>>>,
+    ) -> Self {
         let mut base = self.entries().peekable();
         let mut over = changes.iter().peekable();
         let mut merged = Vec::with_capacity(self.0.len() + changes.len());
@@ -219,19 +226,20 @@ impl EncodedData {
         Self::encode_entries(merged.into_iter())
     }
 
+    /// The encoded bytes, owned.
+    #[cfg(feature = "__internals")]
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
     /// The encoded bytes.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// The encoded length.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
-    }
-
-    /// Whether it holds no bytes at all (never true for valid data).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     /// Entries with raw key bytes. A malformed entry ends the iteration.
@@ -252,19 +260,19 @@ impl EncodedData {
     }
 
     /// The encoded value under `key`.
-    pub fn get(&self, key: &str) -> Option<&[u8]> {
+    pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
         self.raw_entries()
             .find(|(k, _)| *k == key.as_bytes())
             .map(|(_, v)| v)
     }
 
     /// The keys, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries().map(|(k, _)| k)
     }
 
     /// Decode into a map.
-    pub fn decode(&self) -> SessionData {
+    pub(crate) fn decode(&self) -> SessionData {
         self.entries()
             .map(|(k, v)| (k.to_owned(), v.to_vec()))
             .collect()

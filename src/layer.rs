@@ -62,10 +62,8 @@ pub(crate) fn error_status(error: &Error) -> StatusCode {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Send + 'static,
-    ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = Response<ResBody>;
@@ -81,12 +79,11 @@ where
             .manager
             .start(RequestCookies::from_headers(req.headers()));
         req.extensions_mut().insert(session.clone());
-        // The clone is not ready; the one that was polled ready handles this call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // The inner service is called right here (it was polled ready), and its
+        // future owns what it needs: no clone of the service per request.
         ResponseFuture {
             state: State::Handling {
-                inner: inner.call(req),
+                inner: self.inner.call(req),
                 session: Some(session),
             },
         }

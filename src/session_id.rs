@@ -7,11 +7,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
+use crate::keys::MIN_KEY_LEN;
 
 /// Length of a session id in bytes (256 random bits).
 pub const SESSION_ID_LEN: usize = 32;
 
-/// A session id: 256 bits from the operating system's CSPRNG.
+/// A session id: 256 random bits from a CSPRNG seeded by the operating
+/// system (a per-thread ChaCha20 generator; see the crate's security model).
 ///
 /// It travels only inside the signed cookie. Stores see a [`StoreKey`] derived
 /// from it, and `Debug` never prints it, so it does not reach logs by accident.
@@ -22,10 +24,11 @@ impl SessionId {
     /// A fresh random id.
     ///
     /// # Errors
-    /// [`Error::Backend`] if the operating system's random source fails.
+    /// [`Error::Backend`] if the operating system's random source fails
+    /// while the generator is seeded or reseeded.
     pub fn generate() -> Result<Self> {
         let mut bytes = [0u8; SESSION_ID_LEN];
-        getrandom::fill(&mut bytes).map_err(|e| Error::backend("os-rng", e.to_string()))?;
+        crate::rng::fill(&mut bytes)?;
         Ok(SessionId(bytes))
     }
 
@@ -96,12 +99,13 @@ impl fmt::Display for StoreKey {
     }
 }
 
-/// Turns session ids into [`StoreKey`]s with a secret of its own.
+/// Turns session ids into [`StoreKey`]s with a secret of its own; reached
+/// from outside through [`crate::SessionManager::store_key`].
 ///
 /// The secret must stay the same for as long as stored sessions should stay
 /// reachable; it is separate from the cookie signing keys so they can rotate.
 #[derive(Clone)]
-pub struct StoreKeyHasher {
+pub(crate) struct StoreKeyHasher {
     mac: Hmac<Sha256>,
 }
 
@@ -110,8 +114,8 @@ impl StoreKeyHasher {
     ///
     /// # Errors
     /// [`Error::Config`] if the secret is shorter than 32 bytes.
-    pub fn new(secret: &[u8]) -> Result<Self> {
-        if secret.len() < 32 {
+    pub(crate) fn new(secret: &[u8]) -> Result<Self> {
+        if secret.len() < MIN_KEY_LEN {
             return Err(Error::config(
                 "the store key secret must be at least 32 bytes",
             ));
@@ -122,7 +126,7 @@ impl StoreKeyHasher {
     }
 
     /// The store key for `id`.
-    pub fn key_for(&self, id: &SessionId) -> StoreKey {
+    pub(crate) fn key_for(&self, id: &SessionId) -> StoreKey {
         let mut mac = self.mac.clone();
         mac.update(&id.0);
         let digest = mac.finalize().into_bytes();

@@ -28,6 +28,7 @@ use crate::store::{Durability, SessionStore};
 
 use self::data::Data;
 pub use self::set_cookie::ResponseCookies;
+pub(crate) use self::set_cookie::SetCookieTemplate;
 use self::state::{Active, Doomed, Origin};
 
 /// What every request's session shares: the configuration, the store and
