@@ -50,9 +50,7 @@ pub fn data_len(data: &SessionData) -> usize {
     uvarint_len(data.len() as u64)
         + data
             .iter()
-            .map(|(k, v)| {
-                uvarint_len(k.len() as u64) + k.len() + uvarint_len(v.len() as u64) + v.len()
-            })
+            .map(|(k, v)| entry_len(k.len(), v.len()))
             .sum::<usize>()
 }
 
@@ -76,6 +74,10 @@ pub fn record_len_with_data(record: &Record, data_len: usize) -> usize {
     .map(uvarint_len)
     .sum::<usize>()
         + data_len
+}
+
+fn entry_len(key_len: usize, value_len: usize) -> usize {
+    uvarint_len(key_len as u64) + key_len + uvarint_len(value_len as u64) + value_len
 }
 
 fn uvarint_len(n: u64) -> usize {
@@ -180,50 +182,28 @@ impl EncodedData {
         EncodedData(encode_data(data))
     }
 
-    /// Encode entries given in ascending key order.
-    pub(crate) fn encode_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> Self {
-        let mut body = Vec::new();
-        let mut count = 0u64;
-        for (k, v) in entries {
-            put_entry(&mut body, k, v);
-            count += 1;
-        }
-        let mut out = Vec::with_capacity(body.len() + 10);
-        put_uvarint(&mut out, count);
-        out.extend_from_slice(&body);
-        EncodedData(out)
+    /// The entry count and the encoded length of `entries`, for
+    /// [`EncodedData::encode_entries`].
+    pub(crate) fn measure<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> (u64, usize) {
+        let (count, body) = entries.fold((0u64, 0usize), |(n, len), (k, v)| {
+            (n + 1, len + entry_len(k.len(), v.len()))
+        });
+        (count, uvarint_len(count) + body)
     }
 
-    /// This data with `changes` applied (`None` removes a key), encoded by one
-    /// merge of two sorted sequences.
-    pub(crate) fn merged(
-        &self,
-        changes: &std::collections::BTreeMap<String, Option<Vec<u8>>>,
+    /// Encode `count` entries, given in ascending key order, of `len` bytes
+    /// in all (as [`EncodedData::measure`] found them).
+    pub(crate) fn encode_entries<'a>(
+        count: u64,
+        len: usize,
+        entries: impl Iterator<Item = (&'a str, &'a [u8])>,
     ) -> Self {
-        let mut base = self.entries().peekable();
-        let mut over = changes.iter().peekable();
-        let mut merged = Vec::with_capacity(self.0.len() + changes.len());
-        loop {
-            let take_base = match (base.peek(), over.peek()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some((bk, _)), Some((ok, _))) => *bk < ok.as_str(),
-            };
-            if take_base {
-                if let Some(entry) = base.next() {
-                    merged.push(entry);
-                }
-            } else if let Some((k, v)) = over.next() {
-                if base.peek().is_some_and(|(bk, _)| *bk == k.as_str()) {
-                    base.next();
-                }
-                if let Some(v) = v {
-                    merged.push((k.as_str(), v.as_slice()));
-                }
-            }
+        let mut out = Vec::with_capacity(len);
+        put_uvarint(&mut out, count);
+        for (k, v) in entries {
+            put_entry(&mut out, k, v);
         }
-        Self::encode_entries(merged.into_iter())
+        EncodedData(out)
     }
 
     /// The encoded bytes, owned.
@@ -254,7 +234,8 @@ impl EncodedData {
         })
     }
 
-    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    /// Entries in key order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.raw_entries()
             .map_while(|(k, v)| Some((std::str::from_utf8(k).ok()?, v)))
     }
@@ -465,20 +446,12 @@ mod tests {
                 "cut {cut}"
             );
         }
-        // Merging changes equals applying them to the map and encoding it.
-        let mut changes = std::collections::BTreeMap::new();
-        changes.insert("a-first".to_owned(), Some(vec![1]));
-        changes.insert("n".to_owned(), None);
-        changes.insert("user".to_owned(), Some(vec![2, 3]));
-        changes.insert("zz-last".to_owned(), Some(vec![]));
-        changes.insert("gone-anyway".to_owned(), None);
-        let mut expected = data.clone();
-        expected.insert("a-first".into(), vec![1]);
-        expected.remove("n");
-        expected.insert("user".into(), vec![2, 3]);
-        expected.insert("zz-last".into(), vec![]);
-        assert_eq!(enc.merged(&changes), EncodedData::encode(&expected));
-        assert_eq!(enc.merged(&changes).decode(), expected);
+        // Entries measured and encoded in one exact buffer equal the map's encoding.
+        let entries = || data.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+        let (count, len) = EncodedData::measure(entries());
+        let exact = EncodedData::encode_entries(count, len, entries());
+        assert_eq!((exact.len(), exact.0.capacity()), (len, len));
+        assert_eq!(exact, enc);
         // Unsorted keys are rejected (the encoder always sorts).
         let unsorted = vec![2, 1, b'b', 0, 1, b'a', 0];
         assert!(EncodedData::from_bytes(unsorted).is_err());

@@ -112,10 +112,7 @@ pub fn encode_cookie(config: &SessionConfig, cookie: &CookieToEncode) -> Result<
 pub fn cookie_candidates(config: &SessionConfig, headers: &[&[u8]]) -> (Vec<Vec<u8>>, usize) {
     let cookies = RequestCookies::from_raw(headers.iter().copied());
     let found = cookies.candidates(config);
-    (
-        found.values.into_iter().map(|v| v.into_owned()).collect(),
-        found.ignored,
-    )
+    (found.values().map(<[u8]>::to_vec).collect(), found.ignored)
 }
 
 #[cfg(test)]

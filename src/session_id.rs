@@ -71,31 +71,83 @@ impl fmt::Debug for SessionId {
 /// The key a store keeps a session under: a keyed hash (HMAC-SHA256) of the
 /// session id, in lowercase hex. Someone who reads the store or its logs cannot
 /// turn a key back into a usable cookie.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StoreKey(String);
+///
+/// Keys derived from ids are held inline (no allocation, cheap to clone);
+/// equality, ordering and hashing are those of the text ([`StoreKey::as_str`]).
+#[derive(Clone)]
+pub struct StoreKey(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// 64 lowercase hex digits.
+    Hex([u8; 64]),
+    Stored(String),
+}
 
 impl StoreKey {
     /// The key as text, for use in backend requests.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Always ASCII hex, so this never takes the fallback.
+            Repr::Hex(hex) => std::str::from_utf8(hex).unwrap_or_default(),
+            Repr::Stored(key) => key,
+        }
     }
 
     /// Wrap a key read back from a store (for example while scanning for expired
     /// records). It is not checked against any id.
     pub fn from_stored(key: impl Into<String>) -> Self {
-        StoreKey(key.into())
+        StoreKey(Repr::Stored(key.into()))
+    }
+
+    /// The key's UTF-8 bytes: what it is compared and hashed by (without
+    /// re-validating the inline form on every comparison).
+    fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Hex(hex) => hex,
+            Repr::Stored(key) => key.as_bytes(),
+        }
+    }
+}
+
+impl PartialEq for StoreKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for StoreKey {}
+
+impl PartialOrd for StoreKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for StoreKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // UTF-8 byte order is the text's order.
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+impl std::hash::Hash for StoreKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `str` hashes: the bytes, then a terminator.
+        state.write(self.bytes());
+        state.write_u8(0xff);
     }
 }
 
 impl fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "StoreKey({})", self.0)
+        write!(f, "StoreKey({})", self.as_str())
     }
 }
 
 impl fmt::Display for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -130,12 +182,12 @@ impl StoreKeyHasher {
         let mut mac = self.mac.clone();
         mac.update(&id.0);
         let digest = mac.finalize().into_bytes();
-        let mut hex = String::with_capacity(64);
-        for b in digest.iter() {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 0xf)]));
+        let mut hex = [0u8; 64];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(digest.iter()) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
         }
-        StoreKey(hex)
+        StoreKey(Repr::Hex(hex))
     }
 }
 
@@ -149,6 +201,8 @@ impl fmt::Debug for StoreKeyHasher {
 
 #[cfg(test)]
 mod tests {
+    use std::hash::BuildHasher;
+
     use super::*;
 
     #[test]
@@ -187,6 +241,20 @@ mod tests {
         assert!(!k1.as_str().contains(&id.to_text()));
         let hex_id: String = id.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
         assert_ne!(k1.as_str(), hex_id);
+        // A derived key and the same text read back from a store are one key.
+        let stored = StoreKey::from_stored(k1.as_str());
+        assert_eq!(stored, k1);
+        assert_eq!(stored.cmp(&k1), std::cmp::Ordering::Equal);
+        let state = std::hash::RandomState::new();
+        assert_eq!(state.hash_one(&stored), state.hash_one(&k1));
+        assert_eq!(state.hash_one(&stored), state.hash_one(k1.as_str()));
+        let other = StoreKey::from_stored("~");
+        assert_eq!(k1.cmp(&other), k1.as_str().cmp(other.as_str()));
+        assert!(
+            k1.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
     }
 
     #[test]

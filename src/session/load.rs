@@ -18,7 +18,7 @@ impl Session {
         let mut decoded = None;
         let mut rejected = 0u64;
         let mut first_reason: Option<CookieRejection> = None;
-        for value in &candidates.values {
+        for value in candidates.values() {
             match wire::decode(
                 &config.keys,
                 &config.cookie_name,

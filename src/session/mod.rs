@@ -21,7 +21,6 @@ use crate::codec;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::record::SessionData;
 use crate::request_cookies::RequestCookies;
 use crate::session_id::SessionId;
 use crate::store::{Durability, SessionStore};
@@ -57,9 +56,13 @@ struct Inner {
     state: Mutex<State>,
 }
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "inline, a touched session saves an allocation; an untouched one only carries the bytes"
+)]
 enum State {
     Unloaded,
-    Ready(Box<Active>),
+    Ready(Active),
 }
 
 impl Session {
@@ -82,11 +85,14 @@ impl Session {
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
         self.inner.touched.store(true, Ordering::Release);
         if let State::Unloaded = state {
-            let active = self
-                .load()
-                .instrument(tracing::debug_span!("session.load"))
-                .await?;
-            *state = State::Ready(Box::new(active));
+            // A span costs even when nothing records it: only when wanted.
+            let span = if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug_span!("session.load")
+            } else {
+                tracing::Span::none()
+            };
+            let active = self.load().instrument(span).await?;
+            *state = State::Ready(active);
         }
         match state {
             State::Ready(active) => Ok(active),
@@ -118,8 +124,7 @@ impl Session {
         let bytes = codec::encode_value(value)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        active.data.insert(key, bytes);
-        active.mark(key, durability, false);
+        active.data.set(key, Some(bytes), durability);
         Ok(())
     }
 
@@ -144,11 +149,7 @@ impl Session {
     async fn take(&self, key: &str, durability: Durability) -> Result<bool> {
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        let had = active.data.remove(key);
-        if had || active.changes.contains_key(key) {
-            active.mark(key, durability, true);
-        }
-        Ok(had)
+        Ok(active.data.remove(key, durability))
     }
 
     /// Remove `key`; returns whether it was there.
@@ -174,8 +175,7 @@ impl Session {
     pub async fn clear(&self) -> Result<()> {
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        active.data = Data::decoded(SessionData::new());
-        active.changes.clear();
+        active.data = Data::empty();
         active.cleared = Some(Durability::Durable);
         Ok(())
     }
@@ -293,9 +293,21 @@ impl Session {
         if !self.inner.touched.load(Ordering::Acquire) {
             return Ok(ResponseCookies::default());
         }
-        self.finish_touched(status)
-            .instrument(tracing::debug_span!("session.save", status))
-            .await
+        match self.finish_without_store(status) {
+            Some(done) => done,
+            None => self.finish_with_store(status).await,
+        }
+    }
+
+    /// The save of a touched session that may need the store (the layer
+    /// calls it when [`Session::finish_without_store`] could not finish).
+    pub(crate) async fn finish_with_store(&self, status: u16) -> Result<ResponseCookies> {
+        let span = if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug_span!("session.save", status)
+        } else {
+            tracing::Span::none()
+        };
+        self.finish_touched(status).instrument(span).await
     }
 }
 

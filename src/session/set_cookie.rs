@@ -87,7 +87,7 @@ impl SetCookieTemplate {
             out.push_str(MAX_AGE);
             out.push('0');
             out.push_str(EXPIRES);
-            push_http_date(&mut out, 0);
+            push_ascii(&mut out, &http_date(0));
             out
         };
         SetCookieTemplate {
@@ -206,10 +206,18 @@ fn timed_len(template: &SetCookieTemplate, expires_at: UnixTime, now: UnixTime) 
 
 fn push_timed(out: &mut String, template: &SetCookieTemplate, expires_at: UnixTime, now: UnixTime) {
     out.push_str(&template.attributes);
-    out.push_str(MAX_AGE);
-    push_decimal(out, max_age(expires_at, now));
-    out.push_str(EXPIRES);
-    push_http_date(out, expires_at.min(LATEST_EXPIRES));
+    // `; Max-Age=<up to 19 digits>; Expires=<date>`, rendered in one buffer.
+    let mut timing = [0u8; MAX_AGE.len() + 20 + EXPIRES.len() + HTTP_DATE_LEN];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        timing[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    put(MAX_AGE.as_bytes());
+    put(decimal(&mut [0u8; 20], max_age(expires_at, now)));
+    put(EXPIRES.as_bytes());
+    put(&http_date(expires_at));
+    push_ascii(out, &timing[..at]);
 }
 
 fn decimal_len(mut n: u64) -> usize {
@@ -221,8 +229,8 @@ fn decimal_len(mut n: u64) -> usize {
     len
 }
 
-fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
+/// `n` in decimal, written at the end of `digits`.
+fn decimal(digits: &mut [u8; 20], n: u64) -> &[u8] {
     let mut at = digits.len();
     let mut rest = n;
     loop {
@@ -233,40 +241,40 @@ fn push_decimal(out: &mut String, n: u64) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    &digits[at..]
 }
 
-/// Append `secs` (UNIX time, at most [`LATEST_EXPIRES`]) as an IMF-fixdate:
+/// Append ASCII bytes rendered here (digits, names, punctuation).
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    out.push_str(std::str::from_utf8(ascii).unwrap_or_default());
+}
+
+/// `secs` (UNIX time, clamped to [`LATEST_EXPIRES`]) as an IMF-fixdate:
 /// `Thu, 01 Jan 1970 00:00:00 GMT`.
-fn push_http_date(out: &mut String, secs: u64) {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+fn http_date(secs: u64) -> [u8; HTTP_DATE_LEN] {
+    const WEEKDAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
     ];
     let secs = secs.min(LATEST_EXPIRES);
     let days = secs / 86_400;
     let in_day = secs % 86_400;
     let (year, month, day) = civil_from_days(days);
-    let two = |out: &mut String, n: u64| {
-        out.push(char::from(b'0' + (n / 10 % 10) as u8));
-        out.push(char::from(b'0' + (n % 10) as u8));
+    let mut date = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    let mut two = |at: usize, n: u64| {
+        date[at] = b'0' + (n / 10 % 10) as u8;
+        date[at + 1] = b'0' + (n % 10) as u8;
     };
-    out.push_str(WEEKDAYS[(days % 7) as usize]);
-    out.push_str(", ");
-    two(out, day);
-    out.push(' ');
-    out.push_str(MONTHS[(month - 1) as usize]);
-    out.push(' ');
-    push_decimal(out, year);
-    out.push(' ');
-    two(out, in_day / 3600);
-    out.push(':');
-    two(out, in_day / 60 % 60);
-    out.push(':');
-    two(out, in_day % 60);
-    out.push_str(" GMT");
+    two(5, day);
+    two(12, year / 100);
+    two(14, year % 100);
+    two(17, in_day / 3600);
+    two(20, in_day / 60 % 60);
+    two(23, in_day % 60);
+    date[..3].copy_from_slice(WEEKDAYS[(days % 7) as usize]);
+    date[8..11].copy_from_slice(MONTHS[(month - 1) as usize % 12]);
+    date
 }
 
 /// Year, month (1–12) and day (1–31) of a count of days since 1970-01-01
@@ -289,9 +297,7 @@ mod tests {
     use super::*;
 
     fn date(secs: u64) -> String {
-        let mut s = String::new();
-        push_http_date(&mut s, secs);
-        s
+        String::from_utf8(http_date(secs).to_vec()).unwrap()
     }
 
     #[test]
@@ -357,10 +363,9 @@ mod tests {
     #[test]
     fn decimals_render_every_width() {
         for n in [0, 9, 10, 99, 100, 86_400, u64::from(u32::MAX), u64::MAX] {
-            let mut s = String::new();
-            push_decimal(&mut s, n);
-            assert_eq!(s, n.to_string());
-            assert_eq!(decimal_len(n), s.len());
+            let mut digits = [0u8; 20];
+            assert_eq!(decimal(&mut digits, n), n.to_string().as_bytes());
+            assert_eq!(decimal_len(n), n.to_string().len());
         }
     }
 }
