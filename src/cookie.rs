@@ -148,23 +148,44 @@ pub(crate) fn encode_into(
         Some(_) if encrypt => FLAG_ENCRYPTED,
         Some(_) => 0,
     };
-    let body_len = data.map_or(0, |d| d.len() + if encrypt { SEAL_OVERHEAD } else { 0 });
+    let header = header(flags, contents);
+    let Some(data) = data else {
+        // A stored session's cookie has a fixed size: no heap buffer.
+        let mut payload = [0u8; HEADER_LEN + TAG_LEN];
+        payload[..HEADER_LEN].copy_from_slice(&header);
+        let tag = tag(key, name, &header);
+        payload[HEADER_LEN..].copy_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode_append(payload, out);
+        return Ok(());
+    };
+    let body_len = data.len() + if encrypt { SEAL_OVERHEAD } else { 0 };
     let mut payload = Vec::with_capacity(HEADER_LEN + body_len + TAG_LEN);
-    payload.push(FORMAT);
-    payload.push(flags);
-    payload.extend_from_slice(contents.id.as_bytes());
-    payload.extend_from_slice(&contents.expires_at.to_be_bytes());
-    payload.extend_from_slice(&contents.created_at.to_be_bytes());
-    payload.extend_from_slice(&contents.last_active.to_be_bytes());
-    match data {
-        Some(data) if encrypt => key.encrypt_into(data.as_bytes(), &mut payload)?,
-        Some(data) => payload.extend_from_slice(data.as_bytes()),
-        None => {}
+    payload.extend_from_slice(&header);
+    if encrypt {
+        key.encrypt_into(data.as_bytes(), &mut payload)?;
+    } else {
+        payload.extend_from_slice(data.as_bytes());
     }
     let tag = tag(key, name, &payload);
     payload.extend_from_slice(&tag);
     URL_SAFE_NO_PAD.encode_append(&payload, out);
     Ok(())
+}
+
+fn header(flags: u8, contents: &CookieContents) -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    header[0] = FORMAT;
+    header[1] = flags;
+    header[2..2 + SESSION_ID_LEN].copy_from_slice(contents.id.as_bytes());
+    let times = [
+        contents.expires_at,
+        contents.created_at,
+        contents.last_active,
+    ];
+    for (at, t) in (2 + SESSION_ID_LEN..).step_by(8).zip(times) {
+        header[at..at + 8].copy_from_slice(&t.to_be_bytes());
+    }
+    header
 }
 
 fn tag(key: &CookieKey, name: &str, payload: &[u8]) -> [u8; TAG_LEN] {

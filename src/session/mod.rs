@@ -26,6 +26,7 @@ use crate::session_id::SessionId;
 use crate::store::{Durability, SessionStore};
 
 use self::data::Data;
+use self::load::FromCookie;
 pub use self::set_cookie::ResponseCookies;
 pub(crate) use self::set_cookie::SetCookieTemplate;
 use self::state::{Active, Doomed, Origin};
@@ -85,13 +86,20 @@ impl Session {
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
         self.inner.touched.store(true, Ordering::Release);
         if let State::Unloaded = state {
-            // A span costs even when nothing records it: only when wanted.
-            let span = if tracing::enabled!(tracing::Level::DEBUG) {
-                tracing::debug_span!("session.load")
-            } else {
-                tracing::Span::none()
+            // The cookie is decoded without awaiting; only a stored session
+            // awaits the store (so a handler's futures stay small).
+            let active = match self.load_cookie() {
+                FromCookie::Done(active) => active,
+                FromCookie::Fetch(fetch) => {
+                    // A span costs even when nothing records it: only when wanted.
+                    let span = if tracing::enabled!(tracing::Level::DEBUG) {
+                        tracing::debug_span!("session.load")
+                    } else {
+                        tracing::Span::none()
+                    };
+                    self.fetch(fetch).instrument(span).await?
+                }
             };
-            let active = self.load().instrument(span).await?;
             *state = State::Ready(active);
         }
         match state {

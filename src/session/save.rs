@@ -49,29 +49,29 @@ impl Session {
         if stored && !active.doomed.is_empty() {
             return None;
         }
-        let now = config.clock.now();
-        let written = if active.id.is_none() && active.data.is_empty() {
-            Self::nothing_left(active)
-        } else if active.dirty() {
-            if stored && matches!(active.origin, Origin::Stored(_)) {
+        let stored_origin = matches!(active.origin, Origin::Stored(_));
+        if active.id.is_none() && active.data.is_empty() {
+            let written = Self::nothing_left(active);
+            return Some(self.render(written, config.clock.now()));
+        }
+        let written = if active.dirty() {
+            if stored && stored_origin {
                 return None;
             }
             let measure = self.cookie_fit(active)?;
-            match self.write_cookie(active, now, measure) {
-                Ok(written) => written,
-                Err(e) => return Some(Err(e)),
-            }
+            let now = config.clock.now();
+            self.write_cookie(active, now, measure).map(|w| (w, now))
         } else {
-            if stored && matches!(active.origin, Origin::Stored(_)) && self.refresh_due(active, now)
-            {
+            let now = config.clock.now();
+            if stored && stored_origin && self.refresh_due(active, now) {
                 return None;
             }
             match self.refresh(active, now) {
-                Refresh::Done(written) => written,
+                Refresh::Done(written) => Ok((written, now)),
                 Refresh::Touch(_) => return None,
             }
         };
-        Some(self.render(written, now))
+        Some(written.and_then(|(written, now)| self.render(written, now)))
     }
 
     pub(super) async fn finish_touched(&self, status: u16) -> Result<ResponseCookies> {
