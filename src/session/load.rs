@@ -18,9 +18,11 @@ pub(super) enum FromCookie {
     Fetch(Fetch),
 }
 
-/// A stored session to read: the cookie's view of it, completed by the record.
+/// A stored session to read: what the cookie said, completed by the record.
+/// Kept small: it is held across the store's await.
 pub(super) struct Fetch {
-    active: Active,
+    issued: Issued,
+    reissue: bool,
     key: StoreKey,
     now: UnixTime,
 }
@@ -99,11 +101,15 @@ impl Session {
                 active.data = Data::encoded(data);
             }
             CookieBody::Stored => {
-                if ctx.store.is_none() {
+                let (Some(issued), true) = (active.issued.take(), ctx.store.is_some()) else {
                     return FromCookie::Done(Active::fresh(now, config));
-                }
-                let key = config.store_keys.key_for(&id);
-                return FromCookie::Fetch(Fetch { active, key, now });
+                };
+                return FromCookie::Fetch(Fetch {
+                    key: config.store_keys.key_for(&id),
+                    issued,
+                    reissue: active.reissue,
+                    now,
+                });
             }
         }
         FromCookie::Done(active)
@@ -117,16 +123,13 @@ impl Session {
     pub(super) async fn fetch(&self, fetch: Fetch) -> Result<Active> {
         let ctx = &self.inner.ctx;
         let config = &ctx.config;
-        let Fetch {
-            mut active,
-            key,
-            now,
-        } = fetch;
         let Some(store) = ctx.store.as_ref() else {
-            return Ok(Active::fresh(now, config));
+            return Ok(Active::fresh(fetch.now, config));
         };
         Metrics::inc(&ctx.metrics.store_loads);
-        let Some(record) = store.load(&key, now).await? else {
+        let loaded = store.load(&fetch.key, fetch.now).await;
+        let now = fetch.now;
+        let Some(record) = loaded? else {
             // Unknown, expired or deleted: never adopt the id.
             tracing::warn!(cookie = %config.cookie_name, "session cookie names no live stored session");
             return Ok(Active::fresh(now, config));
@@ -137,6 +140,10 @@ impl Session {
         if expires_at <= now {
             return Ok(Active::fresh(now, config));
         }
+        let mut active = Active::fresh(now, config);
+        active.id = Some(fetch.issued.id.clone());
+        active.issued = Some(fetch.issued);
+        active.reissue = fetch.reissue;
         active.origin = Origin::Stored(record.version);
         active.created_at = record.created_at;
         active.last_active = record.last_active;

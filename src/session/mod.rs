@@ -88,19 +88,22 @@ impl Session {
         if let State::Unloaded = state {
             // The cookie is decoded without awaiting; only a stored session
             // awaits the store (so a handler's futures stay small).
-            let active = match self.load_cookie() {
-                FromCookie::Done(active) => active,
-                FromCookie::Fetch(fetch) => {
-                    // A span costs even when nothing records it: only when wanted.
-                    let span = if tracing::enabled!(tracing::Level::DEBUG) {
-                        tracing::debug_span!("session.load")
-                    } else {
-                        tracing::Span::none()
-                    };
-                    self.fetch(fetch).instrument(span).await?
+            let fetch = match self.load_cookie() {
+                FromCookie::Done(active) => {
+                    *state = State::Ready(active);
+                    None
                 }
+                FromCookie::Fetch(fetch) => Some(fetch),
             };
-            *state = State::Ready(active);
+            if let Some(fetch) = fetch {
+                // A span costs even when nothing records it: only when wanted.
+                let span = if tracing::enabled!(tracing::Level::DEBUG) {
+                    tracing::debug_span!("session.load")
+                } else {
+                    tracing::Span::none()
+                };
+                *state = State::Ready(self.fetch(fetch).instrument(span).await?);
+            }
         }
         match state {
             State::Ready(active) => Ok(active),
