@@ -20,8 +20,8 @@ use crate::session_id::SessionId;
 pub use crate::codec::{decode_data, decode_record, decode_value};
 pub use crate::cookie::CookieRejection;
 
-/// A cookie verified by [`decode_cookie`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A cookie verified by [`decode_cookie`]. `Debug` shows no id or data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DecodedCookie {
     /// The session id.
     pub id: SessionId,
@@ -38,6 +38,20 @@ pub struct DecodedCookie {
     pub signed_with_old_key: bool,
     /// Whether the data travelled encrypted.
     pub encrypted: bool,
+}
+
+impl std::fmt::Debug for DecodedCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodedCookie")
+            .field("id", &self.id)
+            .field("expires_at", &self.expires_at)
+            .field("created_at", &self.created_at)
+            .field("last_active", &self.last_active)
+            .field("data_len", &self.data.as_ref().map(Vec::len))
+            .field("signed_with_old_key", &self.signed_with_old_key)
+            .field("encrypted", &self.encrypted)
+            .finish()
+    }
 }
 
 /// Decode and verify a session cookie value as the layer does: under the
@@ -135,10 +149,12 @@ mod tests {
         assert_eq!((candidates.len(), ignored), (1, 0));
         let decoded = decode_cookie(&config, &candidates[0], 120).unwrap();
         assert_eq!(decoded.id, id);
-        assert_eq!(decode_data(&decoded.data.unwrap()).unwrap(), data);
+        assert_eq!(decode_data(decoded.data.as_deref().unwrap()).unwrap(), data);
         assert_eq!(
             decode_cookie(&config, &candidates[0], 200),
             Err(CookieRejection::Expired)
         );
+        let shown = format!("{decoded:?}");
+        assert!(!shown.contains(&id.to_text()) && shown.contains("data_len: Some(6)"));
     }
 }

@@ -24,8 +24,9 @@ enum Headers {
 pub(crate) const MAX_SINGLE_CANDIDATES: usize = 3;
 
 /// The session cookie values worth decoding (held without allocating, but
-/// for joined chunks), and how many were skipped.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// for joined chunks), and how many were skipped. No `Debug`: the values are
+/// signed session cookies.
+#[derive(Default)]
 pub(crate) struct Candidates<'a> {
     singles: [&'a [u8]; MAX_SINGLE_CANDIDATES],
     single_count: usize,
