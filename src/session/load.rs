@@ -142,6 +142,7 @@ impl Session {
         }
         let mut active = Active::fresh(now, config);
         active.id = Some(fetch.issued.id.clone());
+        active.remember_key(fetch.issued.id.clone(), fetch.key);
         active.issued = Some(fetch.issued);
         active.reissue = fetch.reissue;
         active.origin = Origin::Stored(record.version);

@@ -206,7 +206,8 @@ impl Session {
             return Ok(());
         };
         if let Origin::Stored(version) = active.origin {
-            active.doom(config.store_keys.key_for(&old), Some(version));
+            let key = active.store_key(&config.store_keys, &old);
+            active.doom(key, Some(version));
         }
         active.id = Some(SessionId::generate()?);
         active.origin = Origin::New;
@@ -225,9 +226,9 @@ impl Session {
         let now = config.clock.now();
         let active = self.active(&mut state).await?;
         let mut doomed = std::mem::take(&mut active.doomed);
-        if let (Some(id), Origin::Stored(_)) = (&active.id, active.origin) {
+        if let (Some(id), Origin::Stored(_)) = (active.id.clone(), active.origin) {
             doomed.push(Doomed {
-                key: config.store_keys.key_for(id),
+                key: active.store_key(&config.store_keys, &id),
                 version: None,
             });
         }

@@ -230,7 +230,8 @@ impl Session {
         let id = current_id(active)?;
         if let Origin::Stored(version) = active.origin {
             // Moving back into the cookie: the server copy goes.
-            active.doom(config.store_keys.key_for(&id), Some(version));
+            let key = active.store_key(&config.store_keys, &id);
+            active.doom(key, Some(version));
         }
         active.origin = Origin::Cookie;
         let encoded = active.data.encode(measure);
@@ -255,7 +256,8 @@ impl Session {
         let mut collisions = 0;
         let mut conflicts = 0;
         loop {
-            let key = config.store_keys.key_for(&current_id(active)?);
+            let id = current_id(active)?;
+            let key = active.store_key(&config.store_keys, &id);
             match active.origin {
                 Origin::Stored(version) => {
                     let next = Record::next_version(version)?;
@@ -352,16 +354,18 @@ impl Session {
 
     /// After a failed retire, best-effort removal of the record this request
     /// created under a new id: nobody will ever be sent its cookie.
-    async fn abandon(&self, active: &Active, now: UnixTime) {
-        let (Some(store), Some(id), Origin::Stored(_)) =
-            (self.inner.ctx.store.as_ref(), &active.id, active.origin)
-        else {
+    async fn abandon(&self, active: &mut Active, now: UnixTime) {
+        let (Some(store), Some(id), Origin::Stored(_)) = (
+            self.inner.ctx.store.as_ref(),
+            active.id.clone(),
+            active.origin,
+        ) else {
             return;
         };
         if active.browser_holds_stored_id() {
             return;
         }
-        let key = self.inner.ctx.config.store_keys.key_for(id);
+        let key = active.store_key(&self.inner.ctx.config.store_keys, &id);
         if let Err(e) = store.delete(&key, now).await {
             tracing::warn!(error = %e, "could not remove an abandoned session record; it expires with its TTL");
         }
@@ -414,7 +418,7 @@ impl Session {
     async fn touch(&self, active: &mut Active, id: SessionId, now: UnixTime) -> Result<Written> {
         let ctx = &self.inner.ctx;
         let store = ctx.store.as_ref().ok_or(Error::NotFound)?;
-        let key = ctx.config.store_keys.key_for(&id);
+        let key = active.store_key(&ctx.config.store_keys, &id);
         match store.touch(&key, active.expires_at, now, now).await {
             Ok(()) => Ok(Written::Cookie(contents(active, id, CookieBody::Stored))),
             // Ended by another request meanwhile: nothing to refresh, and no

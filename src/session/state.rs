@@ -4,7 +4,7 @@
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
 use crate::record::Record;
-use crate::session_id::{SessionId, StoreKey};
+use crate::session_id::{SessionId, StoreKey, StoreKeyHasher};
 use crate::store::Durability;
 
 use super::data::Data;
@@ -57,6 +57,9 @@ pub(super) struct Active {
     /// The cookie must be re-issued even if nothing changed (old signing key,
     /// or encryption turned on or off since it was issued).
     pub(super) reissue: bool,
+    /// The last id whose store key was derived, with that key: one HMAC per
+    /// id, however often a request needs it (load, save, retire).
+    key_cache: Option<(SessionId, StoreKey)>,
 }
 
 impl Active {
@@ -74,7 +77,25 @@ impl Active {
             doomed: Vec::new(),
             terminated: false,
             reissue: false,
+            key_cache: None,
         }
+    }
+
+    /// The store key of `id`, derived once and remembered.
+    pub(super) fn store_key(&mut self, hasher: &StoreKeyHasher, id: &SessionId) -> StoreKey {
+        if let Some((cached, key)) = &self.key_cache {
+            if cached == id {
+                return key.clone();
+            }
+        }
+        let key = hasher.key_for(id);
+        self.key_cache = Some((id.clone(), key.clone()));
+        key
+    }
+
+    /// Remember `key` as the store key of `id` (derived while loading).
+    pub(super) fn remember_key(&mut self, id: SessionId, key: StoreKey) {
+        self.key_cache = Some((id, key));
     }
 
     pub(super) fn dirty(&self) -> bool {
@@ -122,5 +143,24 @@ impl Active {
         let version = latest.version;
         self.merge_onto(latest);
         self.origin = Origin::Stored(version);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_key_follows_the_id() {
+        let config = SessionConfig::builder([[4u8; 32]]).build().unwrap();
+        let hasher = &config.store_keys;
+        let mut active = Active::fresh(0, &config);
+        let (a, b) = (
+            SessionId::generate().unwrap(),
+            SessionId::generate().unwrap(),
+        );
+        for id in [&a, &a, &b, &a] {
+            assert_eq!(active.store_key(hasher, id), hasher.key_for(id));
+        }
     }
 }
