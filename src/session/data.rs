@@ -11,7 +11,6 @@ use crate::store::Durability;
 
 /// One key this request changed: its new value (`None`: removed) and how
 /// durably it must be saved.
-#[derive(Clone)]
 pub(super) struct Change {
     pub(super) value: Option<Vec<u8>>,
     pub(super) durability: Durability,
@@ -148,10 +147,14 @@ impl Data {
     /// length that `measure` (taken from this data, unchanged since) found.
     pub(super) fn encode(&self, measure: Measure) -> EncodedData {
         match (&self.base, measure.count) {
-            (Base::Encoded(b), None) => b.clone(),
-            (_, count) => {
-                let count = count.unwrap_or_else(|| self.measure().count.unwrap_or(0));
+            (_, Some(count)) => {
                 self.for_entries(|e| EncodedData::encode_entries(count, measure.len, e))
+            }
+            (Base::Encoded(b), None) => b.clone(),
+            // Not a measure of this data: measure again.
+            (_, None) => {
+                let (count, len) = self.for_entries(|e| EncodedData::measure(e));
+                self.for_entries(|e| EncodedData::encode_entries(count, len, e))
             }
         }
     }
