@@ -2,12 +2,14 @@
 //! without the session layer as the baseline, all in one run.
 //!
 //! `cargo bench --bench session_paths`; compare each `layer/*` figure with
-//! `baseline/*` in the same group. The `cookie_header` group reads a session
+//! `baseline/*` in the same group (`new_session` fills ~1 KiB,
+//! `new_session_small` one value). The `cookie_header` group reads a session
 //! through a valid cookie and through hostile `Cookie` headers (64 KiB of
 //! copies of the name, 500 random pairs): the work per request stays bounded.
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -46,11 +48,18 @@ async fn write(session: Session) -> &'static str {
     "ok"
 }
 
+/// A new session holding one small value (as the anchorbench `new` case).
+async fn new_small(session: Session) -> &'static str {
+    session.insert("n", &42u64).await.ok();
+    "ok"
+}
+
 fn routes() -> Router {
     Router::new()
         .route("/fill", post(fill))
         .route("/read", get(read))
         .route("/write", post(write))
+        .route("/new", post(new_small))
         .route("/noop", get(|| async { "ok" }))
 }
 
@@ -59,6 +68,7 @@ fn baseline_routes() -> Router {
         .route("/fill", post(|| async { "ok" }))
         .route("/read", get(|| async { String::from("alice@example.com") }))
         .route("/write", post(|| async { "ok" }))
+        .route("/new", post(|| async { "ok" }))
         .route("/noop", get(|| async { "ok" }))
 }
 
@@ -117,6 +127,7 @@ fn bench(c: &mut Criterion) {
         ("read", "GET", "/read", true),
         ("write", "POST", "/write", true),
         ("new_session", "POST", "/fill", false),
+        ("new_session_small", "POST", "/new", false),
     ] {
         let mut g = c.benchmark_group(name);
         let cookie = jars.then_some(&cookie_jar);
@@ -129,10 +140,26 @@ fn bench(c: &mut Criterion) {
             b.to_async(&rt)
                 .iter(|| async { black_box(call(&cookie_app, request(method, uri, cookie)).await) })
         });
-        g.bench_function("layer/store", |b| {
-            b.to_async(&rt)
-                .iter(|| async { black_box(call(&store_app, request(method, uri, stored)).await) })
-        });
+        if jars {
+            g.bench_function("layer/store", |b| {
+                b.to_async(&rt).iter(|| async {
+                    black_box(call(&store_app, request(method, uri, stored)).await)
+                })
+            });
+        } else {
+            // New sessions go to a fresh store per sample: one store filled by
+            // every iteration would soon be full, and measure its eviction.
+            g.bench_function("layer/store", |b| {
+                b.to_async(&rt).iter_custom(|iters| async move {
+                    let app = routes().layer(SessionLayer::new(manager(0)));
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        black_box(call(&app, request(method, uri, None)).await);
+                    }
+                    start.elapsed()
+                })
+            });
+        }
         g.finish();
     }
 

@@ -50,9 +50,7 @@ pub fn data_len(data: &SessionData) -> usize {
     uvarint_len(data.len() as u64)
         + data
             .iter()
-            .map(|(k, v)| {
-                uvarint_len(k.len() as u64) + k.len() + uvarint_len(v.len() as u64) + v.len()
-            })
+            .map(|(k, v)| entry_len(k.len(), v.len()))
             .sum::<usize>()
 }
 
@@ -76,6 +74,10 @@ pub fn record_len_with_data(record: &Record, data_len: usize) -> usize {
     .map(uvarint_len)
     .sum::<usize>()
         + data_len
+}
+
+fn entry_len(key_len: usize, value_len: usize) -> usize {
+    uvarint_len(key_len as u64) + key_len + uvarint_len(value_len as u64) + value_len
 }
 
 fn uvarint_len(n: u64) -> usize {
@@ -133,19 +135,22 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record> {
     })
 }
 
-/// Session data in its encoded form, already validated: a key can be read
-/// without decoding the rest, so a request that reads one key of a cookie
-/// session allocates nothing for the others.
+/// Session data in its encoded form, as written by [`encode_data`]: a key can
+/// be read without decoding the rest, so a request that reads one key of a
+/// cookie session allocates nothing for the others.
 #[derive(Clone, PartialEq, Eq)]
-pub struct EncodedData(Vec<u8>);
+pub(crate) struct EncodedData(Vec<u8>);
 
 impl EncodedData {
     /// Validate `bytes` (as written by [`encode_data`]) without decoding it.
+    /// (Only tests need it: the session reads data that the cookie MAC
+    /// authenticated, see [`EncodedData::from_authenticated`].)
     ///
     /// # Errors
     /// [`Error::Codec`] on truncated or malformed input, duplicate or unsorted
     /// keys, or trailing bytes.
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+    #[cfg(test)]
+    fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         let mut r = Reader(&bytes);
         let count = r.len()?;
         let mut previous: Option<&[u8]> = None;
@@ -172,66 +177,49 @@ impl EncodedData {
     }
 
     /// Encode `data`.
-    pub fn encode(data: &SessionData) -> Self {
+    #[cfg(any(test, feature = "__internals"))]
+    pub(crate) fn encode(data: &SessionData) -> Self {
         EncodedData(encode_data(data))
     }
 
-    /// Encode entries given in ascending key order.
-    pub fn encode_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> Self {
-        let mut body = Vec::new();
-        let mut count = 0u64;
-        for (k, v) in entries {
-            put_entry(&mut body, k, v);
-            count += 1;
-        }
-        let mut out = Vec::with_capacity(body.len() + 10);
+    /// The entry count and the encoded length of `entries`, for
+    /// [`EncodedData::encode_entries`].
+    pub(crate) fn measure<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> (u64, usize) {
+        let (count, body) = entries.fold((0u64, 0usize), |(n, len), (k, v)| {
+            (n + 1, len + entry_len(k.len(), v.len()))
+        });
+        (count, uvarint_len(count) + body)
+    }
+
+    /// Encode `count` entries, given in ascending key order, of `len` bytes
+    /// in all (as [`EncodedData::measure`] found them).
+    pub(crate) fn encode_entries<'a>(
+        count: u64,
+        len: usize,
+        entries: impl Iterator<Item = (&'a str, &'a [u8])>,
+    ) -> Self {
+        let mut out = Vec::with_capacity(len);
         put_uvarint(&mut out, count);
-        out.extend_from_slice(&body);
+        for (k, v) in entries {
+            put_entry(&mut out, k, v);
+        }
         EncodedData(out)
     }
 
-    /// This data with `changes` applied (`None` removes a key), encoded by one
-    /// merge of two sorted sequences.
-    pub fn merged(&self, changes: &std::collections::BTreeMap<String, Option<Vec<u8>>>) -> Self {
-        let mut base = self.entries().peekable();
-        let mut over = changes.iter().peekable();
-        let mut merged = Vec::with_capacity(self.0.len() + changes.len());
-        loop {
-            let take_base = match (base.peek(), over.peek()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some((bk, _)), Some((ok, _))) => *bk < ok.as_str(),
-            };
-            if take_base {
-                if let Some(entry) = base.next() {
-                    merged.push(entry);
-                }
-            } else if let Some((k, v)) = over.next() {
-                if base.peek().is_some_and(|(bk, _)| *bk == k.as_str()) {
-                    base.next();
-                }
-                if let Some(v) = v {
-                    merged.push((k.as_str(), v.as_slice()));
-                }
-            }
-        }
-        Self::encode_entries(merged.into_iter())
+    /// The encoded bytes, owned.
+    #[cfg(feature = "__internals")]
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
     }
 
     /// The encoded bytes.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// The encoded length.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
-    }
-
-    /// Whether it holds no bytes at all (never true for valid data).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     /// Entries with raw key bytes. A malformed entry ends the iteration.
@@ -246,25 +234,26 @@ impl EncodedData {
         })
     }
 
-    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    /// Entries in key order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.raw_entries()
             .map_while(|(k, v)| Some((std::str::from_utf8(k).ok()?, v)))
     }
 
     /// The encoded value under `key`.
-    pub fn get(&self, key: &str) -> Option<&[u8]> {
+    pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
         self.raw_entries()
             .find(|(k, _)| *k == key.as_bytes())
             .map(|(_, v)| v)
     }
 
     /// The keys, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries().map(|(k, _)| k)
     }
 
     /// Decode into a map.
-    pub fn decode(&self) -> SessionData {
+    pub(crate) fn decode(&self) -> SessionData {
         self.entries()
             .map(|(k, v)| (k.to_owned(), v.to_vec()))
             .collect()
@@ -457,20 +446,12 @@ mod tests {
                 "cut {cut}"
             );
         }
-        // Merging changes equals applying them to the map and encoding it.
-        let mut changes = std::collections::BTreeMap::new();
-        changes.insert("a-first".to_owned(), Some(vec![1]));
-        changes.insert("n".to_owned(), None);
-        changes.insert("user".to_owned(), Some(vec![2, 3]));
-        changes.insert("zz-last".to_owned(), Some(vec![]));
-        changes.insert("gone-anyway".to_owned(), None);
-        let mut expected = data.clone();
-        expected.insert("a-first".into(), vec![1]);
-        expected.remove("n");
-        expected.insert("user".into(), vec![2, 3]);
-        expected.insert("zz-last".into(), vec![]);
-        assert_eq!(enc.merged(&changes), EncodedData::encode(&expected));
-        assert_eq!(enc.merged(&changes).decode(), expected);
+        // Entries measured and encoded in one exact buffer equal the map's encoding.
+        let entries = || data.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+        let (count, len) = EncodedData::measure(entries());
+        let exact = EncodedData::encode_entries(count, len, entries());
+        assert_eq!((exact.len(), exact.0.capacity()), (len, len));
+        assert_eq!(exact, enc);
         // Unsorted keys are rejected (the encoder always sorts).
         let unsorted = vec![2, 1, b'b', 0, 1, b'a', 0];
         assert!(EncodedData::from_bytes(unsorted).is_err());

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::keys::{KeyRing, MIN_KEY_LEN};
+use crate::session::SetCookieTemplate;
 use crate::session_id::StoreKeyHasher;
 
 /// The `SameSite` attribute of the session cookie.
@@ -35,6 +36,8 @@ pub struct SessionConfig {
     pub(crate) secure: bool,
     pub(crate) http_only: bool,
     pub(crate) same_site: SameSite,
+    /// The attributes above, rendered once for every `Set-Cookie`.
+    pub(crate) set_cookie: SetCookieTemplate,
     pub(crate) keys: KeyRing,
     pub(crate) store_keys: StoreKeyHasher,
     pub(crate) encrypt: bool,
@@ -90,11 +93,6 @@ impl SessionConfig {
     /// The clock the layer reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
-    }
-
-    /// The hasher that turns ids into store keys (for admin tools).
-    pub fn store_keys(&self) -> &StoreKeyHasher {
-        &self.store_keys
     }
 
     /// Expiry for a session created at `created_at` and active at `now`:
@@ -334,9 +332,19 @@ impl SessionConfigBuilder {
         for i in 0..self.max_cookies {
             chunk_names.push(format!("{}.{i}", self.cookie_name));
         }
+        let set_cookie = SetCookieTemplate::new(
+            &self.cookie_name,
+            &chunk_names,
+            &self.path,
+            self.domain.as_deref(),
+            self.secure,
+            self.http_only,
+            self.same_site,
+        );
         Ok(SessionConfig {
             cookie_name: self.cookie_name,
             chunk_names,
+            set_cookie,
             path: self.path,
             domain: self.domain,
             secure: self.secure,

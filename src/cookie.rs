@@ -15,7 +15,7 @@ use hmac::Mac;
 use crate::clock::UnixTime;
 use crate::codec::EncodedData;
 use crate::error::Result;
-use crate::keys::{CookieKey, KeyRing};
+use crate::keys::{CookieKey, KeyRing, NONCE_LEN, SEAL_TAG_LEN};
 use crate::session_id::{SESSION_ID_LEN, SessionId};
 
 const FORMAT: u8 = 1;
@@ -24,7 +24,7 @@ const FLAG_ENCRYPTED: u8 = 2;
 const HEADER_LEN: usize = 2 + SESSION_ID_LEN + 24;
 const TAG_LEN: usize = 32;
 /// XChaCha20-Poly1305: a 24-byte nonce before the ciphertext, a 16-byte tag after.
-const SEAL_OVERHEAD: usize = 24 + 16;
+const SEAL_OVERHEAD: usize = NONCE_LEN + SEAL_TAG_LEN;
 
 /// The length of the encoded cookie value carrying `data_len` bytes of
 /// cookie-only session data.
@@ -37,7 +37,7 @@ pub(crate) fn encoded_len(data_len: usize, encrypt: bool) -> usize {
 
 /// What a cookie carries besides the id: the data itself, or a pointer to the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CookieBody {
+pub(crate) enum CookieBody {
     /// A cookie-only session: the data travels in the cookie.
     Data(EncodedData),
     /// The data lives in the store under the id's store key.
@@ -46,20 +46,22 @@ pub enum CookieBody {
 
 /// A verified, unexpired cookie.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CookieContents {
+pub(crate) struct CookieContents {
     /// The session id.
-    pub id: SessionId,
+    pub(crate) id: SessionId,
     /// When the session expires (UNIX seconds); always in the future at decode.
-    pub expires_at: UnixTime,
+    pub(crate) expires_at: UnixTime,
     /// When the session began.
-    pub created_at: UnixTime,
+    pub(crate) created_at: UnixTime,
     /// Last recorded activity.
-    pub last_active: UnixTime,
+    pub(crate) last_active: UnixTime,
     /// The data or a pointer to the store.
-    pub body: CookieBody,
+    pub(crate) body: CookieBody,
 }
 
 /// Why a cookie was not accepted. Every case means "no session".
+///
+/// Public only through the `__internals` feature (fuzz targets, benches).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CookieRejection {
@@ -91,50 +93,99 @@ pub enum CookieRejection {
 
 /// The result of [`decode`]: the contents and whether an older key signed them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoded {
+pub(crate) struct Decoded {
     /// What the cookie holds.
-    pub contents: CookieContents,
+    pub(crate) contents: CookieContents,
     /// True if the cookie verified under a key other than the first: re-issue it.
-    pub signed_with_old_key: bool,
+    pub(crate) signed_with_old_key: bool,
     /// True if cookie-only data travelled encrypted.
-    pub encrypted: bool,
+    pub(crate) encrypted: bool,
+}
+
+/// The exact length of [`encode`]'s output for `contents`.
+pub(crate) fn value_len(contents: &CookieContents, encrypt: bool) -> usize {
+    match &contents.body {
+        CookieBody::Data(data) => encoded_len(data.len(), encrypt),
+        CookieBody::Stored => encoded_len(0, false),
+    }
 }
 
 /// Encode `contents` as the value of cookie `name`, signed (and, if `encrypt`,
 /// encrypted) with the ring's current key.
 ///
 /// # Errors
-/// [`crate::Error::Codec`] if encryption fails (the OS random source failed).
-pub fn encode(
+/// [`crate::Error::Backend`] if the random source for the nonce fails, or
+/// [`crate::Error::Codec`] if encryption fails.
+pub(crate) fn encode(
     ring: &KeyRing,
     name: &str,
     contents: &CookieContents,
     encrypt: bool,
 ) -> Result<String> {
+    let mut out = String::with_capacity(value_len(contents, encrypt));
+    encode_into(ring, name, contents, encrypt, &mut out)?;
+    Ok(out)
+}
+
+/// [`encode`], appending to `out` (a `Set-Cookie` value being rendered).
+///
+/// # Errors
+/// As [`encode`].
+pub(crate) fn encode_into(
+    ring: &KeyRing,
+    name: &str,
+    contents: &CookieContents,
+    encrypt: bool,
+    out: &mut String,
+) -> Result<()> {
     let key = ring.current();
-    let mut payload = Vec::with_capacity(HEADER_LEN + 64);
-    let mut flags = 0;
-    if matches!(contents.body, CookieBody::Stored) {
-        flags |= FLAG_STORED;
-    } else if encrypt {
-        flags |= FLAG_ENCRYPTED;
-    }
-    payload.push(FORMAT);
-    payload.push(flags);
-    payload.extend_from_slice(contents.id.as_bytes());
-    payload.extend_from_slice(&contents.expires_at.to_be_bytes());
-    payload.extend_from_slice(&contents.created_at.to_be_bytes());
-    payload.extend_from_slice(&contents.last_active.to_be_bytes());
-    if let CookieBody::Data(data) = &contents.body {
-        if encrypt {
-            payload.extend_from_slice(&key.encrypt(data.as_bytes())?);
-        } else {
-            payload.extend_from_slice(data.as_bytes());
-        }
+    let data = match &contents.body {
+        CookieBody::Data(data) => Some(data),
+        CookieBody::Stored => None,
+    };
+    let flags = match data {
+        None => FLAG_STORED,
+        Some(_) if encrypt => FLAG_ENCRYPTED,
+        Some(_) => 0,
+    };
+    let header = header(flags, contents);
+    let Some(data) = data else {
+        // A stored session's cookie has a fixed size: no heap buffer.
+        let mut payload = [0u8; HEADER_LEN + TAG_LEN];
+        payload[..HEADER_LEN].copy_from_slice(&header);
+        let tag = tag(key, name, &header);
+        payload[HEADER_LEN..].copy_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode_append(payload, out);
+        return Ok(());
+    };
+    let body_len = data.len() + if encrypt { SEAL_OVERHEAD } else { 0 };
+    let mut payload = Vec::with_capacity(HEADER_LEN + body_len + TAG_LEN);
+    payload.extend_from_slice(&header);
+    if encrypt {
+        key.encrypt_into(data.as_bytes(), &mut payload)?;
+    } else {
+        payload.extend_from_slice(data.as_bytes());
     }
     let tag = tag(key, name, &payload);
     payload.extend_from_slice(&tag);
-    Ok(URL_SAFE_NO_PAD.encode_to_string(&payload))
+    URL_SAFE_NO_PAD.encode_append(&payload, out);
+    Ok(())
+}
+
+fn header(flags: u8, contents: &CookieContents) -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    header[0] = FORMAT;
+    header[1] = flags;
+    header[2..2 + SESSION_ID_LEN].copy_from_slice(contents.id.as_bytes());
+    let times = [
+        contents.expires_at,
+        contents.created_at,
+        contents.last_active,
+    ];
+    for (at, t) in (2 + SESSION_ID_LEN..).step_by(8).zip(times) {
+        header[at..at + 8].copy_from_slice(&t.to_be_bytes());
+    }
+    header
 }
 
 fn tag(key: &CookieKey, name: &str, payload: &[u8]) -> [u8; TAG_LEN] {
@@ -152,7 +203,7 @@ fn tag(key: &CookieKey, name: &str, payload: &[u8]) -> [u8; TAG_LEN] {
 ///
 /// # Errors
 /// A [`CookieRejection`] saying why the cookie is not a session.
-pub fn decode(
+pub(crate) fn decode(
     ring: &KeyRing,
     name: &str,
     value: &[u8],
@@ -165,7 +216,7 @@ pub fn decode(
     if value.len() > max_len {
         return Err(CookieRejection::TooLong);
     }
-    let raw = URL_SAFE_NO_PAD
+    let mut raw = URL_SAFE_NO_PAD
         .decode_to_vec(value)
         .map_err(|_| CookieRejection::NotBase64)?;
     if raw.len() < HEADER_LEN + TAG_LEN {
@@ -209,16 +260,22 @@ pub fn decode(
             return Err(CookieRejection::Malformed);
         }
         CookieBody::Stored
-    } else if encrypted {
-        let plain = ring.all()[key_index]
-            .decrypt(body)
-            .ok_or(CookieRejection::Malformed)?;
-        CookieBody::Data(EncodedData::from_authenticated(plain))
     } else {
-        // Reuse the decoded buffer: drop the tag and the header in place.
-        let mut raw = raw;
-        raw.truncate(raw.len() - TAG_LEN);
-        raw.drain(..HEADER_LEN);
+        // Reuse the decoded buffer: decrypt in place, then drop the tag, the
+        // header (and the nonce and the seal's tag) around the data.
+        let (start, end) = if encrypted {
+            let end = raw.len() - TAG_LEN;
+            let plain = ring.all()[key_index]
+                .decrypt_in_place(&mut raw[HEADER_LEN..end])
+                .ok_or(CookieRejection::Malformed)?
+                .len();
+            let start = HEADER_LEN + NONCE_LEN;
+            (start, start + plain)
+        } else {
+            (HEADER_LEN, raw.len() - TAG_LEN)
+        };
+        raw.truncate(end);
+        raw.drain(..start);
         CookieBody::Data(EncodedData::from_authenticated(raw))
     };
     let id = SessionId::from_bytes(id);
@@ -237,7 +294,7 @@ pub fn decode(
 
 /// Split an encoded value into chunks of at most `chunk_len` bytes (base64url
 /// is ASCII, so any split point is valid).
-pub fn split(value: &str, chunk_len: usize) -> Vec<&str> {
+pub(crate) fn split(value: &str, chunk_len: usize) -> Vec<&str> {
     let chunk_len = chunk_len.max(1);
     let mut out = Vec::with_capacity(value.len() / chunk_len + 1);
     let mut rest = value;

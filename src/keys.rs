@@ -2,15 +2,19 @@
 
 use std::fmt;
 
-use chacha20poly1305::aead::Aead;
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
 
 /// The shortest secret accepted for signing, encryption and store-key hashing.
-pub const MIN_KEY_LEN: usize = 32;
+pub(crate) const MIN_KEY_LEN: usize = 32;
+/// XChaCha20-Poly1305's nonce, written before the ciphertext.
+pub(crate) const NONCE_LEN: usize = 24;
+/// Poly1305's tag, written after the ciphertext.
+pub(crate) const SEAL_TAG_LEN: usize = 16;
 
 /// One secret, from which a MAC key and an encryption key are derived.
 #[derive(Clone)]
@@ -46,26 +50,40 @@ impl CookieKey {
         self.mac.clone()
     }
 
-    pub(crate) fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let mut nonce = [0u8; 24];
-        getrandom::fill(&mut nonce).map_err(|e| Error::backend("os-rng", e.to_string()))?;
-        let sealed = self
-            .cipher
-            .encrypt(&XNonce::from(nonce), plaintext)
-            .map_err(|_| Error::codec("encryption failed"))?;
-        let mut out = Vec::with_capacity(24 + sealed.len());
+    /// Append `nonce ‖ ciphertext ‖ tag` of `plaintext` to `out`, under a
+    /// fresh random nonce (192 bits: random nonces never collide in practice).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] if the random source fails, [`Error::Codec`] if the
+    /// cipher refuses the input.
+    pub(crate) fn encrypt_into(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let mut nonce = [0u8; NONCE_LEN];
+        crate::rng::fill(&mut nonce)?;
         out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&XNonce::from(nonce), b"", (&mut out[start..]).into())
+            .map_err(|_| Error::codec("encryption failed"))?;
+        out.extend_from_slice(&tag);
+        Ok(())
     }
 
-    pub(crate) fn decrypt(&self, sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < 24 {
+    /// Verify and decrypt `nonce ‖ ciphertext ‖ tag` in place; returns the
+    /// plaintext (within `sealed`), or `None` if it does not verify.
+    pub(crate) fn decrypt_in_place<'a>(&self, sealed: &'a mut [u8]) -> Option<&'a mut [u8]> {
+        if sealed.len() < NONCE_LEN + SEAL_TAG_LEN {
             return None;
         }
-        let (nonce, body) = sealed.split_at(24);
-        let nonce = XNonce::try_from(nonce).ok()?;
-        self.cipher.decrypt(&nonce, body).ok()
+        let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
+        let (body, tag) = rest.split_at_mut(rest.len() - SEAL_TAG_LEN);
+        let nonce = XNonce::try_from(&*nonce).ok()?;
+        let tag = Tag::try_from(&*tag).ok()?;
+        self.cipher
+            .decrypt_inout_detached(&nonce, b"", (&mut *body).into(), &tag)
+            .ok()?;
+        Some(body)
     }
 }
 
@@ -75,7 +93,7 @@ impl CookieKey {
 /// every cookie signed with them has expired; cookies verified under an old key
 /// are re-issued under the first.
 #[derive(Clone)]
-pub struct KeyRing {
+pub(crate) struct KeyRing {
     keys: Vec<CookieKey>,
 }
 
@@ -84,7 +102,7 @@ impl KeyRing {
     ///
     /// # Errors
     /// [`Error::Config`] if the list is empty or a secret is too short.
-    pub fn new<I, K>(secrets: I) -> Result<Self>
+    pub(crate) fn new<I, K>(secrets: I) -> Result<Self>
     where
         I: IntoIterator<Item = K>,
         K: AsRef<[u8]>,
@@ -105,16 +123,6 @@ impl KeyRing {
 
     pub(crate) fn all(&self) -> &[CookieKey] {
         &self.keys
-    }
-
-    /// How many keys verify.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Always false: a ring holds at least one key.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 }
 
@@ -139,7 +147,10 @@ mod tests {
             Err(Error::Config { .. })
         ));
         assert_eq!(
-            KeyRing::new([vec![0u8; 32], vec![1u8; 64]]).unwrap().len(),
+            KeyRing::new([vec![0u8; 32], vec![1u8; 64]])
+                .unwrap()
+                .all()
+                .len(),
             2
         );
     }
@@ -148,15 +159,29 @@ mod tests {
     fn encryption_round_trips_and_rejects_tampering() {
         let ring = KeyRing::new([[7u8; 32]]).unwrap();
         let k = ring.current();
-        let sealed = k.encrypt(b"hello").unwrap();
-        assert_eq!(k.decrypt(&sealed).unwrap(), b"hello");
+        let mut sealed = b"prefix".to_vec();
+        k.encrypt_into(b"hello", &mut sealed).unwrap();
+        assert_eq!(sealed.len(), 6 + NONCE_LEN + 5 + SEAL_TAG_LEN);
+        assert!(!sealed.windows(5).any(|w| w == b"hello"));
+        let sealed = sealed.split_off(6);
+        assert_eq!(k.decrypt_in_place(&mut sealed.clone()).unwrap(), b"hello");
         let mut bad = sealed.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        assert!(k.decrypt(&bad).is_none());
-        assert!(k.decrypt(&sealed[..10]).is_none());
+        assert!(k.decrypt_in_place(&mut bad).is_none());
+        assert!(k.decrypt_in_place(&mut sealed[..10].to_vec()).is_none());
+        assert!(k.decrypt_in_place(&mut []).is_none());
         let other = KeyRing::new([[8u8; 32]]).unwrap();
-        assert!(other.current().decrypt(&sealed).is_none());
+        assert!(
+            other
+                .current()
+                .decrypt_in_place(&mut sealed.clone())
+                .is_none()
+        );
+        // Two encryptions of one plaintext differ (fresh nonces).
+        let mut again = Vec::new();
+        k.encrypt_into(b"hello", &mut again).unwrap();
+        assert_ne!(again, sealed);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tower_service::Service;
 use crate::error::Error;
 use crate::manager::SessionManager;
 use crate::request_cookies::RequestCookies;
-use crate::session::Session;
+use crate::session::{ResponseCookies, Session};
 
 /// Adds a lazy [`Session`] to each request and saves it after the response.
 ///
@@ -62,10 +62,8 @@ pub(crate) fn error_status(error: &Error) -> StatusCode {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Send + 'static,
-    ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = Response<ResBody>;
@@ -81,12 +79,11 @@ where
             .manager
             .start(RequestCookies::from_headers(req.headers()));
         req.extensions_mut().insert(session.clone());
-        // The clone is not ready; the one that was polled ready handles this call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // The inner service is called right here (it was polled ready), and its
+        // future owns what it needs: no clone of the service per request.
         ResponseFuture {
             state: State::Handling {
-                inner: inner.call(req),
+                inner: self.inner.call(req),
                 session: Some(session),
             },
         }
@@ -98,7 +95,8 @@ type Finishing<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Sen
 pin_project! {
     /// The response future of [`SessionService`]: the inner service's response,
     /// then the session save. A request whose handler never touched its session
-    /// completes with no further work (no allocation, no lock).
+    /// completes with no further work (no allocation, no lock), and a save that
+    /// needs no store I/O completes in the same poll.
     pub struct ResponseFuture<F, B, E> {
         #[pin]
         state: State<F, B, E>,
@@ -137,13 +135,21 @@ where
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Ready(Ok(res)) => res,
                     };
-                    match session.take().filter(Session::was_touched) {
-                        None => return Poll::Ready(Ok(res)),
-                        Some(session) => Box::pin(async move {
-                            finish(&session, &mut res).await;
-                            Ok(res)
-                        }) as Finishing<B, E>,
+                    let Some(session) = session.take().filter(Session::was_touched) else {
+                        return Poll::Ready(Ok(res));
+                    };
+                    let status = res.status().as_u16();
+                    // A save without store I/O completes here, without boxing
+                    // a future; only a save that awaits the store is boxed.
+                    if let Some(saved) = session.finish_without_store(status) {
+                        apply(saved, &mut res);
+                        return Poll::Ready(Ok(res));
                     }
+                    Box::pin(async move {
+                        let saved = session.finish_with_store(status).await;
+                        apply(saved, &mut res);
+                        Ok(res)
+                    }) as Finishing<B, E>
                 }
                 StateProj::Finishing { save } => return save.as_mut().poll(cx),
             };
@@ -152,8 +158,10 @@ where
     }
 }
 
-async fn finish<B: Default>(session: &Session, res: &mut Response<B>) {
-    match session.finish(res.status().as_u16()).await {
+/// Put the save's outcome on the response: its cookies (with `Vary` and
+/// `Cache-Control`), or an opaque error in place of the handler's answer.
+fn apply<B: Default>(saved: crate::error::Result<ResponseCookies>, res: &mut Response<B>) {
+    match saved {
         Ok(cookies) if cookies.is_empty() => {}
         Ok(cookies) => {
             let headers = res.headers_mut();

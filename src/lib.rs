@@ -1,22 +1,26 @@
 #![doc = include_str!("../README.md")]
 
 mod cleanup;
-pub mod clock;
+mod clock;
 pub mod codec;
 mod config;
-pub mod cookie;
+mod cookie;
 mod env;
 mod error;
 pub mod fields;
+#[cfg(feature = "__internals")]
+#[doc(hidden)]
+pub mod internals;
 mod keys;
 mod layer;
 mod log_throttle;
 mod manager;
-pub mod metrics;
+mod metrics;
 mod record;
 mod request_cookies;
 #[cfg_attr(not(feature = "actix"), allow(dead_code))]
 mod response_policy;
+mod rng;
 mod session;
 mod session_id;
 mod store;
@@ -34,14 +38,13 @@ pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use crate::config::{SameSite, SessionConfig, SessionConfigBuilder};
 pub use crate::env::{EnvValue, EnvVars, FromEnv};
 pub use crate::error::{BoxError, Error, Result};
-pub use crate::keys::{KeyRing, MIN_KEY_LEN};
 pub use crate::layer::{ResponseFuture, SessionLayer, SessionService};
 pub use crate::manager::SessionManager;
 pub use crate::metrics::{Metrics, MetricsSnapshot};
 pub use crate::record::{Record, SessionData};
 pub use crate::request_cookies::RequestCookies;
 pub use crate::session::{ResponseCookies, Session};
-pub use crate::session_id::{SESSION_ID_LEN, SessionId, StoreKey, StoreKeyHasher};
+pub use crate::session_id::{SESSION_ID_LEN, SessionId, StoreKey};
 pub use crate::store::{
     CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, CleanupStopped, Durability, SessionStore,
     SessionStoreExt,

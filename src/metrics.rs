@@ -1,4 +1,5 @@
-//! Counters for the paths sessions take. Cheap relaxed atomics: read them with
+//! Counters for the paths sessions take. Cheap relaxed atomics that only the
+//! session layer and [`crate::TieredStore`] advance: read them with
 //! [`Metrics::snapshot`] and export them to whatever metrics system you run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -6,9 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
         /// Live counters, shared by the session layer and the tiered store.
+        /// Create one with `Metrics::default()` to share it between them;
+        /// read it with [`Metrics::snapshot`].
         #[derive(Debug, Default)]
         pub struct Metrics {
-            $($(#[$doc])* pub $name: AtomicU64,)*
+            $($(#[$doc])* pub(crate) $name: AtomicU64,)*
         }
 
         /// A copy of the counters at one moment.

@@ -1,7 +1,6 @@
 //! The raw `Cookie` headers of a request, kept unparsed until a handler asks
 //! for its session (lazy loading: an untouched session costs no decoding).
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::HeaderValue;
@@ -47,12 +46,26 @@ impl std::fmt::Debug for Headers {
 /// one path or domain; beyond this many, further copies are not decoded.
 pub(crate) const MAX_SINGLE_CANDIDATES: usize = 3;
 
-/// The session cookie values worth decoding, and how many were skipped.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// The session cookie values worth decoding (held without allocating, but
+/// for joined chunks), and how many were skipped. No `Debug`: the values are
+/// signed session cookies.
+#[derive(Default)]
 pub(crate) struct Candidates<'a> {
-    pub(crate) values: Vec<Cow<'a, [u8]>>,
+    singles: [&'a [u8]; MAX_SINGLE_CANDIDATES],
+    single_count: usize,
+    joined: Option<Vec<u8>>,
     /// Copies of the name beyond [`MAX_SINGLE_CANDIDATES`] and repeated chunk names.
     pub(crate) ignored: usize,
+}
+
+impl Candidates<'_> {
+    /// The values, in the order to try them.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &[u8]> {
+        self.singles[..self.single_count]
+            .iter()
+            .copied()
+            .chain(self.joined.as_deref())
+    }
 }
 
 /// Which of the session's cookie names the request carried, so stale ones can
@@ -153,8 +166,9 @@ impl RequestCookies {
         let mut chunks: [Option<&[u8]>; 32] = [None; 32];
         for (n, v) in self.pairs() {
             if n == name {
-                if found.values.len() < MAX_SINGLE_CANDIDATES {
-                    found.values.push(Cow::Borrowed(v));
+                if found.single_count < MAX_SINGLE_CANDIDATES {
+                    found.singles[found.single_count] = v;
+                    found.single_count += 1;
                 } else {
                     found.ignored += 1;
                 }
@@ -171,7 +185,7 @@ impl RequestCookies {
             for c in chunks.iter().map_while(|c| *c) {
                 joined.extend_from_slice(c);
             }
-            found.values.push(Cow::Owned(joined));
+            found.joined = Some(joined);
         }
         found
     }
@@ -238,10 +252,7 @@ mod tests {
         );
         let rc = RequestCookies::from_headers(&h);
         let (c, p) = (rc.candidates(&config()), rc.presence(&config()));
-        assert_eq!(
-            c.values,
-            vec![Cow::Borrowed(&b"XX"[..]), Cow::Owned(b"AABB".to_vec())]
-        );
+        assert_eq!(c.values().collect::<Vec<_>>(), [&b"XX"[..], b"AABB"]);
         assert_eq!(c.ignored, 0);
         assert!(p.single);
         assert_eq!(p.chunks, 0b1011);
@@ -253,12 +264,14 @@ mod tests {
         let owned = RequestCookies::from_raw([header.as_bytes(), b"session.0=AA"]);
         let shared = RequestCookies::from_shared([header.to_owned(), "session.0=AA".to_owned()]);
         let one = RequestCookies::from_shared([header.to_owned()]);
-        assert_eq!(shared.candidates(&config()), owned.candidates(&config()));
+        let values = |rc: &RequestCookies| {
+            let c = rc.candidates(&config());
+            let v: Vec<Vec<u8>> = c.values().map(<[u8]>::to_vec).collect();
+            (v, c.ignored)
+        };
+        assert_eq!(values(&shared), values(&owned));
         assert_eq!(shared.presence(&config()), owned.presence(&config()));
-        assert_eq!(
-            one.candidates(&config()).values,
-            vec![Cow::Borrowed(&b"XX"[..])]
-        );
+        assert_eq!(values(&one), (vec![b"XX".to_vec()], 0));
         let none = RequestCookies::from_shared(Vec::<String>::new());
         assert!(!none.presence(&config()).any());
     }
@@ -268,12 +281,12 @@ mod tests {
         let header = "session=AA; ".repeat(5_460);
         let rc = RequestCookies::from_raw([header.as_bytes()]);
         let c = rc.candidates(&config());
-        assert_eq!(c.values.len(), MAX_SINGLE_CANDIDATES);
+        assert_eq!(c.values().count(), MAX_SINGLE_CANDIDATES);
         assert_eq!(c.ignored, 5_460 - MAX_SINGLE_CANDIDATES);
         let chunks = "session.0=A; session.0=B; session.1=C; ".repeat(100);
         let rc = RequestCookies::from_raw([chunks.as_bytes()]);
         let c = rc.candidates(&config());
-        assert_eq!(c.values, vec![Cow::<[u8]>::Owned(b"AC".to_vec())]);
+        assert_eq!(c.values().collect::<Vec<_>>(), [b"AC"]);
         assert_eq!(c.ignored, 298);
     }
 
@@ -283,7 +296,7 @@ mod tests {
             &b"sessionx=1; session.=2; session.01=3; session.9=4; noeq; =5"[..],
         ]);
         let (c, p) = (rc.candidates(&config()), rc.presence(&config()));
-        assert!(c.values.is_empty());
+        assert_eq!(c.values().count(), 0);
         assert!(!p.any());
     }
 }

@@ -1,16 +1,36 @@
 //! Loading a request's session from its cookies (and the store, for a stored
 //! session), the first time a handler asks for it.
 
+use crate::clock::UnixTime;
 use crate::cookie::{self as wire, CookieBody, CookieRejection};
 use crate::error::Result;
 use crate::metrics::Metrics;
+use crate::session_id::StoreKey;
 
 use super::Session;
 use super::data::Data;
 use super::state::{Active, Issued, Origin};
 
+/// What the request's cookie gave: the whole session, or a stored session
+/// still to be read from the store.
+pub(super) enum FromCookie {
+    Done(Active),
+    Fetch(Fetch),
+}
+
+/// A stored session to read: what the cookie said, completed by the record.
+/// Kept small: it is held across the store's await.
+pub(super) struct Fetch {
+    issued: Issued,
+    reissue: bool,
+    key: StoreKey,
+    now: UnixTime,
+}
+
 impl Session {
-    pub(super) async fn load(&self) -> Result<Active> {
+    /// Decode the request's cookie (no I/O). A cookie session is complete
+    /// here; a stored one still needs [`Session::fetch`].
+    pub(super) fn load_cookie(&self) -> FromCookie {
         let ctx = &self.inner.ctx;
         let config = &ctx.config;
         let now = config.clock.now();
@@ -18,7 +38,7 @@ impl Session {
         let mut decoded = None;
         let mut rejected = 0u64;
         let mut first_reason: Option<CookieRejection> = None;
-        for value in &candidates.values {
+        for value in candidates.values() {
             match wire::decode(
                 &config.keys,
                 &config.cookie_name,
@@ -49,7 +69,7 @@ impl Session {
             );
         }
         let Some(decoded) = decoded else {
-            return Ok(Active::fresh(now, config));
+            return FromCookie::Done(Active::fresh(now, config));
         };
         let c = decoded.contents;
         // Timeouts are re-checked against the current settings, which may be
@@ -57,7 +77,7 @@ impl Session {
         let expires_at = c.expires_at.min(config.expiry(c.created_at, c.last_active));
         if expires_at <= now {
             tracing::warn!(cookie = %config.cookie_name, "session cookie past its timeout");
-            return Ok(Active::fresh(now, config));
+            return FromCookie::Done(Active::fresh(now, config));
         }
         let id = c.id;
         let mut active = Active::fresh(now, config);
@@ -81,29 +101,55 @@ impl Session {
                 active.data = Data::encoded(data);
             }
             CookieBody::Stored => {
-                let Some(store) = ctx.store.as_ref() else {
-                    return Ok(Active::fresh(now, config));
+                let (Some(issued), true) = (active.issued.take(), ctx.store.is_some()) else {
+                    return FromCookie::Done(Active::fresh(now, config));
                 };
-                Metrics::inc(&ctx.metrics.store_loads);
-                let key = config.store_keys.key_for(&id);
-                let Some(record) = store.load(&key, now).await? else {
-                    // Unknown, expired or deleted: never adopt the id.
-                    tracing::warn!(cookie = %config.cookie_name, "session cookie names no live stored session");
-                    return Ok(Active::fresh(now, config));
-                };
-                let expires_at = record
-                    .expires_at
-                    .min(config.expiry(record.created_at, record.last_active));
-                if expires_at <= now {
-                    return Ok(Active::fresh(now, config));
-                }
-                active.origin = Origin::Stored(record.version);
-                active.created_at = record.created_at;
-                active.last_active = record.last_active;
-                active.expires_at = expires_at;
-                active.data = Data::decoded(record.data);
+                return FromCookie::Fetch(Fetch {
+                    key: config.store_keys.key_for(&id),
+                    issued,
+                    reissue: active.reissue,
+                    now,
+                });
             }
         }
+        FromCookie::Done(active)
+    }
+
+    /// Complete a stored session from the store: the record, or a fresh
+    /// session when the store no longer holds a live one.
+    ///
+    /// # Errors
+    /// A store error.
+    pub(super) async fn fetch(&self, fetch: Fetch) -> Result<Active> {
+        let ctx = &self.inner.ctx;
+        let config = &ctx.config;
+        let Some(store) = ctx.store.as_ref() else {
+            return Ok(Active::fresh(fetch.now, config));
+        };
+        Metrics::inc(&ctx.metrics.store_loads);
+        let loaded = store.load(&fetch.key, fetch.now).await;
+        let now = fetch.now;
+        let Some(record) = loaded? else {
+            // Unknown, expired or deleted: never adopt the id.
+            tracing::warn!(cookie = %config.cookie_name, "session cookie names no live stored session");
+            return Ok(Active::fresh(now, config));
+        };
+        let expires_at = record
+            .expires_at
+            .min(config.expiry(record.created_at, record.last_active));
+        if expires_at <= now {
+            return Ok(Active::fresh(now, config));
+        }
+        let mut active = Active::fresh(now, config);
+        active.id = Some(fetch.issued.id.clone());
+        active.remember_key(fetch.issued.id.clone(), fetch.key);
+        active.issued = Some(fetch.issued);
+        active.reissue = fetch.reissue;
+        active.origin = Origin::Stored(record.version);
+        active.created_at = record.created_at;
+        active.last_active = record.last_active;
+        active.expires_at = expires_at;
+        active.data = Data::decoded(record.data);
         Ok(active)
     }
 }

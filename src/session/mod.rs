@@ -21,13 +21,14 @@ use crate::codec;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::record::SessionData;
 use crate::request_cookies::RequestCookies;
 use crate::session_id::SessionId;
 use crate::store::{Durability, SessionStore};
 
 use self::data::Data;
+use self::load::FromCookie;
 pub use self::set_cookie::ResponseCookies;
+pub(crate) use self::set_cookie::SetCookieTemplate;
 use self::state::{Active, Doomed, Origin};
 
 /// What every request's session shares: the configuration, the store and
@@ -56,9 +57,13 @@ struct Inner {
     state: Mutex<State>,
 }
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "inline, a touched session saves an allocation; an untouched one only carries the bytes"
+)]
 enum State {
     Unloaded,
-    Ready(Box<Active>),
+    Ready(Active),
 }
 
 impl Session {
@@ -81,11 +86,24 @@ impl Session {
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
         self.inner.touched.store(true, Ordering::Release);
         if let State::Unloaded = state {
-            let active = self
-                .load()
-                .instrument(tracing::debug_span!("session.load"))
-                .await?;
-            *state = State::Ready(Box::new(active));
+            // The cookie is decoded without awaiting; only a stored session
+            // awaits the store (so a handler's futures stay small).
+            let fetch = match self.load_cookie() {
+                FromCookie::Done(active) => {
+                    *state = State::Ready(active);
+                    None
+                }
+                FromCookie::Fetch(fetch) => Some(fetch),
+            };
+            if let Some(fetch) = fetch {
+                // A span costs even when nothing records it: only when wanted.
+                let span = if tracing::enabled!(tracing::Level::DEBUG) {
+                    tracing::debug_span!("session.load")
+                } else {
+                    tracing::Span::none()
+                };
+                *state = State::Ready(self.fetch(fetch).instrument(span).await?);
+            }
         }
         match state {
             State::Ready(active) => Ok(active),
@@ -117,8 +135,7 @@ impl Session {
         let bytes = codec::encode_value(value)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        active.data.insert(key, bytes);
-        active.mark(key, durability, false);
+        active.data.set(key, Some(bytes), durability);
         Ok(())
     }
 
@@ -143,11 +160,7 @@ impl Session {
     async fn take(&self, key: &str, durability: Durability) -> Result<bool> {
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        let had = active.data.remove(key);
-        if had || active.changes.contains_key(key) {
-            active.mark(key, durability, true);
-        }
-        Ok(had)
+        Ok(active.data.remove(key, durability))
     }
 
     /// Remove `key`; returns whether it was there.
@@ -173,8 +186,7 @@ impl Session {
     pub async fn clear(&self) -> Result<()> {
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
-        active.data = Data::decoded(SessionData::new());
-        active.changes.clear();
+        active.data = Data::empty();
         active.cleared = Some(Durability::Durable);
         Ok(())
     }
@@ -194,7 +206,8 @@ impl Session {
             return Ok(());
         };
         if let Origin::Stored(version) = active.origin {
-            active.doom(config.store_keys.key_for(&old), Some(version));
+            let key = active.store_key(&config.store_keys, &old);
+            active.doom(key, Some(version));
         }
         active.id = Some(SessionId::generate()?);
         active.origin = Origin::New;
@@ -213,9 +226,9 @@ impl Session {
         let now = config.clock.now();
         let active = self.active(&mut state).await?;
         let mut doomed = std::mem::take(&mut active.doomed);
-        if let (Some(id), Origin::Stored(_)) = (&active.id, active.origin) {
+        if let (Some(id), Origin::Stored(_)) = (active.id.clone(), active.origin) {
             doomed.push(Doomed {
-                key: config.store_keys.key_for(id),
+                key: active.store_key(&config.store_keys, &id),
                 version: None,
             });
         }
@@ -292,9 +305,21 @@ impl Session {
         if !self.inner.touched.load(Ordering::Acquire) {
             return Ok(ResponseCookies::default());
         }
-        self.finish_touched(status)
-            .instrument(tracing::debug_span!("session.save", status))
-            .await
+        match self.finish_without_store(status) {
+            Some(done) => done,
+            None => self.finish_with_store(status).await,
+        }
+    }
+
+    /// The save of a touched session that may need the store (the layer
+    /// calls it when [`Session::finish_without_store`] could not finish).
+    pub(crate) async fn finish_with_store(&self, status: u16) -> Result<ResponseCookies> {
+        let span = if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug_span!("session.save", status)
+        } else {
+            tracing::Span::none()
+        };
+        self.finish_touched(status).instrument(span).await
     }
 }
 

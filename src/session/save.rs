@@ -13,6 +13,7 @@ use crate::record::Record;
 use crate::session_id::SessionId;
 use crate::store::SessionStore;
 
+use super::data::Measure;
 use super::set_cookie::{ResponseCookies, removals, set_cookies};
 use super::state::{Active, Origin};
 use super::{Session, State};
@@ -30,6 +31,49 @@ enum Written {
 }
 
 impl Session {
+    /// [`Session::finish`] without awaiting anything, when the save needs no
+    /// store I/O (a cookie session, a read within the touch interval, a new
+    /// session that stays in the cookie): no future to box, no lock to wait
+    /// for. `None`, with nothing changed, when the store is needed (or the
+    /// state is locked elsewhere): then use the async path.
+    pub(crate) fn finish_without_store(&self, status: u16) -> Option<Result<ResponseCookies>> {
+        let mut state = self.inner.state.try_lock().ok()?;
+        let State::Ready(active) = &mut *state else {
+            return Some(Ok(ResponseCookies::default()));
+        };
+        let config = &self.inner.ctx.config;
+        if status >= 500 && !config.save_on_server_error {
+            return Some(Ok(ResponseCookies::default()));
+        }
+        let stored = self.inner.ctx.store.is_some();
+        if stored && !active.doomed.is_empty() {
+            return None;
+        }
+        let stored_origin = matches!(active.origin, Origin::Stored(_));
+        if active.id.is_none() && active.data.is_empty() {
+            let written = Self::nothing_left(active);
+            return Some(self.render(written, config.clock.now()));
+        }
+        let written = if active.dirty() {
+            if stored && stored_origin {
+                return None;
+            }
+            let measure = self.cookie_fit(active)?;
+            let now = config.clock.now();
+            self.write_cookie(active, now, measure).map(|w| (w, now))
+        } else {
+            let now = config.clock.now();
+            if stored && stored_origin && self.refresh_due(active, now) {
+                return None;
+            }
+            match self.refresh(active, now) {
+                Refresh::Done(written) => Ok((written, now)),
+                Refresh::Touch(_) => return None,
+            }
+        };
+        Some(written.and_then(|(written, now)| self.render(written, now)))
+    }
+
     pub(super) async fn finish_touched(&self, status: u16) -> Result<ResponseCookies> {
         let mut state = self.inner.state.lock().await;
         let State::Ready(active) = &mut *state else {
@@ -42,15 +86,14 @@ impl Session {
         }
         let now = config.clock.now();
         let written = if active.id.is_none() && active.data.is_empty() {
-            if active.terminated || !active.doomed.is_empty() {
-                Written::Remove
-            } else {
-                Written::Nothing
-            }
+            Self::nothing_left(active)
         } else if active.dirty() {
             self.write(active, now).await?
         } else {
-            self.refresh(active, now).await?
+            match self.refresh(active, now) {
+                Refresh::Done(written) => written,
+                Refresh::Touch(id) => self.touch(active, id, now).await?,
+            }
         };
         // What is left is a logout's: deleted whatever the records hold.
         if let Some(store) = ctx.store.as_ref() {
@@ -58,6 +101,20 @@ impl Session {
                 store.delete(&doomed.key, now).await?;
             }
         }
+        self.render(written, now)
+    }
+
+    /// No session is left: remove the cookie if this request ended one.
+    fn nothing_left(active: &Active) -> Written {
+        if active.terminated || !active.doomed.is_empty() {
+            Written::Remove
+        } else {
+            Written::Nothing
+        }
+    }
+
+    fn render(&self, written: Written, now: UnixTime) -> Result<ResponseCookies> {
+        let config = &self.inner.ctx.config;
         let presence = || self.inner.cookies.presence(config);
         let set_cookie = match written {
             Written::Nothing => Vec::new(),
@@ -65,6 +122,18 @@ impl Session {
             Written::Cookie(contents) => set_cookies(config, &contents, presence(), now)?,
         };
         Ok(ResponseCookies { set_cookie })
+    }
+
+    /// The encoded size of the data when it is kept in the cookie alone (it
+    /// fits under the threshold, or there is no store), else `None`.
+    fn cookie_fit(&self, active: &Active) -> Option<Measure> {
+        let ctx = &self.inner.ctx;
+        let threshold = ctx.config.cookie_only_threshold;
+        if ctx.store.is_some() && threshold == 0 {
+            return None;
+        }
+        let measure = active.data.measure();
+        (ctx.store.is_none() || measure.len() <= threshold).then_some(measure)
     }
 
     /// Write the session, then retire the records it replaced (an old id
@@ -95,39 +164,19 @@ impl Session {
     }
 
     async fn write_once(&self, active: &mut Active, now: UnixTime) -> Result<Written> {
-        let ctx = &self.inner.ctx;
-        let config = &ctx.config;
+        if let Some(measure) = self.cookie_fit(active) {
+            return self.write_cookie(active, now, measure);
+        }
+        let store = self
+            .inner
+            .ctx
+            .store
+            .as_ref()
+            .ok_or_else(|| Error::backend("session", "no store to write to"))?;
         if active.id.is_none() {
             active.id = Some(SessionId::generate()?);
             active.origin = Origin::New;
         }
-        active.last_active = now;
-        active.expires_at = config.expiry(active.created_at, now);
-        let encoded = active.data.to_encoded();
-        let size = encoded.len();
-        let fits_cookie = config.cookie_only_threshold > 0 && size <= config.cookie_only_threshold;
-        let store = match ctx.store.as_ref() {
-            Some(store) if !fits_cookie => store,
-            _ => {
-                if crate::cookie::encoded_len(size, config.encrypt) > config.max_value_len() {
-                    return Err(Error::TooLarge {
-                        size,
-                        limit: config.cookie_only_threshold,
-                    });
-                }
-                let id = current_id(active)?;
-                if let Origin::Stored(version) = active.origin {
-                    // Moving back into the cookie: the server copy goes.
-                    active.doom(config.store_keys.key_for(&id), Some(version));
-                }
-                active.origin = Origin::Cookie;
-                return Ok(Written::Cookie(contents(
-                    active,
-                    id,
-                    CookieBody::Data(encoded),
-                )));
-            }
-        };
         if active.origin == Origin::Cookie {
             // A cookie-only session entering the store takes a new id: older
             // copies of its cookie stay valid until they expire, and must never
@@ -135,6 +184,7 @@ impl Session {
             active.id = Some(SessionId::generate()?);
             active.origin = Origin::New;
         }
+        self.stamp(active, now);
         self.store_once(store, active, now).await?;
         if active.browser_holds_stored_id() && !active.reissue && !self.cookie_due(active, now) {
             // The browser's cookie already names this record and its expiry
@@ -144,6 +194,52 @@ impl Session {
         }
         let id = current_id(active)?;
         Ok(Written::Cookie(contents(active, id, CookieBody::Stored)))
+    }
+
+    /// The session is active now: its expiry counts from here.
+    fn stamp(&self, active: &mut Active, now: UnixTime) {
+        active.last_active = now;
+        active.expires_at = self.inner.ctx.config.expiry(active.created_at, now);
+    }
+
+    /// Write the session into the cookie (it fits, or there is no store).
+    /// A server copy it leaves is retired by the caller.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when even the cookies cannot hold it; the random
+    /// source failing for a new id.
+    fn write_cookie(
+        &self,
+        active: &mut Active,
+        now: UnixTime,
+        measure: Measure,
+    ) -> Result<Written> {
+        let config = &self.inner.ctx.config;
+        let size = measure.len();
+        if crate::cookie::encoded_len(size, config.encrypt) > config.max_value_len() {
+            return Err(Error::TooLarge {
+                size,
+                limit: config.cookie_only_threshold,
+            });
+        }
+        if active.id.is_none() {
+            active.id = Some(SessionId::generate()?);
+            active.origin = Origin::New;
+        }
+        self.stamp(active, now);
+        let id = current_id(active)?;
+        if let Origin::Stored(version) = active.origin {
+            // Moving back into the cookie: the server copy goes.
+            let key = active.store_key(&config.store_keys, &id);
+            active.doom(key, Some(version));
+        }
+        active.origin = Origin::Cookie;
+        let encoded = active.data.encode(measure);
+        Ok(Written::Cookie(contents(
+            active,
+            id,
+            CookieBody::Data(encoded),
+        )))
     }
 
     /// One save (or create) under the current id, re-applying this request's
@@ -160,12 +256,15 @@ impl Session {
         let mut collisions = 0;
         let mut conflicts = 0;
         loop {
-            let key = config.store_keys.key_for(&current_id(active)?);
+            let id = current_id(active)?;
+            let key = active.store_key(&config.store_keys, &id);
             match active.origin {
                 Origin::Stored(version) => {
                     let next = Record::next_version(version)?;
                     let record = record(active, next);
-                    match store.save(&key, &record, version, durability, now).await {
+                    let saved = store.save(&key, &record, version, durability, now).await;
+                    active.data.restore(record.data);
+                    match saved {
                         Ok(()) => {
                             active.origin = Origin::Stored(next);
                             return Ok(());
@@ -188,7 +287,10 @@ impl Session {
                     }
                 }
                 Origin::New | Origin::Cookie => {
-                    match store.create(&key, &record(active, 1), now).await {
+                    let record = record(active, 1);
+                    let created = store.create(&key, &record, now).await;
+                    active.data.restore(record.data);
+                    match created {
                         Ok(()) => {
                             active.origin = Origin::Stored(1);
                             return Ok(());
@@ -252,16 +354,18 @@ impl Session {
 
     /// After a failed retire, best-effort removal of the record this request
     /// created under a new id: nobody will ever be sent its cookie.
-    async fn abandon(&self, active: &Active, now: UnixTime) {
-        let (Some(store), Some(id), Origin::Stored(_)) =
-            (self.inner.ctx.store.as_ref(), &active.id, active.origin)
-        else {
+    async fn abandon(&self, active: &mut Active, now: UnixTime) {
+        let (Some(store), Some(id), Origin::Stored(_)) = (
+            self.inner.ctx.store.as_ref(),
+            active.id.clone(),
+            active.origin,
+        ) else {
             return;
         };
         if active.browser_holds_stored_id() {
             return;
         }
-        let key = self.inner.ctx.config.store_keys.key_for(id);
+        let key = active.store_key(&self.inner.ctx.config.store_keys, &id);
         if let Err(e) = store.delete(&key, now).await {
             tracing::warn!(error = %e, "could not remove an abandoned session record; it expires with its TTL");
         }
@@ -277,47 +381,59 @@ impl Session {
             })
     }
 
-    /// A read-only request: refresh the expiry when the throttle allows, and
-    /// re-issue a cookie signed with an old key or under another encryption
-    /// setting.
-    async fn refresh(&self, active: &mut Active, now: UnixTime) -> Result<Written> {
-        let ctx = &self.inner.ctx;
-        let config = &ctx.config;
-        let Some(id) = active.id.clone() else {
-            return Ok(Written::Nothing);
-        };
+    /// Whether a read-only request refreshes the expiry: at most once per
+    /// `touch_interval`.
+    fn refresh_due(&self, active: &Active, now: UnixTime) -> bool {
+        let config = &self.inner.ctx.config;
         let oldest = active.issued.as_ref().map_or(active.last_active, |i| {
             i.last_active.min(active.last_active)
         });
-        let due = config.idle_timeout.is_some()
-            && now.saturating_sub(oldest) >= config.touch_interval.as_secs();
+        config.idle_timeout.is_some()
+            && now.saturating_sub(oldest) >= config.touch_interval.as_secs()
+    }
+
+    /// A read-only request: refresh the expiry when the throttle allows, and
+    /// re-issue a cookie signed with an old key or under another encryption
+    /// setting. A stored session due for a refresh needs [`Session::touch`].
+    fn refresh(&self, active: &mut Active, now: UnixTime) -> Refresh {
+        let Some(id) = active.id.clone() else {
+            return Refresh::Done(Written::Nothing);
+        };
+        let due = self.refresh_due(active, now);
         if !due && !active.reissue {
-            return Ok(Written::Nothing);
+            return Refresh::Done(Written::Nothing);
         }
         if due {
-            active.last_active = now;
-            active.expires_at = config.expiry(active.created_at, now);
+            self.stamp(active, now);
         }
         let body = match active.origin {
-            Origin::Stored(_) => {
-                if due {
-                    let store = ctx.store.as_ref().ok_or(Error::NotFound)?;
-                    let key = config.store_keys.key_for(&id);
-                    match store.touch(&key, active.expires_at, now, now).await {
-                        Ok(()) => {}
-                        // Ended by another request meanwhile: nothing to refresh,
-                        // and no cookie either (the browser may already hold a
-                        // newer one from that request).
-                        Err(Error::NotFound) => return Ok(Written::Nothing),
-                        Err(e) => return Err(e),
-                    }
-                }
-                CookieBody::Stored
-            }
+            Origin::Stored(_) if due => return Refresh::Touch(id),
+            Origin::Stored(_) => CookieBody::Stored,
             _ => CookieBody::Data(active.data.to_encoded()),
         };
-        Ok(Written::Cookie(contents(active, id, body)))
+        Refresh::Done(Written::Cookie(contents(active, id, body)))
     }
+
+    /// Refresh a stored session's expiry in the store, then in the cookie.
+    async fn touch(&self, active: &mut Active, id: SessionId, now: UnixTime) -> Result<Written> {
+        let ctx = &self.inner.ctx;
+        let store = ctx.store.as_ref().ok_or(Error::NotFound)?;
+        let key = active.store_key(&ctx.config.store_keys, &id);
+        match store.touch(&key, active.expires_at, now, now).await {
+            Ok(()) => Ok(Written::Cookie(contents(active, id, CookieBody::Stored))),
+            // Ended by another request meanwhile: nothing to refresh, and no
+            // cookie either (the browser may already hold a newer one from
+            // that request).
+            Err(Error::NotFound) => Ok(Written::Nothing),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+enum Refresh {
+    Done(Written),
+    /// The store's copy must be touched first.
+    Touch(SessionId),
 }
 
 fn ended() -> Error {
@@ -332,9 +448,11 @@ fn current_id(active: &Active) -> Result<SessionId> {
         .ok_or_else(|| Error::backend("session", "no session id to write under"))
 }
 
-fn record(active: &Active, version: u64) -> Record {
+/// The record to save; its data is moved out of `active`, so hand it back
+/// with `Data::restore` after the store call.
+fn record(active: &mut Active, version: u64) -> Record {
     Record {
-        data: active.data.to_map(),
+        data: active.data.take_map(),
         expires_at: active.expires_at,
         created_at: active.created_at,
         last_active: active.last_active,
@@ -356,7 +474,7 @@ fn contents(active: &Active, id: SessionId, body: CookieBody) -> CookieContents 
 /// colliding spread out instead of colliding again in lockstep.
 async fn backoff(attempt: u32) {
     let mut r = [0u8; 2];
-    if getrandom::fill(&mut r).is_err() {
+    if crate::rng::fill(&mut r).is_err() {
         return;
     }
     let cap_ms = (1u64 << attempt.min(6)).min(50);

@@ -1,12 +1,10 @@
 //! One request's state of its session: where it came from, what the browser
 //! holds, the data, and what this request changed.
 
-use std::collections::BTreeMap;
-
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
-use crate::record::{Record, SessionData};
-use crate::session_id::{SessionId, StoreKey};
+use crate::record::Record;
+use crate::session_id::{SessionId, StoreKey, StoreKeyHasher};
 use crate::store::Durability;
 
 use super::data::Data;
@@ -20,12 +18,6 @@ pub(super) enum Origin {
     Cookie,
     /// A stored session at this version.
     Stored(u64),
-}
-
-#[derive(Clone, Copy)]
-pub(super) struct Change {
-    pub(super) durability: Durability,
-    pub(super) removed: bool,
 }
 
 /// A stored record this request removes once its own session is in place.
@@ -49,9 +41,9 @@ pub(super) struct Issued {
 pub(super) struct Active {
     pub(super) id: Option<SessionId>,
     pub(super) origin: Origin,
+    /// The data, with the keys this request changed: on a conflict exactly
+    /// these are re-applied.
     pub(super) data: Data,
-    /// Keys this request changed; on a conflict exactly these are re-applied.
-    pub(super) changes: BTreeMap<String, Change>,
     pub(super) cleared: Option<Durability>,
     pub(super) created_at: UnixTime,
     pub(super) last_active: UnixTime,
@@ -65,6 +57,9 @@ pub(super) struct Active {
     /// The cookie must be re-issued even if nothing changed (old signing key,
     /// or encryption turned on or off since it was issued).
     pub(super) reissue: bool,
+    /// The last id whose store key was derived, with that key: one HMAC per
+    /// id, however often a request needs it (load, save, retire).
+    key_cache: Option<(SessionId, StoreKey)>,
 }
 
 impl Active {
@@ -72,8 +67,7 @@ impl Active {
         Active {
             id: None,
             origin: Origin::New,
-            data: Data::decoded(SessionData::new()),
-            changes: BTreeMap::new(),
+            data: Data::empty(),
             cleared: None,
             created_at: now,
             last_active: now,
@@ -83,11 +77,29 @@ impl Active {
             doomed: Vec::new(),
             terminated: false,
             reissue: false,
+            key_cache: None,
         }
     }
 
+    /// The store key of `id`, derived once and remembered.
+    pub(super) fn store_key(&mut self, hasher: &StoreKeyHasher, id: &SessionId) -> StoreKey {
+        if let Some((cached, key)) = &self.key_cache {
+            if cached == id {
+                return key.clone();
+            }
+        }
+        let key = hasher.key_for(id);
+        self.key_cache = Some((id.clone(), key.clone()));
+        key
+    }
+
+    /// Remember `key` as the store key of `id` (derived while loading).
+    pub(super) fn remember_key(&mut self, id: SessionId, key: StoreKey) {
+        self.key_cache = Some((id, key));
+    }
+
     pub(super) fn dirty(&self) -> bool {
-        self.force_write || self.cleared.is_some() || !self.changes.is_empty()
+        self.force_write || self.cleared.is_some() || self.data.has_changes()
     }
 
     /// Durable if anything in this request asked for it: a quick change never
@@ -97,18 +109,7 @@ impl Active {
         if self.force_write {
             d = Durability::Durable;
         }
-        self.changes
-            .values()
-            .fold(d, |acc, c| acc.max(c.durability))
-    }
-
-    pub(super) fn mark(&mut self, key: &str, durability: Durability, removed: bool) {
-        let entry = self.changes.entry(key.to_owned()).or_insert(Change {
-            durability,
-            removed,
-        });
-        entry.durability = entry.durability.max(durability);
-        entry.removed = removed;
+        self.data.changes().fold(d, |acc, c| acc.max(c.durability))
     }
 
     /// Doom the stored record under `key`, once.
@@ -131,19 +132,8 @@ impl Active {
     /// Rebuild the data from a newer record plus this request's own changes
     /// (and its `clear()`), keeping where this request writes it.
     pub(super) fn merge_onto(&mut self, latest: Record) {
-        let mut data = if self.cleared.is_some() {
-            SessionData::new()
-        } else {
-            latest.data
-        };
-        for (key, change) in &self.changes {
-            if change.removed {
-                data.remove(key);
-            } else if let Some(v) = self.data.get(key) {
-                data.insert(key.clone(), v.to_vec());
-            }
-        }
-        self.data = Data::decoded(data);
+        let base = self.cleared.is_none().then_some(latest.data);
+        self.data.rebase(base);
         self.created_at = latest.created_at;
     }
 
@@ -153,5 +143,24 @@ impl Active {
         let version = latest.version;
         self.merge_onto(latest);
         self.origin = Origin::Stored(version);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_key_follows_the_id() {
+        let config = SessionConfig::builder([[4u8; 32]]).build().unwrap();
+        let hasher = &config.store_keys;
+        let mut active = Active::fresh(0, &config);
+        let (a, b) = (
+            SessionId::generate().unwrap(),
+            SessionId::generate().unwrap(),
+        );
+        for id in [&a, &a, &b, &a] {
+            assert_eq!(active.store_key(hasher, id), hasher.key_for(id));
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tiered_sessions::{
     Clock, ManualClock, Record, SessionConfig, SessionConfigBuilder, SessionId, SessionManager,
-    SessionStore, StoreKey, StoreKeyHasher, SystemClock, UnixTime,
+    SessionStore, StoreKey, SystemClock, UnixTime,
 };
 
 use crate::case_error::{CaseError, During};
@@ -24,9 +24,12 @@ pub(crate) fn now() -> UnixTime {
 
 /// A fresh, random store key.
 pub(crate) fn key() -> Result<StoreKey, CaseError> {
-    let hasher = StoreKeyHasher::new(&STORE_SECRET).during("building the key hasher")?;
+    let config = SessionConfig::builder([SIGNING_KEY])
+        .store_key_secret(STORE_SECRET)
+        .build()
+        .during("building the key hasher")?;
     let id = SessionId::generate().during("generating a session id")?;
-    Ok(hasher.key_for(&id))
+    Ok(SessionManager::cookie_only(config).store_key(&id))
 }
 
 /// A record at `version`, created and active at `now`, expiring `ttl` seconds later.

@@ -214,12 +214,11 @@ impl CacheTier for MemoryCache {
 #[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use super::*;
-    use tiered_sessions::{SessionId, StoreKeyHasher};
+    use tiered_sessions::{SessionConfig, SessionId, SessionManager};
 
     fn key() -> StoreKey {
-        StoreKeyHasher::new(&[3u8; 32])
-            .unwrap()
-            .key_for(&SessionId::generate().unwrap())
+        let config = SessionConfig::builder([[3u8; 32]]).build().unwrap();
+        SessionManager::cookie_only(config).store_key(&SessionId::generate().unwrap())
     }
 
     fn rec(version: u64, expires_at: u64) -> Record {

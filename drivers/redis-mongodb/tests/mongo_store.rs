@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tiered_sessions::codec::encode_value;
 use tiered_sessions::{
-    Clock, Durability, Error, Record, SessionId, SessionStore, SessionStoreExt, StoreKey,
-    StoreKeyHasher, SystemClock,
+    Clock, Durability, Error, Record, SessionConfig, SessionId, SessionManager, SessionStore,
+    SessionStoreExt, StoreKey, SystemClock,
 };
 use tiered_sessions_conformance::libtest_mimic::{self, Arguments, Trial};
 use tiered_sessions_redis_mongodb::mongodb::bson::{DateTime, doc};
@@ -38,9 +38,8 @@ impl Ctx {
 }
 
 fn key() -> StoreKey {
-    StoreKeyHasher::new(&[7u8; 32])
-        .expect("hasher")
-        .key_for(&SessionId::generate().expect("id"))
+    let config = SessionConfig::builder([[7u8; 32]]).build().expect("config");
+    SessionManager::cookie_only(config).store_key(&SessionId::generate().expect("id"))
 }
 
 fn now() -> u64 {
