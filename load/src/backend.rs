@@ -2,6 +2,7 @@
 //! of DynamoDB or MongoDB), in a namespace of its own, removed afterwards.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tiered_sessions::{Metrics, Result, SessionStore, TieredStore};
 use tiered_sessions_conformance::kit::{RedisNodes, endpoint, unique};
@@ -79,13 +80,13 @@ impl Driver {
             Driver::Memory => Backend::memory(),
             Driver::Redis => Backend::redis(&var(vars::REDIS), &ns),
             Driver::RedisMoto => {
-                let durable = dynamodb(&var(vars::MOTO), &ns)
+                let durable = dynamodb(&var(vars::MOTO), &ns, Some(LOADED_DEADLINE))
                     .await
                     .expect("the DynamoDB table is created");
                 Backend::redis_over_dynamodb(&var(vars::REDIS), &ns, durable)
             }
             Driver::RedisMongo => {
-                let durable = mongodb(&var(vars::MONGO), &ns)
+                let durable = mongodb(&var(vars::MONGO), &ns, Some(LOADED_DEADLINE))
                     .await
                     .expect("the MongoDB collection is set up");
                 Backend::redis_over_mongodb(&var(vars::REDIS), &ns, durable)
@@ -94,28 +95,47 @@ impl Driver {
     }
 }
 
-/// A new table `table` on the DynamoDB at `endpoint` (moto or dynalite).
+/// The deadline of one durable call under the counter load and the storm
+/// (the drivers' defaults are 3 s for DynamoDB and 5 s for MongoDB): with
+/// 256 clients on two cores, a request can queue behind hundreds of others
+/// at an emulator that serves a few hundred writes a second. Chaos runs keep
+/// the defaults.
+pub const LOADED_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A new table `table` on the DynamoDB at `endpoint` (moto or dynalite),
+/// with the driver's default deadline unless `deadline` is given.
 ///
 /// # Errors
 /// When DynamoDB does not answer or refuses the table.
-pub async fn dynamodb(endpoint: &str, table: &str) -> Result<DynamoStore> {
-    DynamoStoreBuilder::new(table)
+pub async fn dynamodb(
+    endpoint: &str,
+    table: &str,
+    deadline: Option<Duration>,
+) -> Result<DynamoStore> {
+    let mut builder = DynamoStoreBuilder::new(table)
         .endpoint_url(endpoint)
         .region("us-east-1")
         // moto counts binary attributes as base64 text.
         .max_record_bytes(300_000)
-        .ensure_table(true)
-        .build()
-        .await
+        .ensure_table(true);
+    if let Some(deadline) = deadline {
+        builder = builder.operation_timeout(deadline);
+    }
+    builder.build().await
 }
 
 /// The sessions collection of a new database `database` on the MongoDB at
-/// `uri`, its TTL index created.
+/// `uri`, its TTL index created, with the driver's default deadline unless
+/// `deadline` is given.
 ///
 /// # Errors
 /// When MongoDB does not answer.
-pub async fn mongodb(uri: &str, database: &str) -> Result<MongoStore> {
-    MongoStore::builder(uri).database(database).build().await
+pub async fn mongodb(uri: &str, database: &str, deadline: Option<Duration>) -> Result<MongoStore> {
+    let mut builder = MongoStore::builder(uri).database(database);
+    if let Some(deadline) = deadline {
+        builder = builder.operation_timeout(deadline);
+    }
+    builder.build().await
 }
 
 /// What a backend leaves behind, removed by [`Backend::teardown`].

@@ -185,6 +185,28 @@ impl Figures {
         }
     }
 
+    /// The figures on one line, for the log of a run.
+    pub fn line(&self) -> String {
+        format!(
+            "{}::{}: {} clients, {} requests in {:.1} s = {:.0}/s; {} 2xx, {} 503, {} other 5xx, {} other failures; {} writes acked, {} lost; {} logouts, {} resurrected; {} conflicts re-applied",
+            self.scenario,
+            self.driver,
+            self.clients,
+            self.requests,
+            self.elapsed.as_secs_f64(),
+            self.throughput(),
+            self.ok,
+            self.unavailable,
+            self.other_5xx,
+            self.other,
+            self.writes_acked,
+            self.writes_lost,
+            self.logouts,
+            self.resurrected,
+            self.conflicts,
+        )
+    }
+
     /// The figures as JSON.
     pub fn to_json(&self) -> Value {
         let mut v = json!({

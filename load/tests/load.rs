@@ -70,7 +70,7 @@ where
         let mut out = None;
         block_on(async { out = Some(run().await) })?;
         let (f, problems) = out.ok_or_else(|| Failed::from("the run returned nothing"))?;
-        print!("{}", figures::table(std::slice::from_ref(&f)));
+        println!("\n  {}", f.line());
         collected
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -233,6 +233,10 @@ pub async fn run(
             json!(events.iter().filter(|e| e.action == Action::Pause).count()),
         ),
         ("status_503_outside_outages", json!(outside)),
+        (
+            "status_503_writes_racing_a_logout",
+            json!(trackeds.iter().map(|c| c.raced).sum::<u64>()),
+        ),
         ("cache_errors", json!(m.cache_errors)),
         ("cache_circuit_opens", json!(m.cache_circuit_opens)),
     ];

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use tiered_sessions_conformance::kit::{Server, endpoint, redis_server, unique};
 
+use tiered_sessions_redis::{RedisCache, redis};
+
 use crate::backend::{self, Backend, vars};
 use crate::servers::{self, Scratch};
 
@@ -90,9 +92,9 @@ impl ChaosDriver {
             let backend = Backend::redis(&url(&redis), &ns);
             let target = Target {
                 name: "redis (whole store, AOF)",
+                ready: Some(redis_ready(&redis)),
                 server: redis,
                 killable: true,
-                ready: None,
             };
             return (vec![target], backend);
         }
@@ -100,9 +102,9 @@ impl ChaosDriver {
         let cache_url = url(&cache);
         let cache = Target {
             name: "redis (cache)",
+            ready: Some(redis_ready(&cache)),
             server: cache,
             killable: true,
-            ready: None,
         };
         let (durable, backend) = match self {
             ChaosDriver::RedisDynalite | ChaosDriver::RedisMoto => {
@@ -116,7 +118,7 @@ impl ChaosDriver {
                     )
                 };
                 let endpoint = format!("http://127.0.0.1:{}", server.port);
-                let durable = retry(|| backend::dynamodb(&endpoint, &ns)).await;
+                let durable = retry(|| backend::dynamodb(&endpoint, &ns, None)).await;
                 let target = Target {
                     name,
                     server,
@@ -131,7 +133,7 @@ impl ChaosDriver {
             _ => {
                 let server = servers::secantus(scratch).await;
                 let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", server.port);
-                let durable = retry(|| backend::mongodb(&uri, &ns)).await;
+                let durable = retry(|| backend::mongodb(&uri, &ns, None)).await;
                 let probe = durable.clone();
                 let ready: Ready = Arc::new(move || {
                     let probe = probe.clone();
@@ -155,6 +157,25 @@ impl ChaosDriver {
 
 fn url(redis: &Server) -> String {
     format!("redis://127.0.0.1:{}", redis.port)
+}
+
+/// Redis serves keys again: it answers a key command (not `-LOADING`, as
+/// while it replays its AOF after a restart; `PING` is answered even then).
+fn redis_ready(redis: &Server) -> Ready {
+    let probe = Arc::new(
+        RedisCache::standalone(url(redis))
+            .build()
+            .expect("a probe connection"),
+    );
+    Arc::new(move || {
+        let probe = probe.clone();
+        Box::pin(async move {
+            let exists = redis::cmd("EXISTS")
+                .arg("tiered-sessions-load-probe")
+                .clone();
+            probe.query::<i64>(&exists).await.is_ok()
+        })
+    })
 }
 
 /// Build a durable tier on a server that listens but may not serve yet.

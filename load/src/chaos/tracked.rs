@@ -40,6 +40,8 @@ pub struct Tracked {
     pub unavailable_at: Vec<Instant>,
     /// Acknowledged writes found missing or changed.
     pub lost: u64,
+    /// Writes racing a logout that were refused (503) because the logout won.
+    pub raced: u64,
     /// Ended sessions found with data.
     pub resurrected: u64,
 }
@@ -60,6 +62,7 @@ impl Tracked {
             ended: Vec::new(),
             unavailable_at: Vec::new(),
             lost: 0,
+            raced: 0,
             resurrected: 0,
         }
     }
@@ -183,8 +186,28 @@ impl Tracked {
     async fn logout(&mut self, tally: &Tally) {
         let old = self.client.jar().clone();
         let until = Instant::now() + RECOVERY;
+        // Half the time a write on the same session races the logout (a
+        // second tab): whichever lands first, the session must stay ended.
+        let mut race = !old.is_empty() && self.rng.percent(50);
         loop {
-            let sent = self.client.send(Method::POST, "/logout", None).await;
+            let sent = if race {
+                race = false;
+                self.replay.set_jar(old.clone());
+                let late = format!("/kv/c{}late{}", self.id, self.seq);
+                let (bye, write) = tokio::join!(
+                    self.client.send(Method::POST, "/logout", None),
+                    self.replay.send(Method::PUT, &late, Some("late".into())),
+                );
+                // A write that lands after the logout is refused with a 503
+                // by design (`Error::Ended`): counted, but not an outage.
+                let what = self.what(&format!("PUT {late} racing a logout"));
+                if tally.count(&what, &write) == Outcome::Unavailable {
+                    self.raced += 1;
+                }
+                bye
+            } else {
+                self.client.send(Method::POST, "/logout", None).await
+            };
             match self.count("POST /logout", &sent, tally).await {
                 Outcome::Ok => break,
                 Outcome::Unavailable if Instant::now() < until => {}
