@@ -78,7 +78,7 @@ impl Driver {
         let ns = unique("load");
         match self {
             Driver::Memory => Backend::memory(),
-            Driver::Redis => Backend::redis(&var(vars::REDIS), &ns),
+            Driver::Redis => Backend::redis(&var(vars::REDIS), &ns, Some(LOADED_DEADLINE)),
             Driver::RedisMoto => {
                 let durable = dynamodb(&var(vars::MOTO), &ns, Some(LOADED_DEADLINE))
                     .await
@@ -95,8 +95,9 @@ impl Driver {
     }
 }
 
-/// The deadline of one durable call under the counter load and the storm
-/// (the drivers' defaults are 3 s for DynamoDB and 5 s for MongoDB): with
+/// The deadline of one call to the durable tier (Redis as the whole store
+/// included) under the counter load and the storm (the drivers' defaults are
+/// 200 ms for Redis, 3 s for DynamoDB and 5 s for MongoDB): with
 /// 256 clients on two cores, a request can queue behind hundreds of others
 /// at an emulator that serves a few hundred writes a second. Chaos runs keep
 /// the defaults.
@@ -166,16 +167,18 @@ impl Backend {
         }
     }
 
-    /// Redis at `url` as the whole store, keys under `{ns}:`.
+    /// Redis at `url` as the whole store, keys under `{ns}:`, with the
+    /// driver's default call deadline unless `deadline` is given.
     ///
     /// # Panics
     /// On a malformed URL.
-    pub fn redis(url: &str, ns: &str) -> Backend {
+    pub fn redis(url: &str, ns: &str, deadline: Option<Duration>) -> Backend {
         let prefix = format!("{ns}:");
-        let store = RedisStore::standalone(url)
-            .key_prefix(&prefix)
-            .build_store()
-            .expect("the Redis store builds");
+        let mut builder = RedisStore::standalone(url).key_prefix(&prefix);
+        if let Some(deadline) = deadline {
+            builder = builder.call_timeout(deadline);
+        }
+        let store = builder.build_store().expect("the Redis store builds");
         Backend {
             store: Arc::new(store),
             metrics: Arc::new(Metrics::default()),

@@ -89,7 +89,7 @@ impl ChaosDriver {
         let ns = unique("chaos");
         if self == ChaosDriver::Redis {
             let redis = servers::redis(scratch, "redis", true).await;
-            let backend = Backend::redis(&url(&redis), &ns);
+            let backend = Backend::redis(&url(&redis), &ns, None);
             let target = Target {
                 name: "redis (whole store, AOF)",
                 ready: Some(redis_ready(&redis)),
