@@ -287,12 +287,18 @@ async fn hung_redis_costs_only_the_first_requests_the_cache_deadline() {
         after_open.len() >= 50,
         "it opened within the first few requests"
     );
-    // With the circuit open no request waits for the cache. (The latency
-    // figures below are reported, not asserted: on a busy machine a moto call
-    // alone can outlast the cache deadline.)
+    // With the circuit open no request waits for the cache (no absolute
+    // time is asserted: on a busy machine a moto call alone can outlast the
+    // cache deadline) ...
     assert_eq!(waited, 0, "requests made cache calls with the circuit open");
     let d99 = percentile(&mut durable, 0.99);
     let h99 = percentile(&mut after_open, 0.99);
+    // ... and, against DynamoDB alone measured in the same run, the issue's
+    // bound: p99 with the circuit open within 2x the durable-only p99.
+    assert!(
+        h99 <= d99 * 2,
+        "p99 {h99:?} with the circuit open, more than 2x the {d99:?} of DynamoDB alone"
+    );
     eprintln!(
         "hung Redis: p99 {h99:?} with the circuit open ({} requests), p99 {d99:?} with DynamoDB alone, ratio {:.2}; all {} requests during the hang: p99 {:?}, max {:?}",
         after_open.len(),
