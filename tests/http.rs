@@ -170,7 +170,9 @@ async fn read_only_and_untouched_requests_write_nothing() {
     let before = env.store.calls();
     let r = jar.send(&env.app, "GET", "/get/user").await;
     assert!(r.set_cookie.is_empty());
-    assert!(r.headers.get("vary").is_none());
+    // The response depended on the session: a shared cache must key it by cookie.
+    assert_eq!(r.headers.get("vary").unwrap(), "Cookie");
+    assert_eq!(r.headers.get("cache-control").unwrap(), "no-store");
     assert_eq!(
         env.store.calls(),
         (before.0 + 1, before.1),
@@ -178,6 +180,7 @@ async fn read_only_and_untouched_requests_write_nothing() {
     );
     let r = jar.send(&env.app, "GET", "/noop").await;
     assert!(r.set_cookie.is_empty());
+    assert!(r.headers.get("vary").is_none() && r.headers.get("cache-control").is_none());
     assert_eq!(
         env.store.calls(),
         (before.0 + 1, before.1),

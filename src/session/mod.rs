@@ -20,6 +20,7 @@ use crate::clock::UnixTime;
 use crate::codec;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
+use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
 use crate::request_cookies::RequestCookies;
 use crate::session_id::SessionId;
@@ -37,6 +38,8 @@ pub(crate) struct Context {
     pub(crate) config: SessionConfig,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Throttles the adapters' failure events (see `response_policy`).
+    pub(crate) failure_logs: LogThrottle,
 }
 
 /// A request's session: lazily loaded, written at most once after the handler.
@@ -76,6 +79,11 @@ impl Session {
                 state: Mutex::new(State::Unloaded),
             }),
         }
+    }
+
+    /// What every session of its manager shares.
+    pub(crate) fn context(&self) -> &Context {
+        &self.inner.ctx
     }
 
     /// Whether a handler called any method (and so a save may be due).
