@@ -81,13 +81,14 @@ pub(crate) fn lists(reply: &Reply, name: &str, token: &str) -> bool {
 pub(crate) fn header_policy(reply: &Reply, path: &str) -> Result<(), CaseError> {
     let vary = lists(reply, "vary", "cookie");
     let no_store = reply.header("cache-control").any(|v| v == "no-store");
-    if !reply.set_cookie.is_empty() && !(vary && no_store) {
+    let both = vary && no_store;
+    if !reply.set_cookie.is_empty() && !both {
         return Err(CaseError::violation(format!(
             "GET {path} set a session cookie without Vary: Cookie and Cache-Control: no-store: {:?}",
             reply.headers
         )));
     }
-    if reply.status == 200 && touches_session(path) && !(vary && no_store) {
+    if reply.status == 200 && touches_session(path) && !both {
         return Err(CaseError::violation(format!(
             "GET {path} read the session but lacks Vary: Cookie and Cache-Control: no-store: {:?}",
             reply.headers
