@@ -616,3 +616,25 @@ async fn expired_records_are_cleaned_up_in_batches() {
     assert_eq!(env.store.inner.len(), 1);
     assert_eq!(keep.send(&env.app, "GET", "/get/a").await.body, "b");
 }
+
+/// Framework-neutral adapters learn from `accessed()` whether the response
+/// depended on the session (and so needs `Vary: Cookie`), even when `finish`
+/// sets no cookie.
+#[tokio::test]
+async fn accessed_tells_a_custom_adapter_when_to_vary() {
+    let env = setup(|b| b);
+    let untouched = env
+        .manager
+        .start(tiered_sessions::RequestCookies::from_raw([&b""[..]]));
+    assert!(!untouched.accessed());
+    assert!(untouched.finish(200).await.unwrap().is_empty());
+    let read = env
+        .manager
+        .start(tiered_sessions::RequestCookies::from_raw([&b""[..]]));
+    assert_eq!(read.get::<String>("user").await.unwrap(), None);
+    assert!(read.accessed());
+    assert!(
+        read.finish(200).await.unwrap().is_empty(),
+        "nothing to save"
+    );
+}

@@ -91,6 +91,14 @@ impl Session {
         self.inner.touched.load(Ordering::Acquire)
     }
 
+    /// Whether this request read or changed its session (called any method).
+    /// A framework adapter of your own adds `Vary: Cookie` to the response
+    /// when it did, as the bundled ones do: the response depended on the
+    /// cookie.
+    pub fn accessed(&self) -> bool {
+        self.was_touched()
+    }
+
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
         self.inner.touched.store(true, Ordering::Release);
         if let State::Unloaded = state {
