@@ -15,11 +15,14 @@
 //! - a failed save replaces the response with an empty 500 (503 when a retry
 //!   may help) carrying `Cache-Control: no-store`.
 
+#[cfg(any(feature = "axum", feature = "actix"))]
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::log_throttle::{LogThrottle, throttled};
+#[cfg(any(feature = "axum", feature = "actix"))]
+use crate::log_throttle::LogThrottle;
+use crate::log_throttle::throttled;
 use crate::metrics::Metrics;
 use crate::session::{ResponseCookies, Session};
 
@@ -106,9 +109,11 @@ fn report_save_failure(session: &Session, e: &Error) {
 /// The failure logs of errors a handler returned (`IntoResponse` for axum,
 /// `ResponseError` for actix-web): they reach no session, so they share one
 /// process-wide throttle.
+#[cfg(any(feature = "axum", feature = "actix"))]
 static HANDLER_ERROR_LOGS: LazyLock<LogThrottle> = LazyLock::new(|| LogThrottle::new(LOG_WINDOW));
 
 /// Log a session error a handler returned, once per kind and window.
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) fn report_handler_error(e: &Error) {
     let kind = failure_kind(e);
     throttled!(
