@@ -18,7 +18,6 @@ mod manager;
 mod metrics;
 mod record;
 mod request_cookies;
-#[cfg_attr(not(feature = "actix"), allow(dead_code))]
 mod response_policy;
 mod rng;
 mod session;

@@ -58,6 +58,10 @@ counters! {
     /// Saves that met a newer version and were re-applied (counted by the
     /// session layer, once per re-apply, whichever tier reported it).
     conflicts,
+    /// Saves that failed (each answered with an opaque 5xx by the session
+    /// layer or middleware): every one is counted, while the error events are
+    /// throttled to one per kind of failure and window.
+    save_failures,
 }
 
 impl Metrics {

@@ -7,6 +7,8 @@
 
 mod browser;
 mod check;
+mod collision;
+mod headers;
 mod http;
 mod instances;
 mod model;
@@ -19,6 +21,12 @@ mod tiers;
 
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 
+pub use self::collision::{
+    http_id_collision_takes_a_fresh_id, http_id_collision_takes_a_fresh_id_on,
+};
+pub use self::headers::{
+    http_session_responses_vary_on_the_cookie, http_session_responses_vary_on_the_cookie_on,
+};
 pub use self::http::{
     http_cookie_only_session_makes_no_store_calls,
     http_cookie_only_session_makes_no_store_calls_on, http_read_only_requests_make_no_writes,
@@ -191,6 +199,8 @@ pub fn all() -> Vec<Case> {
             Contract,
             http_old_cookie_only_cookie_never_resurrects_a_logout
         ),
+        case!("http", Contract, http_session_responses_vary_on_the_cookie),
+        case!("http", Contract, http_id_collision_takes_a_fresh_id),
         case!(
             "faults",
             CacheTier,
@@ -315,6 +325,18 @@ pub fn http_on<A: WebApp>() -> Vec<LocalCase> {
             run: |fx, caps| {
                 Box::pin(http_old_cookie_only_cookie_never_resurrects_a_logout_on::<A>(fx, caps))
             },
+        },
+        LocalCase {
+            name: "http_session_responses_vary_on_the_cookie",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_session_responses_vary_on_the_cookie_on::<A>(fx, caps)),
+        },
+        LocalCase {
+            name: "http_id_collision_takes_a_fresh_id",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_id_collision_takes_a_fresh_id_on::<A>(fx, caps)),
         },
         LocalCase {
             name: "fault_durable_failure_is_an_opaque_5xx",
