@@ -13,7 +13,8 @@ use actix_web::{App, HttpServer, web};
 use tiered_sessions::actix::SessionMiddleware;
 use tiered_sessions::{Result, Session, SessionConfig, SessionManager, SessionStore};
 
-use super::Jar;
+use super::{Jar, endpoint, missing, unique};
+use crate::libtest_mimic::{self, Arguments, Completion, Trial};
 
 /// A `!Send` handler: it holds an `Rc` across the session's awaits, counts
 /// the visit and answers `"{visits before} {worker thread name}"`.
@@ -81,6 +82,36 @@ where
         .expect("the server thread")
         .expect("the server ran");
     assert!(workers.len() >= 2, "only {workers:?} served the requests");
+}
+
+/// A whole test binary of one trial, `name`: [`count_across_actix_workers`]
+/// over the store `make` builds from the values of the environment variables
+/// `vars` (in order) and a fresh namespace. A missing variable shows the trial
+/// as ignored with the reason (a failure under `CI=true`).
+pub fn actix_workers_main<F, Fut>(
+    name: &'static str,
+    vars: &'static [&'static str],
+    make: F,
+) -> std::process::ExitCode
+where
+    F: FnOnce(Vec<String>, String) -> Fut + Send + 'static,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    let args = Arguments::from_args();
+    let trial = Trial::ignorable_test(name, move || {
+        let values = match vars
+            .iter()
+            .map(|v| endpoint(v))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(values) => values,
+            Err(reason) => return missing(reason),
+        };
+        let ns = unique("actix_workers");
+        count_across_actix_workers(move || make(values, ns));
+        Ok(Completion::Completed)
+    });
+    libtest_mimic::run(&args, vec![trial]).exit_code()
 }
 
 /// One `GET` over TCP with the jar's cookies (the jar takes the response's).

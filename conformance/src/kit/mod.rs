@@ -14,7 +14,7 @@ mod sample;
 mod server;
 
 #[cfg(feature = "actix")]
-pub use self::actix_workers::{count_across_actix_workers, not_send_counter};
+pub use self::actix_workers::{actix_workers_main, count_across_actix_workers, not_send_counter};
 pub use self::harness::{Case, block_on, endpoint, missing, trials};
 pub use self::jar::Jar;
 #[cfg(feature = "redis")]
