@@ -158,6 +158,47 @@ pub(crate) fn value_lists(value: &[u8], token: &str) -> bool {
         .any(|item| item.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
+/// `ResponseHeaders` for a framework's header map: the tower layer's
+/// (`http` 1) and actix-web's have the same shape under different types.
+macro_rules! impl_response_headers {
+    ($map:ty, $name:ty, $value:ty, $set_cookie:expr) => {
+        impl $crate::response_policy::ResponseHeaders for $map {
+            fn lists(&self, name: &'static str, token: &str) -> bool {
+                self.get_all(name)
+                    .into_iter()
+                    .any(|v| $crate::response_policy::value_lists(v.as_bytes(), token))
+            }
+
+            fn has(&self, name: &'static str) -> bool {
+                self.contains_key(name)
+            }
+
+            fn append(&mut self, name: &'static str, value: &'static str) {
+                <$map>::append(
+                    self,
+                    <$name>::from_static(name),
+                    <$value>::from_static(value),
+                );
+            }
+
+            fn replace(&mut self, name: &'static str, value: &'static str) {
+                self.insert(<$name>::from_static(name), <$value>::from_static(value));
+            }
+
+            fn append_set_cookie(&mut self, value: String) -> bool {
+                match <$value>::try_from(value) {
+                    Ok(v) => {
+                        <$map>::append(self, $set_cookie, v);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+        }
+    };
+}
+pub(crate) use impl_response_headers;
+
 #[cfg(test)]
 mod tests {
     use super::value_lists;

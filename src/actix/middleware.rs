@@ -15,7 +15,7 @@ use pin_project_lite::pin_project;
 
 use crate::manager::SessionManager;
 use crate::request_cookies::RequestCookies;
-use crate::response_policy::{Outcome, ResponseHeaders, after_handler, on_replaced, value_lists};
+use crate::response_policy::{Outcome, after_handler, on_replaced};
 use crate::session::Session;
 
 /// Adds a lazy [`Session`] to each request and saves it after the response
@@ -164,37 +164,4 @@ async fn finish<B>(
     }
 }
 
-impl ResponseHeaders for HeaderMap {
-    fn lists(&self, name: &'static str, token: &str) -> bool {
-        self.get_all(name).any(|v| value_lists(v.as_bytes(), token))
-    }
-
-    fn has(&self, name: &'static str) -> bool {
-        self.contains_key(name)
-    }
-
-    fn append(&mut self, name: &'static str, value: &'static str) {
-        HeaderMap::append(
-            self,
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-
-    fn replace(&mut self, name: &'static str, value: &'static str) {
-        self.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-
-    fn append_set_cookie(&mut self, value: String) -> bool {
-        match HeaderValue::try_from(value) {
-            Ok(v) => {
-                HeaderMap::append(self, SET_COOKIE, v);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-}
+crate::response_policy::impl_response_headers!(HeaderMap, HeaderName, HeaderValue, SET_COOKIE);
