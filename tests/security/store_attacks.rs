@@ -1,0 +1,516 @@
+//! Attacks that involve the store: fixation, login and logout, id
+//! collisions, what reaches the store and the logs, floods of anonymous
+//! visitors, hostile stored bytes and concurrent writers.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::post;
+use tiered_sessions::codec::encode_value;
+use tiered_sessions::internals::{CookieToEncode, encode_cookie};
+use tiered_sessions::{
+    CleanupBatch, CleanupCursor, Clock, Durability, Error, Record, Result, Session, SessionId,
+    SessionLayer, SessionManager, SessionStore, StoreKey, UnixTime, async_trait,
+};
+use tokio::sync::{Barrier, Semaphore};
+
+use crate::common::{Jar, Reply, app, send_raw};
+use crate::fixture::Fixture;
+
+async fn id_of(jar: &mut Jar, app: &Router) -> SessionId {
+    SessionId::parse(&jar.send(app, "GET", "/id").await.body).expect("a session id")
+}
+
+/// An empty 5xx, or a clean 200 — never a panic, never detail in the body.
+fn clean(r: &Reply, what: &str) {
+    assert!(
+        r.status == StatusCode::OK || (r.status.is_server_error() && r.body.is_empty()),
+        "{what}: {} {:?}",
+        r.status,
+        r.body
+    );
+}
+
+/// CWE-384 (session fixation): a validly signed cookie naming an id the
+/// store does not hold is never adopted; the first write gets a fresh id.
+pub async fn attack_07_fixation_unknown_id_is_never_adopted(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let app = app(manager.clone());
+    let planted = SessionId::generate().unwrap();
+    let now = Clock::now(&f.clock);
+    let cookie = CookieToEncode::new(planted.clone(), now + 3600, now, now, None);
+    let mut jar = Jar::default();
+    jar.set(
+        "session",
+        &encode_cookie(manager.config(), &cookie).unwrap(),
+    );
+    assert_eq!(jar.send(&app, "GET", "/get/user").await.body, "none");
+    assert_eq!(
+        jar.send(&app, "POST", "/set/user/victim").await.status,
+        StatusCode::OK
+    );
+    let given = id_of(&mut jar, &app).await;
+    assert_ne!(given, planted, "the planted id was adopted");
+    assert!(manager.load_by_id(&planted).await.unwrap().is_none());
+    assert!(!f.holds(&manager.store_key(&planted)).await);
+    // The bare id, unsigned, is no cookie at all.
+    let r = send_raw(
+        &app,
+        "GET",
+        "/get/user",
+        Some(&format!("session={}", given.to_text())),
+    )
+    .await;
+    assert_eq!(r.body, "none");
+}
+
+/// OWASP session management: a new id at every privilege change. After
+/// `regenerate_id()` the old id is gone from the cache and the durable tier,
+/// and its cookie reads nothing.
+pub async fn attack_08_login_regenerate_leaves_the_old_id_dead_in_every_tier(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let app = app(manager.clone());
+    let mut jar = Jar::default();
+    jar.send(&app, "POST", "/set/cart/3").await;
+    let old = id_of(&mut jar, &app).await;
+    let old_key = manager.store_key(&old);
+    // Read it once more so the cache tier holds it too.
+    assert_eq!(jar.send(&app, "GET", "/get/cart").await.body, "3");
+    assert!(f.holds(&old_key).await);
+    let before_login = jar.clone();
+    assert_eq!(
+        jar.send(&app, "POST", "/regenerate").await.status,
+        StatusCode::OK
+    );
+    jar.send(&app, "POST", "/set/user/alice").await;
+    let new = id_of(&mut jar, &app).await;
+    assert_ne!(new, old);
+    assert_eq!(jar.send(&app, "GET", "/get/cart").await.body, "3");
+    assert!(!f.holds(&old_key).await, "the old id survives in a tier");
+    assert!(manager.load_by_id(&old).await.unwrap().is_none());
+    let mut stale = before_login;
+    assert_eq!(stale.send(&app, "GET", "/get/user").await.body, "none");
+    assert_eq!(stale.send(&app, "GET", "/get/cart").await.body, "none");
+}
+
+/// connect-redis #328 (a request that loaded the session before a logout
+/// saved it back afterwards, resurrecting it): the late save is refused, sets
+/// no cookie, and the old id stays dead everywhere.
+pub async fn attack_09_logout_is_final_and_a_late_save_does_not_resurrect(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let gate = Arc::new(Semaphore::new(0));
+    let loaded = Arc::new(Semaphore::new(0));
+    let (g, l) = (gate.clone(), loaded.clone());
+    let app = app(manager.clone()).merge(
+        Router::new()
+            .route(
+                "/slow/{value}",
+                post(move |s: Session, Path(v): Path<String>| {
+                    let (g, l) = (g.clone(), l.clone());
+                    async move {
+                        s.get::<String>("user").await?;
+                        l.add_permits(1);
+                        g.acquire().await.unwrap().forget();
+                        s.insert("cart", &v).await?;
+                        Ok::<_, Error>("ok")
+                    }
+                }),
+            )
+            .layer(SessionLayer::new(manager.clone())),
+    );
+    let mut jar = Jar::default();
+    jar.send(&app, "POST", "/set/user/alice").await;
+    let old = id_of(&mut jar, &app).await;
+    let old_jar = jar.clone();
+    let cookie = jar.header();
+    let slow = send_raw(&app, "POST", "/slow/3", cookie.as_deref());
+    let logout = async {
+        loaded.acquire().await.unwrap().forget();
+        let r = jar.send(&app, "POST", "/terminate").await;
+        gate.add_permits(1);
+        r
+    };
+    let (late, logout) = tokio::join!(slow, logout);
+    assert_eq!(logout.status, StatusCode::OK);
+    assert!(jar.is_empty(), "logout leaves cookies: {:?}", jar.names());
+    assert!(late.status.is_server_error(), "{}", late.status);
+    assert!(late.set_cookie.is_empty(), "{:?}", late.set_cookie);
+    assert!(!f.holds(&manager.store_key(&old)).await, "resurrected");
+    assert!(f.raw_keys().await.is_empty(), "{:?}", f.raw_keys().await);
+    let mut stale = old_jar;
+    assert_eq!(stale.send(&app, "GET", "/get/user").await.body, "none");
+    assert_eq!(stale.send(&app, "GET", "/get/cart").await.body, "none");
+}
+
+/// Forces an id collision: the next `collisions` creates go to the victim's
+/// key in the real backend, which must answer "already exists".
+#[derive(Debug)]
+struct Collide {
+    inner: Arc<dyn SessionStore>,
+    victim: StoreKey,
+    collisions: AtomicU32,
+}
+
+#[async_trait]
+impl SessionStore for Collide {
+    fn max_record_bytes(&self) -> usize {
+        self.inner.max_record_bytes()
+    }
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        self.inner.load(key, now).await
+    }
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        let collide = self
+            .collisions
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let key = if collide { &self.victim } else { key };
+        self.inner.create(key, record, now).await
+    }
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected: u64,
+        durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.inner
+            .save(key, record, expected, durability, now)
+            .await
+    }
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        self.inner.delete(key, now).await
+    }
+    async fn delete_unless_newer(&self, key: &StoreKey, v: u64, now: UnixTime) -> Result<()> {
+        self.inner.delete_unless_newer(key, v, now).await
+    }
+    async fn touch(&self, k: &StoreKey, e: UnixTime, l: UnixTime, now: UnixTime) -> Result<()> {
+        self.inner.touch(k, e, l, now).await
+    }
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        self.inner.delete_expired(now, max, cursor).await
+    }
+}
+
+/// tower-sessions #181 / #188 (a new session whose id already existed
+/// overwrote the other session): with a forced collision in the real
+/// backend, the new session retries under a fresh id, or fails cleanly; the
+/// victim's record is never written.
+pub async fn attack_10_id_collision_never_overwrites_another_session(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let victim_app = app(manager.clone());
+    let mut victim = Jar::default();
+    victim.send(&victim_app, "POST", "/set/user/victim").await;
+    let victim_id = id_of(&mut victim, &victim_app).await;
+    let victim_key = manager.store_key(&victim_id);
+    let before = manager.load_by_id(&victim_id).await.unwrap().unwrap();
+    for collisions in [1, u32::MAX] {
+        let store = Arc::new(Collide {
+            inner: f.store.clone(),
+            victim: victim_key.clone(),
+            collisions: AtomicU32::new(collisions),
+        });
+        let config = manager.config().clone();
+        let attacker_app = app(SessionManager::with_shared_store(config, store));
+        let mut attacker = Jar::default();
+        let r = attacker.send(&attacker_app, "POST", "/set/cart/1").await;
+        if collisions == 1 {
+            assert_eq!(r.status, StatusCode::OK);
+            assert_eq!(
+                attacker.send(&attacker_app, "GET", "/get/cart").await.body,
+                "1"
+            );
+            assert_eq!(
+                attacker.send(&attacker_app, "GET", "/get/user").await.body,
+                "none"
+            );
+            assert_ne!(id_of(&mut attacker, &attacker_app).await, victim_id);
+        } else {
+            assert!(r.status.is_server_error(), "{}", r.status);
+            assert!(r.body.is_empty() && r.set_cookie.is_empty());
+        }
+        let after = manager.load_by_id(&victim_id).await.unwrap().unwrap();
+        assert!(after == before, "the victim's record was written");
+    }
+    assert_eq!(
+        victim.send(&victim_app, "GET", "/get/user").await.body,
+        "victim"
+    );
+    assert_eq!(
+        victim.send(&victim_app, "GET", "/get/cart").await.body,
+        "none"
+    );
+}
+
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// CWE-532 (sensitive information in log files) and CWE-312: stores and log
+/// lines see only the keyed hash of an id, never the id (as text, hex or raw
+/// bytes) or the cookie, whatever happens: login, spill, regenerate, bogus
+/// cookies, a store failure, logout.
+pub async fn attack_11_raw_ids_never_reach_the_store_or_the_logs(f: Fixture) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let manager = f.manager(|b| b.cookie_only_threshold(64));
+    let app = app(manager.clone());
+    let mut jar = Jar::default();
+    let mut ids = Vec::new();
+    let mut cookies = Vec::new();
+    jar.send(&app, "POST", "/set/user/alice").await;
+    ids.push(id_of(&mut jar, &app).await);
+    jar.send(&app, "POST", "/big/2000").await;
+    ids.push(id_of(&mut jar, &app).await);
+    cookies.push(jar.value("session"));
+    let stored_key = manager.store_key(ids.last().unwrap());
+    assert!(
+        f.raw_keys()
+            .await
+            .iter()
+            .any(|k| k.contains(stored_key.as_str())),
+        "the spilled session is not where the test looks"
+    );
+    jar.send(&app, "POST", "/regenerate").await;
+    ids.push(id_of(&mut jar, &app).await);
+    cookies.push(jar.value("session"));
+    let tampered = format!("session={}A", cookies[0]);
+    send_raw(&app, "GET", "/get/user", Some(&tampered)).await;
+    f.store.fail.store(true, Ordering::SeqCst);
+    let failed = jar.send(&app, "POST", "/set/cart/1").await;
+    f.store.fail.store(false, Ordering::SeqCst);
+    assert!(failed.status.is_server_error());
+
+    let keys = f.raw_keys().await.join("\n");
+    let values = f.raw_values().await;
+    let lines = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        lines.contains("session cookie rejected"),
+        "logs not captured"
+    );
+    for id in &ids {
+        for needle in [id.to_text(), hex(id.as_bytes())] {
+            assert!(!keys.contains(&needle), "a raw id in the store's keys");
+            assert!(!lines.contains(&needle), "a raw id in the logs");
+        }
+        assert!(
+            !values
+                .iter()
+                .any(|v| v.windows(32).any(|w| w == id.as_bytes())),
+            "a raw id in a stored value"
+        );
+    }
+    for cookie in &cookies {
+        assert!(!lines.contains(&cookie[..40]), "a cookie in the logs");
+    }
+    jar.send(&app, "POST", "/terminate").await;
+    assert!(f.raw_keys().await.is_empty());
+}
+
+/// Django CVE-2015-3982 / CVE-2015-5143 (anonymous requests created stored
+/// sessions, filling the store): 10 000 cookie-less requests, and requests
+/// with bogus cookies, to pages that read the session store nothing and set
+/// no cookie.
+pub async fn attack_12_anonymous_flood_creates_no_stored_sessions(f: Fixture) {
+    let app = f.app(|b| b.cookie_only_threshold(0));
+    let calls = f.store.calls();
+    for i in 0..10_000 {
+        let path = ["/get/user", "/id", "/count/visits", "/noop"][i % 4];
+        let r = send_raw(&app, "GET", path, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.set_cookie.is_empty(), "{path} set a cookie");
+    }
+    for i in 0..1_000 {
+        let bogus = format!("session=QUJD{i:06}; session.0=x{i}; other={i}");
+        let r = send_raw(&app, "GET", "/get/user", Some(&bogus)).await;
+        assert!(r.set_cookie.is_empty());
+    }
+    assert_eq!(
+        f.store.calls(),
+        calls,
+        "anonymous requests reached the store"
+    );
+    assert!(f.raw_keys().await.is_empty());
+}
+
+/// CWE-502 (deserialization of untrusted data): a record another process
+/// wrote (hostile values, impossible times, a version at the top, and for
+/// Redis arbitrary bytes and the wrong type) gives a clean 200 with no
+/// session or an empty 5xx, never a panic.
+pub async fn attack_15_hostile_stored_bytes_are_a_clean_error(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let app = app(manager.clone());
+    let now = Clock::now(&f.clock);
+    let mut jar = Jar::default();
+    jar.send(&app, "POST", "/set/user/alice").await;
+    let key = manager.store_key(&id_of(&mut jar, &app).await);
+    let record = |f: &dyn Fn(&mut Record)| {
+        let mut r = Record {
+            version: 7,
+            expires_at: now + 3600,
+            created_at: now - 10,
+            last_active: now - 5,
+            ..Record::default()
+        };
+        r.data
+            .insert("user".into(), encode_value("mallory").unwrap());
+        f(&mut r);
+        r
+    };
+    let hostile = [
+        record(&|r| {
+            r.data.insert("user".into(), vec![0xff; 9]);
+        }),
+        record(&|r| {
+            r.data.insert("visits".into(), vec![0x80; 12]);
+        }),
+        record(&|r| r.version = u64::MAX),
+        record(&|r| r.last_active = u64::MAX),
+        record(&|r| r.created_at = now + 1_000_000),
+        record(&|r| r.expires_at = now - 1),
+        record(&|r| {
+            for i in 0..10_000 {
+                r.data.insert(format!("k{i}"), vec![0; 4]);
+            }
+        }),
+    ];
+    let requests = [
+        ("GET", "/get/user"),
+        ("GET", "/count/visits"),
+        ("POST", "/incr/visits"),
+        ("POST", "/set/user/x"),
+    ];
+    for r in &hostile {
+        for (method, path) in requests {
+            f.plant_record(&key, r).await;
+            let reply = jar.clone().send(&app, method, path).await;
+            clean(&reply, path);
+        }
+    }
+    let mut header = Vec::new();
+    for n in [7u64, now + 3600, now, now - 10] {
+        header.extend(n.to_be_bytes());
+    }
+    let with = |tail: &[u8]| [header.as_slice(), tail].concat();
+    let raw: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0],
+        header[..31].to_vec(),
+        with(&[0xff; 10]),
+        with(&[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+        with(&[1, 4, b'u', b's', b'e', b'r', 0x80, 0x80, 0x80, 0x80, 0x10]),
+        with(&[2, 1, b'a', 0, 1, b'a', 0]),
+        b"not a record at all".to_vec(),
+    ];
+    for bytes in raw {
+        for (method, path) in requests {
+            if !f.plant_bytes(&key, &bytes).await {
+                return;
+            }
+            let reply = jar.clone().send(&app, method, path).await;
+            clean(&reply, &format!("{path} over {bytes:02x?}"));
+        }
+    }
+}
+
+/// Two requests racing on one stored session.
+fn racing(manager: SessionManager, barrier: Arc<Barrier>) -> Router {
+    app(manager.clone()).merge(
+        Router::new()
+            .route(
+                "/race/{key}/{value}",
+                post(move |s: Session, Path((k, v)): Path<(String, String)>| {
+                    let barrier = barrier.clone();
+                    async move {
+                        s.get::<String>("user").await?;
+                        barrier.wait().await;
+                        s.insert(&k, &v).await?;
+                        Ok::<_, Error>("ok")
+                    }
+                }),
+            )
+            .layer(SessionLayer::new(manager)),
+    )
+}
+
+/// CWE-362 (race condition), the lost update of connect-redis and
+/// tower-sessions: two requests that loaded one stored session and then
+/// change different keys both survive; on the same key one wins, no 5xx.
+pub async fn attack_18_concurrent_writes_to_one_session_lose_nothing(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let app = racing(manager.clone(), Arc::new(Barrier::new(2)));
+    let mut jar = Jar::default();
+    jar.send(&app, "POST", "/set/user/alice").await;
+    let cookie = jar.header();
+    let (a, b) = tokio::join!(
+        send_raw(&app, "POST", "/race/a/1", cookie.as_deref()),
+        send_raw(&app, "POST", "/race/b/2", cookie.as_deref()),
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    jar.absorb(&a.set_cookie);
+    jar.absorb(&b.set_cookie);
+    assert_eq!(jar.send(&app, "GET", "/get/a").await.body, "1");
+    assert_eq!(jar.send(&app, "GET", "/get/b").await.body, "2");
+    assert!(
+        manager.metrics().snapshot().conflicts >= 1,
+        "no race happened"
+    );
+    let (x, y) = tokio::join!(
+        send_raw(&app, "POST", "/race/k/x", cookie.as_deref()),
+        send_raw(&app, "POST", "/race/k/y", cookie.as_deref()),
+    );
+    assert_eq!((x.status, y.status), (StatusCode::OK, StatusCode::OK));
+    let k = jar.send(&app, "GET", "/get/k").await.body;
+    assert!(k == "x" || k == "y", "{k}");
+    assert_eq!(jar.send(&app, "GET", "/get/user").await.body, "alice");
+}
+
+/// CWE-613: a copy of a stored session's cookie taken before logout reads
+/// nothing afterwards, and writing with it starts a new, empty session.
+pub async fn attack_20_terminated_stored_session_cannot_be_replayed(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let app = app(manager.clone());
+    let mut jar = Jar::default();
+    jar.send(&app, "POST", "/set/user/alice").await;
+    let old = id_of(&mut jar, &app).await;
+    let mut copy = jar.clone();
+    jar.send(&app, "POST", "/terminate").await;
+    assert_eq!(copy.send(&app, "GET", "/get/user").await.body, "none");
+    assert_eq!(
+        copy.send(&app, "POST", "/set/cart/1").await.status,
+        StatusCode::OK
+    );
+    assert_ne!(id_of(&mut copy, &app).await, old);
+    assert_eq!(copy.send(&app, "GET", "/get/user").await.body, "none");
+    assert!(manager.load_by_id(&old).await.unwrap().is_none());
+}
