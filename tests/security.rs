@@ -8,11 +8,15 @@
 //! with what each proves, is in the README's "Security suite" section.
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+#[path = "security/collision.rs"]
+mod collision;
 mod common;
 #[path = "security/cookie_attacks.rs"]
 mod cookie_attacks;
 #[path = "security/fixture.rs"]
 mod fixture;
+#[path = "security/races.rs"]
+mod races;
 #[path = "security/store_attacks.rs"]
 mod store_attacks;
 
@@ -36,7 +40,7 @@ const CASES: &[(&str, Case<Fixture>)] = cases![
     store_attacks::attack_07_fixation_unknown_id_is_never_adopted,
     store_attacks::attack_08_login_regenerate_leaves_the_old_id_dead_in_every_tier,
     store_attacks::attack_09_logout_is_final_and_a_late_save_does_not_resurrect,
-    store_attacks::attack_10_id_collision_never_overwrites_another_session,
+    collision::attack_10_id_collision_never_overwrites_another_session,
     store_attacks::attack_11_raw_ids_never_reach_the_store_or_the_logs,
     store_attacks::attack_12_anonymous_flood_creates_no_stored_sessions,
     cookie_attacks::attack_13_oversized_headers_and_chunk_bombs_are_bounded,
@@ -44,7 +48,7 @@ const CASES: &[(&str, Case<Fixture>)] = cases![
     store_attacks::attack_15_hostile_stored_bytes_are_a_clean_error,
     cookie_attacks::attack_16_cookie_responses_are_not_cacheable_and_errors_are_empty,
     cookie_attacks::attack_17_header_injection_through_configuration_is_refused,
-    store_attacks::attack_18_concurrent_writes_to_one_session_lose_nothing,
+    races::attack_18_concurrent_writes_to_one_session_lose_nothing,
     cookie_attacks::attack_19_cookie_attributes_are_secure_by_default,
     store_attacks::attack_20_terminated_stored_session_cannot_be_replayed,
 ];
