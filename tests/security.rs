@@ -8,8 +8,6 @@
 //! with what each proves, is in the README's "Security suite" section.
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
-#[path = "security/collision.rs"]
-mod collision;
 mod common;
 #[path = "security/cookie_attacks.rs"]
 mod cookie_attacks;
@@ -40,7 +38,7 @@ const CASES: &[(&str, Case<Fixture>)] = cases![
     store_attacks::attack_07_fixation_unknown_id_is_never_adopted,
     store_attacks::attack_08_login_regenerate_leaves_the_old_id_dead_in_every_tier,
     store_attacks::attack_09_logout_is_final_and_a_late_save_does_not_resurrect,
-    collision::attack_10_id_collision_never_overwrites_another_session,
+    store_attacks::attack_10_id_collision_never_overwrites_another_session,
     store_attacks::attack_11_raw_ids_never_reach_the_store_or_the_logs,
     store_attacks::attack_12_anonymous_flood_creates_no_stored_sessions,
     cookie_attacks::attack_13_oversized_headers_and_chunk_bombs_are_bounded,

@@ -10,7 +10,7 @@ use base64_simd::URL_SAFE_NO_PAD;
 use tiered_sessions::internals::{CookieRejection, decode_cookie};
 use tiered_sessions::{Error, SessionConfig, SessionConfigBuilder, SessionManager};
 
-use crate::common::{Jar, KEY, Reply, app, send_raw};
+use crate::common::{Jar, KEY, app, send_cookie_headers, send_raw};
 use crate::fixture::Fixture;
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -256,7 +256,7 @@ pub async fn attack_13_oversized_headers_and_chunk_bombs_are_bounded(f: Fixture)
     let calls = f.store.calls();
     for headers in bombs {
         let before = manager.metrics().snapshot().rejected_cookies;
-        let r = send_headers(&app, &headers).await;
+        let r = send_cookie_headers(&app, "GET", "/get/user", &headers).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.body, "none");
         assert!(r.set_cookie.is_empty());
@@ -264,34 +264,6 @@ pub async fn attack_13_oversized_headers_and_chunk_bombs_are_bounded(f: Fixture)
         assert!(decoded <= 4, "{decoded} candidates decoded for one request");
     }
     assert_eq!(f.store.calls(), calls, "a bogus header reached the store");
-}
-
-async fn send_headers(app: &Router, cookies: &[String]) -> Reply {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let mut req = axum::http::Request::builder().uri("/get/user");
-    for c in cookies {
-        req = req.header("cookie", c);
-    }
-    let res = app
-        .clone()
-        .oneshot(req.body(axum::body::Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let set_cookie = headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-        set_cookie,
-        headers,
-    }
 }
 
 /// CWE-353 / CWE-347: an encrypted cookie whose ciphertext was changed,

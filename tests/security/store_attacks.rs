@@ -2,23 +2,18 @@
 //! collisions, what reaches the store and the logs, floods of anonymous
 //! visitors, hostile stored bytes and concurrent writers.
 
-use std::io::Write;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::routing::post;
 use tiered_sessions::codec::encode_value;
 use tiered_sessions::internals::{CookieToEncode, encode_cookie};
-use tiered_sessions::{Clock, Error, Record, Session, SessionId, SessionLayer};
-use tokio::sync::Semaphore;
+use tiered_sessions::{Clock, Record, SessionId};
 
-use crate::common::{Jar, Reply, app, send_raw};
+use crate::common::{Jar, Reply, app, capture_logs, send_raw, with_slow_write};
 use crate::fixture::Fixture;
 
-pub async fn id_of(jar: &mut Jar, app: &Router) -> SessionId {
+async fn id_of(jar: &mut Jar, app: &Router) -> SessionId {
     SessionId::parse(&jar.send(app, "GET", "/id").await.body).expect("a session id")
 }
 
@@ -99,26 +94,7 @@ pub async fn attack_08_login_regenerate_leaves_the_old_id_dead_in_every_tier(f: 
 /// no cookie, and the old id stays dead everywhere.
 pub async fn attack_09_logout_is_final_and_a_late_save_does_not_resurrect(f: Fixture) {
     let manager = f.manager(|b| b.cookie_only_threshold(0));
-    let gate = Arc::new(Semaphore::new(0));
-    let loaded = Arc::new(Semaphore::new(0));
-    let (g, l) = (gate.clone(), loaded.clone());
-    let app = app(manager.clone()).merge(
-        Router::new()
-            .route(
-                "/slow/{value}",
-                post(move |s: Session, Path(v): Path<String>| {
-                    let (g, l) = (g.clone(), l.clone());
-                    async move {
-                        s.get::<String>("user").await?;
-                        l.add_permits(1);
-                        g.acquire().await.unwrap().forget();
-                        s.insert("cart", &v).await?;
-                        Ok::<_, Error>("ok")
-                    }
-                }),
-            )
-            .layer(SessionLayer::new(manager.clone())),
-    );
+    let (app, gate, loaded) = with_slow_write(manager.clone());
     let mut jar = Jar::default();
     jar.send(&app, "POST", "/set/user/alice").await;
     let old = id_of(&mut jar, &app).await;
@@ -143,17 +119,38 @@ pub async fn attack_09_logout_is_final_and_a_late_save_does_not_resurrect(f: Fix
     assert_eq!(stale.send(&app, "GET", "/get/cart").await.body, "none");
 }
 
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
+/// tower-sessions #181 / #188 (a new session whose id already existed
+/// overwrote the other session): with a collision forced in the real backend
+/// (the next creates go to the victim's key, which must answer "already
+/// exists"), the new session retries under a fresh id, or fails cleanly; the
+/// victim's record is never written.
+pub async fn attack_10_id_collision_never_overwrites_another_session(f: Fixture) {
+    let manager = f.manager(|b| b.cookie_only_threshold(0));
+    let app = app(manager.clone());
+    let mut victim = Jar::default();
+    victim.send(&app, "POST", "/set/user/victim").await;
+    let victim_id = id_of(&mut victim, &app).await;
+    let victim_key = manager.store_key(&victim_id);
+    let before = manager.load_by_id(&victim_id).await.unwrap().unwrap();
+    for collisions in [1, u32::MAX] {
+        *f.store.collide_into.lock().unwrap() = Some((victim_key.clone(), collisions));
+        let mut attacker = Jar::default();
+        let r = attacker.send(&app, "POST", "/set/cart/1").await;
+        *f.store.collide_into.lock().unwrap() = None;
+        if collisions == 1 {
+            assert_eq!(r.status, StatusCode::OK);
+            assert_eq!(attacker.send(&app, "GET", "/get/cart").await.body, "1");
+            assert_eq!(attacker.send(&app, "GET", "/get/user").await.body, "none");
+            assert_ne!(id_of(&mut attacker, &app).await, victim_id);
+        } else {
+            assert!(r.status.is_server_error(), "{}", r.status);
+            assert!(r.body.is_empty() && r.set_cookie.is_empty());
+        }
+        let after = manager.load_by_id(&victim_id).await.unwrap().unwrap();
+        assert!(after == before, "the victim's record was written");
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    assert_eq!(victim.send(&app, "GET", "/get/user").await.body, "victim");
+    assert_eq!(victim.send(&app, "GET", "/get/cart").await.body, "none");
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -165,14 +162,7 @@ fn hex(bytes: &[u8]) -> String {
 /// bytes) or the cookie, whatever happens: login, spill, regenerate, bogus
 /// cookies, a store failure, logout.
 pub async fn attack_11_raw_ids_never_reach_the_store_or_the_logs(f: Fixture) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs(tracing::Level::TRACE);
 
     let manager = f.manager(|b| b.cookie_only_threshold(64));
     let app = app(manager.clone());
@@ -204,7 +194,7 @@ pub async fn attack_11_raw_ids_never_reach_the_store_or_the_logs(f: Fixture) {
 
     let keys = f.raw_keys().await.join("\n");
     let values = f.raw_values().await;
-    let lines = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let lines = logs.text();
     assert!(
         lines.contains("session cookie rejected"),
         "logs not captured"
