@@ -69,8 +69,11 @@ const text = async (page, sel) => (await page.textContent(sel)).trim();
 const sessionCookies = async (context) =>
   (await context.cookies()).filter((c) => c.name === 'session' || c.name.startsWith('session.'));
 
+// Click a form's button and wait for the whole POST, 303, GET / navigation
+// (waitForURL would return at once: the page is already at /).
 async function click(page, sel) {
-  await Promise.all([page.waitForURL(/\/$/), page.click(sel)]);
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(sel)]);
+  assert.equal(new URL(page.url()).pathname, '/');
 }
 
 for (const [name, bin] of Object.entries(demos)) {
