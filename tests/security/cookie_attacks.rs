@@ -56,6 +56,34 @@ pub async fn attack_01_any_single_byte_change_is_no_session(f: Fixture) {
             "a tampered cookie reached the store"
         );
     }
+    // A cookie-only session split over chunks: one change in any chunk.
+    let app = f.app(|b| b.max_cookie_len(800));
+    let mut jar = Jar::default();
+    jar.send(&app, "POST", "/big/1500").await;
+    let chunks: Vec<String> = (0..)
+        .map_while(|i| jar.get(&format!("session.{i}")).map(str::to_owned))
+        .collect();
+    assert!(chunks.len() >= 2, "not chunked: {:?}", jar.names());
+    let header = |chunks: &[String]| {
+        let pairs: Vec<String> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("session.{i}={c}"))
+            .collect();
+        pairs.join("; ")
+    };
+    let r = send_raw(&app, "GET", "/get/big", Some(&header(&chunks))).await;
+    assert_eq!(r.body.len(), 1500, "the intact chunks read back");
+    for (n, chunk) in chunks.iter().enumerate() {
+        for at in 0..chunk.len() {
+            let mut changed = chunks.clone();
+            let mut bytes = chunk.clone().into_bytes();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            changed[n] = String::from_utf8(bytes).unwrap();
+            let r = send_raw(&app, "GET", "/get/big", Some(&header(&changed))).await;
+            assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "none"));
+        }
+    }
 }
 
 /// The cookie-signature append bug (an unsign that compared only a prefix
