@@ -49,7 +49,7 @@ pub use crate::store::{
     CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, CleanupStopped, Durability, SessionStore,
     SessionStoreExt,
 };
-pub use crate::tiered::{CircuitBreaker, TieredStore};
+pub use crate::tiered::{CacheOutageWrites, CircuitBreaker, TieredStore};
 
 /// Re-exported so drivers implement the traits with the same macro version.
 pub use async_trait::async_trait;

@@ -46,6 +46,9 @@ counters! {
     cache_circuit_opens,
     /// Cache tier calls skipped while the circuit was open.
     cache_calls_skipped,
+    /// Writes refused because the cache could not invalidate the old entry
+    /// first (see [`crate::CacheOutageWrites`]).
+    writes_refused_cache_outage,
     /// Reads from the durable tier.
     durable_reads,
     /// Writes (create, save, touch, delete) to the durable tier.

@@ -8,6 +8,7 @@
 mod browser;
 mod check;
 mod http;
+mod instances;
 mod model;
 mod outages;
 mod races;
@@ -27,6 +28,7 @@ pub use self::http::{
     http_tampered_cookies_are_no_session_on, http_terminate_deletes_everywhere,
     http_terminate_deletes_everywhere_on,
 };
+pub use self::instances::fault_cache_outage_leaves_no_other_instance_stale;
 pub use self::model::{DEFAULT_SEED, ModelRun, model_based_random_operations, model_based_with};
 pub use self::outages::{
     CACHE_TIMEOUT, DURABLE_ALLOWANCE, fault_cache_failures_leave_no_stale_or_ahead_entry,
@@ -203,6 +205,11 @@ pub fn all() -> Vec<Case> {
             "faults",
             CacheTier,
             fault_durable_failures_are_typed_and_lose_nothing
+        ),
+        case!(
+            "faults",
+            CacheTier,
+            fault_cache_outage_leaves_no_other_instance_stale
         ),
         case!("faults", Contract, fault_durable_failure_is_an_opaque_5xx),
         case!("model", Contract, model_based_random_operations),
