@@ -53,6 +53,8 @@ const CASES: &[(&str, Case<Fixture>)] = cases![
 
 fn main() {
     let args = Arguments::from_args();
+    // Every case logs into one capture, which attack 11 searches for ids.
+    common::capture_all_logs(tracing::Level::TRACE);
     let mut tests = trials("memory", Ok(Fixture::memory as fn() -> Fixture), CASES);
     tests.extend(trials(
         "redis",

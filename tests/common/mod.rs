@@ -238,16 +238,25 @@ impl std::io::Write for Logs {
     }
 }
 
-/// Capture this thread's `tracing` events up to `level` until the guard drops.
-pub fn capture_logs(level: tracing::Level) -> (Logs, tracing::subscriber::DefaultGuard) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(level)
-        .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
+/// Capture every thread's `tracing` events up to `level`, for the rest of
+/// the test binary (a global subscriber: a per-thread one misses events when
+/// tests run in parallel, as tracing caches each call site's interest
+/// process-wide). Later calls return the same capture.
+pub fn capture_all_logs(level: tracing::Level) -> Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(level)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+        logs
+    })
+    .clone()
 }
 
 /// Counts every call into the wrapped store, and can be told to fail.

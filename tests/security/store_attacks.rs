@@ -10,7 +10,7 @@ use tiered_sessions::codec::encode_value;
 use tiered_sessions::internals::{CookieToEncode, encode_cookie};
 use tiered_sessions::{Clock, Record, SessionId};
 
-use crate::common::{Jar, Reply, app, capture_logs, send_raw, with_slow_write};
+use crate::common::{Jar, Reply, app, capture_all_logs, send_raw, with_slow_write};
 use crate::fixture::Fixture;
 
 async fn id_of(jar: &mut Jar, app: &Router) -> SessionId {
@@ -162,7 +162,7 @@ fn hex(bytes: &[u8]) -> String {
 /// bytes) or the cookie, whatever happens: login, spill, regenerate, bogus
 /// cookies, a store failure, logout.
 pub async fn attack_11_raw_ids_never_reach_the_store_or_the_logs(f: Fixture) {
-    let (logs, _guard) = capture_logs(tracing::Level::TRACE);
+    let logs = capture_all_logs(tracing::Level::TRACE);
 
     let manager = f.manager(|b| b.cookie_only_threshold(64));
     let app = app(manager.clone());
