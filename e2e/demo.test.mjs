@@ -120,6 +120,8 @@ for (const [name, bin] of Object.entries(demos)) {
       assert.equal(await text(page, '#user'), 'alice');
       assert.equal(await text(page, '#visits'), '2');
       assert.equal(await text(page, '#cookie-count'), '1');
+      // The cookie now carries only the signed id and times, not 8 KiB.
+      assert.ok(Number(await text(page, '#cookie-bytes')) < 200);
       assert.ok(Number(await text(page, '#m-durable_writes')) >= 1);
       await page.screenshot({ path: path.join(shots, `${name}-03-spilled.png`), fullPage: true });
       await click(page, '#shrink');
