@@ -21,9 +21,14 @@ const NUMBERS: &[&str] = &["visits", "last_seen"];
 /// `GET /counter`: the visit count before this visit, as plain text (for
 /// curl: `0`, then `1`, …).
 pub async fn counter_text(session: &Session) -> Result<String> {
+    Ok(count_visit(session).await?.to_string())
+}
+
+/// Count one visit; the count before it.
+async fn count_visit(session: &Session) -> Result<u64> {
     let n: u64 = session.get("visits").await?.unwrap_or(0);
     session.insert("visits", &(n + 1)).await?;
-    Ok(n.to_string())
+    Ok(n)
 }
 
 /// Apply the action `name` with its form (query and body fields). Unknown
@@ -32,8 +37,7 @@ pub async fn act(session: &Session, name: &str, form: &BTreeMap<String, String>)
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     match name {
         "counter" => {
-            let n: u64 = session.get("visits").await?.unwrap_or(0);
-            session.insert("visits", &(n + 1)).await?;
+            count_visit(session).await?;
         }
         "login" => {
             if let Some(user) = field("user") {
@@ -45,6 +49,7 @@ pub async fn act(session: &Session, name: &str, form: &BTreeMap<String, String>)
         }
         "set" => {
             if let (Some(k), Some(v)) = (field("key"), field("value")) {
+                // The number keys change through their own buttons only.
                 if !NUMBERS.contains(&k) {
                     session.insert(k, v).await?;
                 }
