@@ -10,6 +10,7 @@ use sha2::Sha256;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::keys::{KeyRing, MIN_KEY_LEN};
+use crate::principal::PrincipalHasher;
 use crate::session::SetCookieTemplate;
 use crate::session_id::StoreKeyHasher;
 
@@ -49,6 +50,9 @@ pub struct SessionConfig {
     pub(crate) touch_interval: Duration,
     pub(crate) save_on_server_error: bool,
     pub(crate) max_conflict_retries: u32,
+    pub(crate) revocation_check_interval: Duration,
+    pub(crate) store_bound_sessions: bool,
+    pub(crate) principals: PrincipalHasher,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -81,6 +85,8 @@ impl SessionConfig {
             touch_interval: None,
             save_on_server_error: false,
             max_conflict_retries: 8,
+            revocation_check_interval: DEFAULT_REVOCATION_CHECK_INTERVAL,
+            store_bound_sessions: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -130,9 +136,15 @@ impl fmt::Debug for SessionConfig {
             .field("touch_interval", &self.touch_interval)
             .field("save_on_server_error", &self.save_on_server_error)
             .field("max_conflict_retries", &self.max_conflict_retries)
+            .field("revocation_check_interval", &self.revocation_check_interval)
+            .field("store_bound_sessions", &self.store_bound_sessions)
             .finish_non_exhaustive()
     }
 }
+
+/// How long a process trusts what it read of a principal's revocations
+/// before a bound cookie-only session's load reads them again (10 s).
+pub const DEFAULT_REVOCATION_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Builder for [`SessionConfig`]; see the README for every option and default.
 #[derive(Clone)]
@@ -154,6 +166,8 @@ pub struct SessionConfigBuilder {
     touch_interval: Option<Duration>,
     save_on_server_error: bool,
     max_conflict_retries: u32,
+    revocation_check_interval: Duration,
+    store_bound_sessions: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -231,6 +245,21 @@ impl SessionConfigBuilder {
         /// request fails (default 8).
         max_conflict_retries: u32
     );
+    setter!(
+        /// Longest time a process trusts its cached copy of a principal's
+        /// revocations (default 10 s, whole seconds): a revoked cookie-only
+        /// session (a copied cookie included) is refused within this delay,
+        /// at one store read per principal per process per interval. Zero
+        /// reads the store on every load of a bound session.
+        revocation_check_interval: Duration
+    );
+    setter!(
+        /// Keep sessions bound to a principal in the store, never in the
+        /// cookie alone (default false), so logout and revocation take effect
+        /// at once and an old cookie can never replay older state. Unbound
+        /// sessions stay cookie-only below the threshold.
+        store_bound_sessions: bool
+    );
 
     /// Cookie `Domain` (default none: host-only).
     pub fn domain(mut self, domain: &str) -> Self {
@@ -280,6 +309,7 @@ impl SessionConfigBuilder {
             None => derive_store_secret(&self.signing_keys[0])?,
         };
         let store_keys = StoreKeyHasher::new(&store_secret)?;
+        let principals = PrincipalHasher::new(&store_secret)?;
         if self.cookie_name.is_empty() || !self.cookie_name.bytes().all(is_token_byte) {
             return Err(Error::config(
                 "the cookie name must be a non-empty RFC 6265 token (no spaces, `;`, `=`, CR or LF)",
@@ -361,6 +391,9 @@ impl SessionConfigBuilder {
             touch_interval,
             save_on_server_error: self.save_on_server_error,
             max_conflict_retries: self.max_conflict_retries,
+            revocation_check_interval: self.revocation_check_interval,
+            store_bound_sessions: self.store_bound_sessions,
+            principals,
             clock: self.clock,
         })
     }

@@ -3,6 +3,7 @@
 
 mod data;
 mod load;
+mod principal;
 mod save;
 mod set_cookie;
 mod state;
@@ -21,6 +22,8 @@ use crate::codec;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::principal::binding::{BINDING_KEY, is_reserved};
+use crate::principal::cache::RevocationCache;
 use crate::request_cookies::RequestCookies;
 use crate::session_id::SessionId;
 use crate::store::{Durability, SessionStore};
@@ -37,6 +40,8 @@ pub(crate) struct Context {
     pub(crate) config: SessionConfig,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// What this process last read of principals' revocations.
+    pub(crate) revocations: RevocationCache,
 }
 
 /// A request's session: lazily loaded, written at most once after the handler.
@@ -93,6 +98,10 @@ impl Session {
                     *state = State::Ready(active);
                     None
                 }
+                FromCookie::Check(active) => {
+                    *state = State::Ready(self.check_revoked(active).await?);
+                    None
+                }
                 FromCookie::Fetch(fetch) => Some(fetch),
             };
             if let Some(fetch) = fetch {
@@ -117,6 +126,9 @@ impl Session {
     /// A store error while loading, or [`Error::Codec`] if the stored value is
     /// not a `T`.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        if is_reserved(key) {
+            return Ok(None);
+        }
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
         active
@@ -132,6 +144,7 @@ impl Session {
         value: &T,
         durability: Durability,
     ) -> Result<()> {
+        reject_reserved(key)?;
         let bytes = codec::encode_value(value)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
@@ -158,6 +171,7 @@ impl Session {
     }
 
     async fn take(&self, key: &str, durability: Durability) -> Result<bool> {
+        reject_reserved(key)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
         Ok(active.data.remove(key, durability))
@@ -188,6 +202,13 @@ impl Session {
         let active = self.active(&mut state).await?;
         active.data = Data::empty();
         active.cleared = Some(Durability::Durable);
+        // The owner is no data: a cleared session stays bound.
+        if let Some(binding) = &active.binding {
+            let bytes = binding.to_bytes();
+            active
+                .data
+                .set(BINDING_KEY, Some(bytes), Durability::Durable);
+        }
         Ok(())
     }
 
@@ -212,6 +233,8 @@ impl Session {
         active.id = Some(SessionId::generate()?);
         active.origin = Origin::New;
         active.force_write = true;
+        // A bound session's index entry must follow it to its new record.
+        active.index_due |= active.binding.is_some();
         Ok(())
     }
 
@@ -226,6 +249,12 @@ impl Session {
         let now = config.clock.now();
         let active = self.active(&mut state).await?;
         let mut doomed = std::mem::take(&mut active.doomed);
+        let mut unbound = std::mem::take(&mut active.unbound);
+        if let Some(binding) = active.binding.take() {
+            // Copies of a cookie-only session's cookie stay valid until they
+            // expire: the save denies its handle so they are refused too.
+            unbound.push((binding, active.created_at));
+        }
         if let (Some(id), Origin::Stored(_)) = (active.id.clone(), active.origin) {
             doomed.push(Doomed {
                 key: active.store_key(&config.store_keys, &id),
@@ -238,6 +267,7 @@ impl Session {
         }
         *active = Active::fresh(now, config);
         active.doomed = doomed;
+        active.unbound = unbound;
         active.terminated = true;
         Ok(())
     }
@@ -287,7 +317,7 @@ impl Session {
     /// A store error while loading.
     pub async fn is_empty(&self) -> Result<bool> {
         let mut state = self.inner.state.lock().await;
-        Ok(self.active(&mut state).await?.data.is_empty())
+        Ok(self.active(&mut state).await?.data.has_no_app_entries())
     }
 
     /// Save after the handler: once, only if something changed (or the expiry
@@ -321,6 +351,14 @@ impl Session {
         };
         self.finish_touched(status).instrument(span).await
     }
+}
+
+/// Keys starting with NUL are the library's (a session's binding lives under one).
+fn reject_reserved(key: &str) -> Result<()> {
+    if is_reserved(key) {
+        return Err(Error::codec("session keys starting with NUL are reserved"));
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Session {

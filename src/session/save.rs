@@ -49,6 +49,11 @@ impl Session {
         if stored && !active.doomed.is_empty() {
             return None;
         }
+        if !active.unbound.is_empty()
+            || (active.binding.is_some() && self.index_work_due(active, config.clock.now()))
+        {
+            return None;
+        }
         let stored_origin = matches!(active.origin, Origin::Stored(_));
         if active.id.is_none() && active.data.is_empty() {
             let written = Self::nothing_left(active);
@@ -101,6 +106,7 @@ impl Session {
                 store.delete(&doomed.key, now).await?;
             }
         }
+        self.sync_index(active, now).await?;
         self.render(written, now)
     }
 
@@ -129,7 +135,9 @@ impl Session {
     fn cookie_fit(&self, active: &Active) -> Option<Measure> {
         let ctx = &self.inner.ctx;
         let threshold = ctx.config.cookie_only_threshold;
-        if ctx.store.is_some() && threshold == 0 {
+        if ctx.store.is_some()
+            && (threshold == 0 || (ctx.config.store_bound_sessions && active.binding.is_some()))
+        {
             return None;
         }
         let measure = active.data.measure();
@@ -183,6 +191,7 @@ impl Session {
             // name a stored record (one that a logout may already have ended).
             active.id = Some(SessionId::generate()?);
             active.origin = Origin::New;
+            active.index_due |= active.binding.is_some();
         }
         self.stamp(active, now);
         self.store_once(store, active, now).await?;
@@ -196,10 +205,27 @@ impl Session {
         Ok(Written::Cookie(contents(active, id, CookieBody::Stored)))
     }
 
-    /// The session is active now: its expiry counts from here.
+    /// The session is active now: its expiry counts from here. A bound
+    /// session's times move only when its index entry is rewritten too (at
+    /// most once per `touch_interval`, like a read-only refresh), so the
+    /// listing always shows its true expiry.
     fn stamp(&self, active: &mut Active, now: UnixTime) {
+        if active.binding.is_some() {
+            if !self.index_work_due(active, now) {
+                return;
+            }
+            active.index_due = true;
+        }
         active.last_active = now;
         active.expires_at = self.inner.ctx.config.expiry(active.created_at, now);
+    }
+
+    /// Whether a bound session's save must rewrite its index entry: it was
+    /// bound, moved or described, or its expiry is due for a refresh.
+    fn index_work_due(&self, active: &Active, now: UnixTime) -> bool {
+        active.index_due
+            || now.saturating_sub(active.last_active)
+                >= self.inner.ctx.config.touch_interval.as_secs()
     }
 
     /// Write the session into the cookie (it fits, or there is no store).
@@ -232,6 +258,7 @@ impl Session {
             // Moving back into the cookie: the server copy goes.
             let key = active.store_key(&config.store_keys, &id);
             active.doom(key, Some(version));
+            active.index_due |= active.binding.is_some();
         }
         active.origin = Origin::Cookie;
         let encoded = active.data.encode(measure);
