@@ -210,7 +210,10 @@ async fn log_out_other_devices_keeps_this_one() {
         "1"
     );
     w.clock.advance(Duration::from_secs(INTERVAL));
-    assert_eq!(send(&w.phone_app, &mut phone, "GET", "/me").await, "anonymous");
+    assert_eq!(
+        send(&w.phone_app, &mut phone, "GET", "/me").await,
+        "anonymous"
+    );
     assert_eq!(send(&w.phone_app, &mut laptop, "GET", "/me").await, "alice");
     let listed = send(&w.laptop_app, &mut laptop, "GET", "/sessions").await;
     assert_eq!(listed.lines().count(), 1, "{listed}");

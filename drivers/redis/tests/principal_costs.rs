@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{Case, env, trials, unique};
-use tiered_sessions::{
-    ManualClock, RequestCookies, SessionConfig, SessionManager, SessionStore,
-};
+use tiered_sessions::{ManualClock, RequestCookies, SessionConfig, SessionManager, SessionStore};
 use tiered_sessions_redis::{RedisStore, redis};
 
 type Store = Arc<RedisStore>;
@@ -80,10 +78,7 @@ async fn the_principal_is_never_in_clear(s: Store) {
     login(&m, "alice@example.com").await;
     let key = s.principal_key(&m.principal_hash("alice@example.com"));
     assert!(!key.contains("alice"));
-    let fields: Vec<(Vec<u8>, Vec<u8>)> = s
-        .query(redis::cmd("HGETALL").arg(&key))
-        .await
-        .unwrap();
+    let fields: Vec<(Vec<u8>, Vec<u8>)> = s.query(redis::cmd("HGETALL").arg(&key)).await.unwrap();
     assert!(!fields.is_empty());
     for (f, v) in fields {
         let all = [f, v].concat();
