@@ -8,6 +8,8 @@
 //! listing are counted, not timed, by the Redis driver's `principal_costs`
 //! test.
 
+#![allow(missing_docs, clippy::unwrap_used)] // A failed unwrap is a failed bench.
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;

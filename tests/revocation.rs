@@ -245,3 +245,34 @@ async fn binding_without_a_principal_index_is_an_error_not_a_session() {
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert!(!String::from_utf8_lossy(&body).contains("alice"));
 }
+
+#[tokio::test]
+async fn the_binding_is_no_data_handlers_can_see_or_set() {
+    let clock = ManualClock::new(T0);
+    let config = SessionConfig::builder([[0x42u8; 32]])
+        .clock(Arc::new(clock))
+        .build()
+        .unwrap();
+    let m = SessionManager::new(config, MemoryStore::new());
+    let s = m.start(tiered_sessions::RequestCookies::from_raw(
+        std::iter::empty::<&[u8]>(),
+    ));
+    s.bind_principal("alice").await.unwrap();
+    assert!(s.is_empty().await.unwrap(), "a binding alone is no data");
+    assert!(s.keys().await.unwrap().is_empty());
+    assert!(s.insert("\0bound", &1u8).await.is_err());
+    assert!(s.remove("\0bound").await.is_err());
+    assert_eq!(s.get::<u8>("\0bound").await.unwrap(), None);
+    s.insert("user", "alice").await.unwrap();
+    s.clear().await.unwrap();
+    assert!(s.is_bound().await.unwrap(), "clear() keeps the owner");
+    let handle = s.principal_handle().await.unwrap().unwrap();
+    s.set_description(&"é".repeat(200)).await.unwrap();
+    let cookies = s.finish(200).await.unwrap();
+    assert!(!cookies.set_cookie.is_empty(), "a bound session is kept");
+    let listed = m.list_sessions("alice", Some(&handle)).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].current);
+    assert!(listed[0].description.len() <= tiered_sessions::MAX_DESCRIPTION_LEN);
+    assert!(m.list_sessions("bob", None).await.unwrap().is_empty());
+}

@@ -4,6 +4,7 @@
 mod data;
 mod load;
 mod principal;
+mod refresh;
 mod save;
 mod set_cookie;
 mod state;

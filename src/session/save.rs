@@ -14,6 +14,7 @@ use crate::session_id::SessionId;
 use crate::store::SessionStore;
 
 use super::data::Measure;
+use super::refresh::Refresh;
 use super::set_cookie::{ResponseCookies, removals, set_cookies};
 use super::state::{Active, Origin};
 use super::{Session, State};
@@ -24,7 +25,7 @@ use super::{Session, State};
 /// record that holds the id.
 const MAX_ID_ATTEMPTS: usize = 4;
 
-enum Written {
+pub(super) enum Written {
     Cookie(CookieContents),
     Remove,
     Nothing,
@@ -209,7 +210,7 @@ impl Session {
     /// session's times move only when its index entry is rewritten too (at
     /// most once per `touch_interval`, like a read-only refresh), so the
     /// listing always shows its true expiry.
-    fn stamp(&self, active: &mut Active, now: UnixTime) {
+    pub(super) fn stamp(&self, active: &mut Active, now: UnixTime) {
         if active.binding.is_some() {
             if !self.index_work_due(active, now) {
                 return;
@@ -397,70 +398,6 @@ impl Session {
             tracing::warn!(error = %e, "could not remove an abandoned session record; it expires with its TTL");
         }
     }
-
-    /// Whether the browser's cookie must be re-sent so its own expiry keeps
-    /// rolling: at most once per `touch_interval`.
-    fn cookie_due(&self, active: &Active, now: UnixTime) -> bool {
-        let config = &self.inner.ctx.config;
-        config.idle_timeout.is_some()
-            && active.issued.as_ref().is_none_or(|i| {
-                now.saturating_sub(i.last_active) >= config.touch_interval.as_secs()
-            })
-    }
-
-    /// Whether a read-only request refreshes the expiry: at most once per
-    /// `touch_interval`.
-    fn refresh_due(&self, active: &Active, now: UnixTime) -> bool {
-        let config = &self.inner.ctx.config;
-        let oldest = active.issued.as_ref().map_or(active.last_active, |i| {
-            i.last_active.min(active.last_active)
-        });
-        config.idle_timeout.is_some()
-            && now.saturating_sub(oldest) >= config.touch_interval.as_secs()
-    }
-
-    /// A read-only request: refresh the expiry when the throttle allows, and
-    /// re-issue a cookie signed with an old key or under another encryption
-    /// setting. A stored session due for a refresh needs [`Session::touch`].
-    fn refresh(&self, active: &mut Active, now: UnixTime) -> Refresh {
-        let Some(id) = active.id.clone() else {
-            return Refresh::Done(Written::Nothing);
-        };
-        let due = self.refresh_due(active, now);
-        if !due && !active.reissue {
-            return Refresh::Done(Written::Nothing);
-        }
-        if due {
-            self.stamp(active, now);
-        }
-        let body = match active.origin {
-            Origin::Stored(_) if due => return Refresh::Touch(id),
-            Origin::Stored(_) => CookieBody::Stored,
-            _ => CookieBody::Data(active.data.to_encoded()),
-        };
-        Refresh::Done(Written::Cookie(contents(active, id, body)))
-    }
-
-    /// Refresh a stored session's expiry in the store, then in the cookie.
-    async fn touch(&self, active: &mut Active, id: SessionId, now: UnixTime) -> Result<Written> {
-        let ctx = &self.inner.ctx;
-        let store = ctx.store.as_ref().ok_or(Error::NotFound)?;
-        let key = active.store_key(&ctx.config.store_keys, &id);
-        match store.touch(&key, active.expires_at, now, now).await {
-            Ok(()) => Ok(Written::Cookie(contents(active, id, CookieBody::Stored))),
-            // Ended by another request meanwhile: nothing to refresh, and no
-            // cookie either (the browser may already hold a newer one from
-            // that request).
-            Err(Error::NotFound) => Ok(Written::Nothing),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-enum Refresh {
-    Done(Written),
-    /// The store's copy must be touched first.
-    Touch(SessionId),
 }
 
 fn ended() -> Error {
@@ -487,7 +424,7 @@ fn record(active: &mut Active, version: u64) -> Record {
     }
 }
 
-fn contents(active: &Active, id: SessionId, body: CookieBody) -> CookieContents {
+pub(super) fn contents(active: &Active, id: SessionId, body: CookieBody) -> CookieContents {
     CookieContents {
         id,
         expires_at: active.expires_at,
