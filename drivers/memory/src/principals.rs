@@ -50,9 +50,18 @@ impl Principal {
 }
 
 /// The principals of one store, ordered by hash so cleanup can resume.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Principals {
     map: BTreeMap<String, Principal>,
+}
+
+// Entries hold descriptions and store keys: `Debug` shows only how many.
+impl std::fmt::Debug for Principals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principals")
+            .field("count", &self.map.len())
+            .finish()
+    }
 }
 
 impl Principals {
