@@ -2,7 +2,9 @@
 //! run: a read of one key of a ~1 KiB cookie-only session, unbound and bound
 //! (revocation checks on, the process-local cache warm: the steady state),
 //! at the framework-neutral level (`SessionManager::start`, `Session::get`,
-//! `Session::finish`), so the difference is the check itself.
+//! `Session::finish`). `unbound_same_size` carries an ordinary value as long
+//! as the binding, so `bound` minus it is the check alone, and it minus
+//! `unbound` what the binding's bytes cost the cookie codec.
 //!
 //! `cargo bench --bench principals`. Store round trips of binding and
 //! listing are counted, not timed, by the Redis driver's `principal_costs`
@@ -34,7 +36,7 @@ async fn fill(session: &Session) {
 }
 
 /// A manager and the `Cookie` header of a ~1 KiB cookie-only session.
-fn session(rt: &tokio::runtime::Runtime, bound: bool) -> (SessionManager, String) {
+fn session(rt: &tokio::runtime::Runtime, bound: bool, padded: bool) -> (SessionManager, String) {
     let config = SessionConfig::builder([[0x42u8; 32]])
         .clock(Arc::new(ManualClock::new(NOW)))
         .revocation_check_interval(Duration::from_secs(10))
@@ -47,6 +49,10 @@ fn session(rt: &tokio::runtime::Runtime, bound: bool) -> (SessionManager, String
         fill(&s).await;
         if bound {
             s.bind_principal("alice@example.com").await.unwrap();
+        }
+        if padded {
+            // Encoded like the binding: a 6-byte key and a 57-byte value.
+            s.insert("zbound", &"p".repeat(56)).await.unwrap();
         }
         let mut jar = Jar::new();
         jar.update_from(&s.finish(200).await.unwrap());
@@ -65,8 +71,13 @@ fn read_paths(c: &mut Criterion) {
         .build()
         .unwrap();
     let mut group = c.benchmark_group("cookie_read");
-    for (name, bound) in [("unbound", false), ("bound", true)] {
-        let (manager, header) = session(&rt, bound);
+    for (name, bound, padded) in [
+        ("unbound", false, false),
+        ("unbound_same_size", false, true),
+        ("bound", true, false),
+    ] {
+        let (manager, header) = session(&rt, bound, padded);
+        eprintln!("{name}: a Cookie header of {} bytes", header.len());
         group.bench_function(name, |b| {
             b.iter(|| {
                 rt.block_on(async {
