@@ -122,44 +122,8 @@ impl Revocations {
     pub fn revokes(&self, handle: &SessionHandle, bound_at: UnixTime) -> bool {
         // "At or before": a login in the same second as a revocation is
         // revoked too (the safe side of a one-second clock).
-        (bound_at <= self.not_before && self.except.as_ref() != Some(handle))
+        (self.not_before > 0 && bound_at <= self.not_before && self.except.as_ref() != Some(handle))
             || self.denied.iter().any(|(h, _)| h == handle)
-    }
-
-    /// The deny entries as bytes: 16 bytes of handle and 8 of time
-    /// (big-endian) each, for stores that keep them in one field.
-    pub fn denied_to_bytes(denied: &[(SessionHandle, UnixTime)]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(denied.len() * 24);
-        for (h, until) in denied {
-            out.extend_from_slice(h.as_bytes());
-            out.extend_from_slice(&until.to_be_bytes());
-        }
-        out
-    }
-
-    /// Decode [`Revocations::denied_to_bytes`]'s output, keeping the entries
-    /// still in force at `now`.
-    ///
-    /// # Errors
-    /// [`Error::Codec`] when the length is not a multiple of 24.
-    pub fn denied_from_bytes(
-        bytes: &[u8],
-        now: UnixTime,
-    ) -> Result<Vec<(SessionHandle, UnixTime)>> {
-        if bytes.len() % 24 != 0 {
-            return Err(Error::codec("malformed deny list"));
-        }
-        Ok(bytes
-            .chunks_exact(24)
-            .filter_map(|c| {
-                let mut h = [0u8; 16];
-                h.copy_from_slice(&c[..16]);
-                let mut t = [0u8; 8];
-                t.copy_from_slice(&c[16..]);
-                let until = u64::from_be_bytes(t);
-                (until > now).then_some((SessionHandle(h), until))
-            })
-            .collect())
     }
 }
 
@@ -235,12 +199,10 @@ mod tests {
         assert!(!r.revokes(&a, 50));
         assert!(r.revokes(&b, 100));
         assert!(!r.revokes(&b, 101));
-        let denied = vec![(b, 500), (a, 90)];
-        let bytes = Revocations::denied_to_bytes(&denied);
-        assert_eq!(
-            Revocations::denied_from_bytes(&bytes, 100).unwrap(),
-            vec![(b, 500)]
-        );
-        assert!(Revocations::denied_from_bytes(&bytes[1..], 0).is_err());
+        let denied = Revocations {
+            denied: vec![(a, 500)],
+            ..Revocations::default()
+        };
+        assert!(denied.revokes(&a, 1000) && !denied.revokes(&b, 0));
     }
 }
