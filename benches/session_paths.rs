@@ -6,6 +6,10 @@
 //! `new_session_small` one value). The `cookie_header` group reads a session
 //! through a valid cookie and through hostile `Cookie` headers (64 KiB of
 //! copies of the name, 500 random pairs): the work per request stays bounded.
+//! The `in_flight_x64` group runs 64 requests at once on 64 sessions (each its
+//! own ~1 KiB session, `join_all` on one current-thread runtime), read and
+//! write, no layer, cookie-only and memory store: the time is per batch of 64 (the
+//! Redis figures of the same load are in `drivers/redis/benches/redis_paths.rs`).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -17,6 +21,7 @@ use axum::http::{HeaderValue, Request};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
+use futures_util::future::join_all;
 use tiered_sessions::{Session, SessionConfig, SessionLayer, SessionManager};
 use tiered_sessions_memory::MemoryStore;
 use tower::ServiceExt;
@@ -163,6 +168,8 @@ fn bench(c: &mut Criterion) {
         g.finish();
     }
 
+    in_flight(c, &rt);
+
     // Hostile `Cookie` headers against a valid one, with a subscriber that
     // formats every event (into a sink), so log cost counts too.
     let _logs = tracing::subscriber::set_default(
@@ -193,6 +200,43 @@ fn bench(c: &mut Criterion) {
                 black_box(call(&cookie_app, request("GET", "/read", Some(header))).await)
             })
         });
+    }
+    g.finish();
+}
+
+/// Requests in flight at once, each on its own session.
+const FANOUT: usize = 64;
+
+/// `FANOUT` reads or writes in flight on `FANOUT` sessions, per batch.
+fn in_flight(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let mut g = c.benchmark_group("in_flight_x64");
+    for (name, threshold) in [
+        ("baseline", None),
+        ("cookie", Some(4096)),
+        ("store", Some(0)),
+    ] {
+        let app = match threshold {
+            Some(t) => routes().layer(SessionLayer::new(manager(t))),
+            None => baseline_routes(),
+        };
+        let jars: Vec<HeaderValue> = rt
+            .block_on(join_all(
+                (0..FANOUT).map(|_| call(&app, request("POST", "/fill", None))),
+            ))
+            .into_iter()
+            .map(|jar| shared_value(jar.join("; ")))
+            .collect();
+        for (path, method) in [("read", "GET"), ("write", "POST")] {
+            let uri = format!("/{path}");
+            g.bench_function(format!("{name}/{path}_x64"), |b| {
+                b.to_async(rt).iter(|| {
+                    join_all(
+                        jars.iter()
+                            .map(|jar| call(&app, request(method, &uri, Some(jar)))),
+                    )
+                })
+            });
+        }
     }
     g.finish();
 }

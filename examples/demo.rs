@@ -1,163 +1,78 @@
-//! The demo app: `cargo run --example demo`, then open <http://127.0.0.1:3000/>.
+//! The demo app: `cargo run --example demo`, then open <http://127.0.0.1:3000/>
+//! and click: count visits, log in (a new session id), set and remove keys,
+//! spill the session to the store and move it back, log out. The page shows
+//! the user, where the session lives (cookie or store), the session cookies'
+//! size and count, and the counters; `/stats` answers them as JSON.
 //!
 //! Runs on the embedded default — the memory driver, as a cache tier in front of
 //! a memory "durable" tier — so it needs no services. With
 //! `TIERED_SESSIONS_REDIS_URL` (or `TIERED_SESSIONS_REDIS_CLUSTER_URLS`) set it
 //! keeps sessions in Redis instead, as a whole store. `PORT` overrides the port;
-//! `SESSION_KEY` (64 hex characters) keeps sessions valid across restarts.
+//! `SESSION_KEY` (64 hex characters) keeps sessions valid across restarts;
+//! `COOKIE_ONLY_THRESHOLD` moves the spill point. `examples/demo_actix.rs` is
+//! the same app on actix-web; both render `examples/common/page.rs`.
+
+#[path = "common/page.rs"]
+mod page;
+#[path = "common/setup.rs"]
+mod setup;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use tiered_sessions::{
-    FromEnv, Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore,
-    TieredStore,
-};
-use tiered_sessions_memory::{MemoryCache, MemoryStore};
-use tiered_sessions_redis::{RedisCacheBuilder, env as redis_env};
+use setup::Demo;
+use tiered_sessions::{Result, Session, SessionLayer};
 
-const INDEX: &str = r#"<!doctype html>
-<title>tiered-sessions demo</title>
-<h1>tiered-sessions demo</h1>
-<ul>
-<li><a href="/counter">GET /counter</a> — visit count (cookie-only session)</li>
-<li><code>POST /login?user=alice</code> — stores the user and regenerates the session id</li>
-<li><a href="/whoami">GET /whoami</a> — the logged-in user</li>
-<li><code>POST /logout</code> — ends the session everywhere and removes the cookie</li>
-<li><code>POST /big?kib=8</code> — stores enough to spill out of the cookie into the store</li>
-<li><code>POST /shrink</code> — drops the big value: the session moves back into the cookie</li>
-<li><code>POST /seen</code> — a quick (cache-only) write of the last-seen time</li>
-<li><a href="/stats">GET /stats</a> — cookie/store path and cache counters</li>
-</ul>
-"#;
+async fn index(
+    State(demo): State<Demo>,
+    session: Session,
+    headers: HeaderMap,
+) -> Result<Html<String>> {
+    let name = demo.manager.config().cookie_name().to_owned();
+    let cookies = page::cookie_info(
+        &name,
+        headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()),
+    );
+    Ok(Html(page::page(&session, &demo, cookies).await?))
+}
 
 async fn counter(session: Session) -> Result<String> {
-    let n: u64 = session.get("visits").await?.unwrap_or(0);
-    session.insert("visits", &(n + 1)).await?;
-    Ok(n.to_string())
+    page::counter_text(&session).await
 }
 
-#[derive(Deserialize)]
-struct Login {
-    user: String,
+async fn action(session: Session, uri: Uri, body: Bytes) -> Result<Redirect> {
+    let form = page::form(uri.query().unwrap_or(""), &body);
+    page::act(&session, uri.path().trim_start_matches('/'), &form).await?;
+    Ok(Redirect::to("/"))
 }
 
-async fn login(session: Session, Query(q): Query<Login>) -> Result<String> {
-    // New privileges, new id: a session id planted before login is worthless.
-    session.regenerate_id().await?;
-    session.insert("user", &q.user).await?;
-    Ok(format!("logged in as {}\n", q.user))
-}
-
-async fn whoami(session: Session) -> Result<String> {
-    Ok(session
-        .get::<String>("user")
-        .await?
-        .map_or_else(|| "anonymous\n".to_owned(), |u| format!("{u}\n")))
-}
-
-async fn logout(session: Session) -> Result<&'static str> {
-    session.terminate().await?;
-    Ok("logged out\n")
-}
-
-#[derive(Deserialize)]
-struct Big {
-    kib: Option<usize>,
-}
-
-async fn big(session: Session, Query(q): Query<Big>) -> Result<String> {
-    let kib = q.kib.unwrap_or(8).min(256);
-    session.insert("big", &"x".repeat(kib * 1024)).await?;
-    Ok(format!(
-        "stored {kib} KiB: this session now lives in the store\n"
-    ))
-}
-
-async fn shrink(session: Session) -> Result<&'static str> {
-    session.remove("big").await?;
-    Ok("removed the big value: back in the cookie\n")
-}
-
-async fn seen(session: Session) -> Result<String> {
-    let now = tiered_sessions::Clock::now(&tiered_sessions::SystemClock);
-    session.insert_quick("last_seen", &now).await?;
-    Ok(format!("last seen {now} (cache-only write)\n"))
-}
-
-async fn stats(State(manager): State<SessionManager>) -> String {
-    format!("{:#?}\n", manager.metrics().snapshot())
-}
-
-fn signing_key() -> Vec<u8> {
-    if let Ok(hex) = std::env::var("SESSION_KEY") {
-        let bytes: Option<Vec<u8>> = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect();
-        if let Some(b) = bytes.filter(|b| b.len() >= 32) {
-            return b;
-        }
-        eprintln!("SESSION_KEY must be at least 64 hex characters; using a random key");
-    }
-    let mut key = vec![0u8; 32];
-    for chunk in key.chunks_mut(16) {
-        let id = tiered_sessions::SessionId::generate().expect("OS random source");
-        chunk.copy_from_slice(&id.as_bytes()[..chunk.len()]);
-    }
-    key
+async fn stats(State(demo): State<Demo>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        page::stats_json(&demo),
+    )
 }
 
 #[tokio::main]
 async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let metrics = Arc::new(tiered_sessions::Metrics::default());
-    let redis = [redis_env::URL, redis_env::CLUSTER_URLS]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|v| !v.trim().is_empty()));
-    let store: Arc<dyn SessionStore> = if redis {
-        tracing::info!("sessions in Redis (a whole store), from TIERED_SESSIONS_REDIS_*");
-        Arc::new(RedisCacheBuilder::from_env()?.build_store()?)
-    } else {
-        tracing::info!("sessions in memory (set TIERED_SESSIONS_REDIS_URL for Redis)");
-        Arc::new(
-            TieredStore::new(MemoryCache::new(), MemoryStore::new()).with_metrics(metrics.clone()),
-        )
-    };
-    let config = SessionConfig::builder([signing_key()])
-        // The demo serves plain HTTP on localhost; keep Secure on in production.
-        .secure(false)
-        .build()?;
-    let manager = SessionManager::with_shared_store(config, store).with_metrics(metrics);
-    let app = Router::new()
-        .route("/", get(|| async { Html(INDEX) }))
-        .route("/counter", get(counter))
-        .route("/login", post(login))
-        .route("/whoami", get(whoami))
-        .route("/logout", post(logout))
-        .route("/big", post(big))
-        .route("/shrink", post(shrink))
-        .route("/seen", post(seen))
-        .route("/stats", get(stats))
-        .with_state(manager.clone())
-        .layer(SessionLayer::new(manager));
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    setup::init_tracing();
+    let demo = setup::demo()?;
+    let mut app = Router::new()
+        .route("/", get(index))
+        .route("/counter", get(counter).post(action))
+        .route("/stats", get(stats));
+    for name in page::ACTIONS.iter().filter(|a| **a != "counter") {
+        app = app.route(&format!("/{name}"), post(action));
+    }
+    let app = app
+        .with_state(demo.clone())
+        .layer(SessionLayer::new(demo.manager.clone()));
+    let addr = SocketAddr::from(([127, 0, 0, 1], setup::port()));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("tiered-sessions demo on http://{addr}/");
     axum::serve(listener, app)

@@ -6,7 +6,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::error::Error;
-use crate::response_policy::error_status;
+use crate::response_policy::{error_status, report_handler_error};
 use crate::session::Session;
 
 /// The extractor was used on a route without a [`crate::SessionLayer`].
@@ -36,7 +36,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 /// An opaque 500 (503 when retrying may help); the detail goes to `tracing` only.
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        tracing::error!(error = %self, source = ?std::error::Error::source(&self), "session error");
+        report_handler_error(&self);
         StatusCode::from_u16(error_status(&self))
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response()

@@ -142,15 +142,15 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record> {
 pub(crate) struct EncodedData(Vec<u8>);
 
 impl EncodedData {
-    /// Validate `bytes` (as written by [`encode_data`]) without decoding it.
-    /// (Only tests need it: the session reads data that the cookie MAC
-    /// authenticated, see [`EncodedData::from_authenticated`].)
+    /// Validate `bytes` (as written by [`encode_data`]) without decoding it:
+    /// one pass, no allocation. The cookie decoder runs it after the MAC, so
+    /// a correctly signed cookie whose data this version cannot read is
+    /// rejected whole ("no session") instead of read in part.
     ///
     /// # Errors
     /// [`Error::Codec`] on truncated or malformed input, duplicate or unsorted
     /// keys, or trailing bytes.
-    #[cfg(test)]
-    fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         let mut r = Reader(&bytes);
         let count = r.len()?;
         let mut previous: Option<&[u8]> = None;
@@ -167,13 +167,6 @@ impl EncodedData {
         }
         r.finish()?;
         Ok(EncodedData(bytes))
-    }
-
-    /// Wrap bytes that were authenticated by the cookie MAC, so were written by
-    /// this crate's own encoder: skips the validation pass. Reads stay total
-    /// (a malformed entry just ends the iteration), so this cannot panic.
-    pub(crate) fn from_authenticated(bytes: Vec<u8>) -> Self {
-        EncodedData(bytes)
     }
 
     /// Encode `data`.

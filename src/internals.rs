@@ -121,6 +121,14 @@ pub fn encode_cookie(config: &SessionConfig, cookie: &CookieToEncode) -> Result<
     wire::encode(&config.keys, &config.cookie_name, &cookie.0, config.encrypt)
 }
 
+/// `payload` (format byte, flags, id, times, body: see the cookie module)
+/// signed under the configuration's current key as its session cookie's
+/// value, with no check of what it holds: correctly signed cookies that this
+/// version must still refuse.
+pub fn sign_cookie_payload(config: &SessionConfig, payload: &[u8]) -> String {
+    wire::sign_raw(&config.keys, &config.cookie_name, payload)
+}
+
 /// The session cookie values the layer would try to decode from these
 /// `Cookie` header values, in order, and how many copies it would ignore.
 pub fn cookie_candidates(config: &SessionConfig, headers: &[&[u8]]) -> (Vec<Vec<u8>>, usize) {

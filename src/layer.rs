@@ -5,22 +5,27 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::error::Error;
 use crate::manager::SessionManager;
 use crate::request_cookies::RequestCookies;
+use crate::response_policy::{Outcome, after_handler, on_replaced};
 use crate::session::{ResponseCookies, Session};
 
 /// Adds a lazy [`Session`] to each request and saves it after the response.
 ///
-/// A store failure while saving replaces the response with an empty 500 (503 if
-/// retrying may help) and emits a `tracing` error event; the body never shows
-/// internal detail.
+/// A response whose handler read or changed the session gets `Vary: Cookie`
+/// and, when it sets a cookie or names no `Cache-Control` of its own,
+/// `Cache-Control: no-store`. A store failure while saving replaces the
+/// response with an empty 500 (503 if retrying may help); every failure is
+/// counted in [`crate::MetricsSnapshot::save_failures`] and logged as a
+/// `tracing` error event, the first of each kind at once and the rest
+/// summarized every few seconds. Neither body nor event shows a cookie, an id
+/// or session data.
 #[derive(Clone, Debug)]
 pub struct SessionLayer {
     manager: SessionManager,
@@ -49,15 +54,6 @@ impl<S> Layer<S> for SessionLayer {
 pub struct SessionService<S> {
     inner: S,
     manager: SessionManager,
-}
-
-/// The status for a store error: 503 when a retry may help, else 500.
-pub(crate) fn error_status(error: &Error) -> StatusCode {
-    if error.is_retryable() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
@@ -142,12 +138,12 @@ where
                     // A save without store I/O completes here, without boxing
                     // a future; only a save that awaits the store is boxed.
                     if let Some(saved) = session.finish_without_store(status) {
-                        apply(saved, &mut res);
+                        apply(&session, saved, &mut res);
                         return Poll::Ready(Ok(res));
                     }
                     Box::pin(async move {
                         let saved = session.finish_with_store(status).await;
-                        apply(saved, &mut res);
+                        apply(&session, saved, &mut res);
                         Ok(res)
                     }) as Finishing<B, E>
                 }
@@ -158,39 +154,20 @@ where
     }
 }
 
-/// Put the save's outcome on the response: its cookies (with `Vary` and
-/// `Cache-Control`), or an opaque error in place of the handler's answer.
-fn apply<B: Default>(saved: crate::error::Result<ResponseCookies>, res: &mut Response<B>) {
-    match saved {
-        Ok(cookies) if cookies.is_empty() => {}
-        Ok(cookies) => {
-            let headers = res.headers_mut();
-            for c in cookies.set_cookie {
-                match HeaderValue::try_from(c) {
-                    Ok(v) => {
-                        headers.append(SET_COOKIE, v);
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "session cookie is not a valid header value");
-                        *res = opaque(StatusCode::INTERNAL_SERVER_ERROR);
-                        return;
-                    }
-                }
-            }
-            headers.append(VARY, HeaderValue::from_static("Cookie"));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
-        Err(e) => {
-            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session could not be saved");
-            *res = opaque(error_status(&e));
-        }
+/// Put the save's outcome on the response, by the shared policy: its
+/// cookies, `Vary` and `Cache-Control`, or an opaque error in place of the
+/// handler's answer.
+fn apply<B: Default>(
+    session: &Session,
+    saved: crate::error::Result<ResponseCookies>,
+    res: &mut Response<B>,
+) {
+    if let Outcome::Replace(status) = after_handler(session, saved, res.headers_mut()) {
+        *res = Response::new(B::default());
+        *res.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        on_replaced(res.headers_mut());
     }
 }
 
-fn opaque<B: Default>(status: StatusCode) -> Response<B> {
-    let mut res = Response::new(B::default());
-    *res.status_mut() = status;
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
+crate::response_policy::impl_response_headers!(HeaderMap, HeaderName, HeaderValue, SET_COOKIE);

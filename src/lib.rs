@@ -19,7 +19,6 @@ mod metrics;
 mod principal;
 mod record;
 mod request_cookies;
-#[cfg_attr(not(feature = "actix"), allow(dead_code))]
 mod response_policy;
 mod rng;
 mod session;
@@ -56,7 +55,7 @@ pub use crate::store::{
     CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, CleanupStopped, Durability, SessionStore,
     SessionStoreExt,
 };
-pub use crate::tiered::{CircuitBreaker, TieredStore};
+pub use crate::tiered::{CacheOutageWrites, CircuitBreaker, TieredStore};
 
 /// Re-exported so drivers implement the traits with the same macro version.
 pub use async_trait::async_trait;

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
 use crate::error::Result;
+use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
 use crate::principal::cache::RevocationCache;
 use crate::record::Record;
 use crate::request_cookies::RequestCookies;
+use crate::response_policy::LOG_WINDOW;
 use crate::session::{Context, Session};
 use crate::session_id::{SessionId, StoreKey};
 use crate::store::{CleanupCursor, CleanupStopped, SessionStore, SessionStoreExt};
@@ -51,6 +53,7 @@ impl SessionManager {
                 config,
                 store,
                 metrics: Arc::new(Metrics::default()),
+                failure_logs: LogThrottle::new(LOG_WINDOW),
             }),
         }
     }
@@ -64,6 +67,7 @@ impl SessionManager {
                 config: inner.config.clone(),
                 store: inner.store.clone(),
                 metrics,
+                failure_logs: LogThrottle::new(LOG_WINDOW),
             }),
         }
     }

@@ -46,6 +46,9 @@ counters! {
     cache_circuit_opens,
     /// Cache tier calls skipped while the circuit was open.
     cache_calls_skipped,
+    /// Writes refused because the cache could not invalidate the old entry
+    /// first (see [`crate::CacheOutageWrites`]).
+    writes_refused_cache_outage,
     /// Reads from the durable tier.
     durable_reads,
     /// Writes (create, save, touch, delete) to the durable tier.
@@ -55,6 +58,10 @@ counters! {
     /// Saves that met a newer version and were re-applied (counted by the
     /// session layer, once per re-apply, whichever tier reported it).
     conflicts,
+    /// Saves that failed (each answered with an opaque 5xx by the session
+    /// layer or middleware): every one is counted, while the error events are
+    /// throttled to one per kind of failure and window.
+    save_failures,
 }
 
 impl Metrics {

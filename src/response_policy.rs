@@ -1,41 +1,148 @@
-//! What every framework adapter does to a response after
-//! [`crate::Session::finish`]: the statuses and headers, in one place, as plain
-//! strings so adapters on any version of the `http` crate can apply them.
+//! What every framework adapter does to a response after the handler: the
+//! statuses, the `Vary`/`Cache-Control` policy and the failure events, in one
+//! place. Adapters only say how to read and write their own header map
+//! ([`ResponseHeaders`]), so one implementation serves every `http` version.
+//!
+//! The policy (stated in the README's behaviour list):
+//! - a response whose handler read or changed the session gets `Vary: Cookie`,
+//!   after the handler's own `Vary` values (nothing is added when they already
+//!   name `Cookie` or `*`); an untouched session adds nothing;
+//! - a response that sets a session cookie gets `Cache-Control: no-store`,
+//!   replacing the handler's value: a cached `Set-Cookie` would hand one
+//!   visitor's session to the next;
+//! - a response that read the session but sets no cookie keeps the handler's
+//!   `Cache-Control`, and gets `no-store` when the handler set none;
+//! - a failed save replaces the response with an empty 500 (503 when a retry
+//!   may help) carrying `Cache-Control: no-store`.
+
+#[cfg(any(feature = "axum", feature = "actix"))]
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use crate::error::Error;
+#[cfg(any(feature = "axum", feature = "actix"))]
+use crate::log_throttle::LogThrottle;
+use crate::log_throttle::throttled;
+use crate::metrics::Metrics;
+use crate::session::{ResponseCookies, Session};
 
-/// One header an adapter sets on a response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct HeaderRule {
-    /// Lower-case header name.
-    pub(crate) name: &'static str,
-    pub(crate) value: &'static str,
-    /// Append to what the handler set (`true`) or replace it (`false`).
-    pub(crate) append: bool,
+/// A window of the failure logs: the first failure of a kind is logged at
+/// once, the rest are summarized once per window.
+pub(crate) const LOG_WINDOW: Duration = Duration::from_secs(10);
+
+/// The header map of a response, as the policy needs it. Names are
+/// lower-case.
+pub(crate) trait ResponseHeaders {
+    /// Whether a value of header `name` lists `token` (comma-separated,
+    /// ASCII case-insensitive).
+    fn lists(&self, name: &'static str, token: &str) -> bool;
+    /// Whether the handler set header `name` at all.
+    fn has(&self, name: &'static str) -> bool;
+    /// Add a value after the existing ones.
+    fn append(&mut self, name: &'static str, value: &'static str);
+    /// Replace every value of `name` with `value`.
+    fn replace(&mut self, name: &'static str, value: &'static str);
+    /// Add a `Set-Cookie` value; `false` when it is not a valid header value.
+    fn append_set_cookie(&mut self, value: String) -> bool;
 }
 
-/// Added to every response that sets a session cookie: a shared cache must
-/// neither store it nor serve it to another browser.
-pub(crate) const WITH_SESSION_COOKIE: [HeaderRule; 2] = [
-    HeaderRule {
-        name: "vary",
-        value: "Cookie",
-        append: true,
-    },
-    HeaderRule {
-        name: "cache-control",
-        value: "no-store",
-        append: false,
-    },
-];
+/// Whether the adapter keeps the handler's response or replaces it with an
+/// empty one of this status (then calling [`on_replaced`] on its headers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Keep,
+    Replace(u16),
+}
 
-/// The headers of the empty response that replaces the handler's when the
-/// session cannot be saved.
-pub(crate) const ON_SAVE_ERROR: [HeaderRule; 1] = [HeaderRule {
-    name: "cache-control",
-    value: "no-store",
-    append: false,
-}];
+/// Apply the save of a session the handler touched to the handler's
+/// response headers.
+pub(crate) fn after_handler(
+    session: &Session,
+    saved: crate::error::Result<ResponseCookies>,
+    headers: &mut impl ResponseHeaders,
+) -> Outcome {
+    let cookies = match saved {
+        Ok(cookies) => cookies,
+        Err(e) => {
+            report_save_failure(session, &e);
+            return Outcome::Replace(error_status(&e));
+        }
+    };
+    let sets_cookie = !cookies.is_empty();
+    for value in cookies.set_cookie {
+        if !headers.append_set_cookie(value) {
+            // Only a broken configuration gets here; the value is not logged.
+            tracing::error!("session cookie is not a valid header value");
+            return Outcome::Replace(BAD_COOKIE_STATUS);
+        }
+    }
+    if !(headers.lists("vary", "cookie") || headers.lists("vary", "*")) {
+        headers.append("vary", "Cookie");
+    }
+    if sets_cookie || !headers.has("cache-control") {
+        headers.replace("cache-control", "no-store");
+    }
+    Outcome::Keep
+}
+
+/// The headers of the empty response that replaces the handler's.
+pub(crate) fn on_replaced(headers: &mut impl ResponseHeaders) {
+    headers.replace("cache-control", "no-store");
+}
+
+/// Count a failed save every time; log it once per kind and window.
+fn report_save_failure(session: &Session, e: &Error) {
+    let ctx = session.context();
+    Metrics::inc(&ctx.metrics.save_failures);
+    let kind = failure_kind(e);
+    throttled!(
+        ctx.failure_logs,
+        kind,
+        error,
+        kind,
+        error = %e,
+        source = ?std::error::Error::source(e),
+        "session could not be saved"
+    );
+}
+
+/// The failure logs of errors a handler returned (`IntoResponse` for axum,
+/// `ResponseError` for actix-web): they reach no session, so they share one
+/// process-wide throttle.
+#[cfg(any(feature = "axum", feature = "actix"))]
+static HANDLER_ERROR_LOGS: LazyLock<LogThrottle> = LazyLock::new(|| LogThrottle::new(LOG_WINDOW));
+
+/// Log a session error a handler returned, once per kind and window.
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) fn report_handler_error(e: &Error) {
+    let kind = failure_kind(e);
+    throttled!(
+        HANDLER_ERROR_LOGS,
+        kind,
+        error,
+        kind,
+        error = %e,
+        source = ?std::error::Error::source(e),
+        "session error"
+    );
+}
+
+/// The kind a failure is logged (and throttled) under.
+pub(crate) fn failure_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Conflict => "conflict",
+        Error::NotFound => "not_found",
+        Error::AlreadyExists => "already_exists",
+        Error::Ended => "ended",
+        Error::Unavailable { .. } => "unavailable",
+        Error::Timeout { .. } => "timeout",
+        Error::Codec { .. } => "codec",
+        Error::TooLarge { .. } => "too_large",
+        Error::Config { .. } => "config",
+        Error::Unsupported { .. } => "unsupported",
+        Error::Backend { .. } => "backend",
+    }
+}
 
 /// The status for a session error: 503 when a retry may help, else 500.
 pub(crate) fn error_status(error: &Error) -> u16 {
@@ -44,3 +151,64 @@ pub(crate) fn error_status(error: &Error) -> u16 {
 
 /// The status for a session cookie that is not a valid header value.
 pub(crate) const BAD_COOKIE_STATUS: u16 = 500;
+
+/// Whether a comma-separated header value lists `token`.
+pub(crate) fn value_lists(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|item| item.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// `ResponseHeaders` for a framework's header map: the tower layer's
+/// (`http` 1) and actix-web's have the same shape under different types.
+macro_rules! impl_response_headers {
+    ($map:ty, $name:ty, $value:ty, $set_cookie:expr) => {
+        impl $crate::response_policy::ResponseHeaders for $map {
+            fn lists(&self, name: &'static str, token: &str) -> bool {
+                self.get_all(name)
+                    .into_iter()
+                    .any(|v| $crate::response_policy::value_lists(v.as_bytes(), token))
+            }
+
+            fn has(&self, name: &'static str) -> bool {
+                self.contains_key(name)
+            }
+
+            fn append(&mut self, name: &'static str, value: &'static str) {
+                <$map>::append(
+                    self,
+                    <$name>::from_static(name),
+                    <$value>::from_static(value),
+                );
+            }
+
+            fn replace(&mut self, name: &'static str, value: &'static str) {
+                self.insert(<$name>::from_static(name), <$value>::from_static(value));
+            }
+
+            fn append_set_cookie(&mut self, value: String) -> bool {
+                match <$value>::try_from(value) {
+                    Ok(v) => {
+                        <$map>::append(self, $set_cookie, v);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+        }
+    };
+}
+pub(crate) use impl_response_headers;
+
+#[cfg(test)]
+mod tests {
+    use super::value_lists;
+
+    #[test]
+    fn lists_tokens_case_insensitively() {
+        assert!(value_lists(b"Accept-Encoding, cookie", "cookie"));
+        assert!(value_lists(b"*", "*"));
+        assert!(!value_lists(b"Cookies, X-Cookie", "cookie"));
+        assert!(!value_lists(b"", "cookie"));
+    }
+}

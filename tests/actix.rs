@@ -8,17 +8,13 @@
 //! ignored with the reason, and fail under `CI=true`.
 #![allow(clippy::unwrap_used)]
 
-use std::cell::Cell;
-use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::rc::Rc;
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, HttpServer, test, web};
+use actix_web::{App, HttpResponse, test, web};
 use tiered_sessions::actix::SessionMiddleware;
 use tiered_sessions::{
     CircuitBreaker, Result, Session, SessionConfig, SessionConfigBuilder, SessionManager,
@@ -227,23 +223,6 @@ fn a_store_failure_is_an_empty_503() -> Result<Completion, Failed> {
     Ok(Completion::Completed)
 }
 
-thread_local! {
-    static VISITS_ON_THIS_WORKER: Cell<u64> = const { Cell::new(0) };
-}
-
-/// A `!Send` handler: it holds an `Rc` across the session's awaits.
-async fn counter(session: Session) -> Result<String> {
-    let local = Rc::new(Cell::new(0u64));
-    let n: u64 = session.get("visits").await?.unwrap_or(0);
-    local.set(n + 1);
-    session.insert("visits", &local.get()).await?;
-    VISITS_ON_THIS_WORKER.with(|v| v.set(v.get() + 1));
-    Ok(format!(
-        "{n} {}",
-        std::thread::current().name().unwrap_or("unnamed")
-    ))
-}
-
 /// `!Send` handlers (an `Rc` held across awaits) work with the extractor and
 /// the middleware, in-process.
 fn not_send_handlers() -> Result<Completion, Failed> {
@@ -252,7 +231,7 @@ fn not_send_handlers() -> Result<Completion, Failed> {
         let app = test::init_service(
             App::new()
                 .wrap(SessionMiddleware::new(manager))
-                .route("/counter", web::get().to(counter)),
+                .route("/counter", web::get().to(kit::not_send_counter)),
         )
         .await;
         let mut jar = Jar::new();
@@ -317,78 +296,6 @@ fn the_tiered_probe_runs_on_the_actix_runtime() -> Result<Completion, Failed> {
     })
 }
 
-/// One `GET` over TCP with the jar's cookies (the jar takes the response's).
-fn http_get(addr: SocketAddr, jar: &mut Jar, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let cookie = jar
-        .header()
-        .map(|c| format!("Cookie: {c}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{cookie}\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let set_cookie: Vec<&str> = lines
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.trim())
-        .collect();
-    jar.update(set_cookie);
-    (status, body.to_owned())
-}
-
-/// A real `HttpServer` with two workers (two actix runtimes) sharing one
-/// store made outside them: its Redis connections start on whichever worker
-/// uses them first and serve both. One browser counts to 20 across both
-/// workers; every visit is read back, none lost.
-fn server_across_workers(store: Arc<dyn SessionStore>) {
-    let config = config().cookie_only_threshold(0).build().unwrap();
-    let manager = SessionManager::with_shared_store(config, store);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
-                    .wrap(SessionMiddleware::new(manager.clone()))
-                    .route("/counter", web::get().to(counter))
-            })
-            .workers(2)
-            .bind(("127.0.0.1", 0))
-            .unwrap();
-            let addr = server.addrs()[0];
-            let server = server.run();
-            tx.send((addr, server.handle())).unwrap();
-            server.await
-        })
-    });
-    let (addr, handle) = rx.recv().unwrap();
-    let mut jar = Jar::new();
-    let mut workers = BTreeSet::new();
-    for want in 0..20u64 {
-        let (status, body) = http_get(addr, &mut jar, "/counter");
-        assert_eq!(status, 200, "{body}");
-        let (n, worker) = body.split_once(' ').unwrap();
-        assert_eq!(n, want.to_string(), "visit {want} read {body:?}");
-        workers.insert(worker.to_owned());
-    }
-    actix_web::rt::System::new().block_on(handle.stop(true));
-    server.join().unwrap().unwrap();
-    assert!(workers.len() >= 2, "only {workers:?} served the requests");
-}
-
 fn redis_url() -> std::result::Result<String, String> {
     kit::endpoint("TS_REDIS_URL")
 }
@@ -403,7 +310,9 @@ fn redis_store_across_server_workers() -> Result<Completion, Failed> {
         .key_prefix(format!("{}:", kit::unique("ts_actix")))
         .build_store()
         .unwrap();
-    server_across_workers(Arc::new(store));
+    kit::count_across_actix_workers(
+        move || async move { Arc::new(store) as Arc<dyn SessionStore> },
+    );
     Ok(Completion::Completed)
 }
 
@@ -418,16 +327,17 @@ fn redis_tiered_across_server_workers() -> Result<Completion, Failed> {
         .key_prefix(format!("{}:", kit::unique("ts_actix")))
         .build()
         .unwrap();
-    server_across_workers(Arc::new(TieredStore::new(cache, MemoryStore::new())));
+    kit::count_across_actix_workers(move || async move {
+        Arc::new(TieredStore::new(cache, MemoryStore::new())) as Arc<dyn SessionStore>
+    });
     Ok(Completion::Completed)
 }
 
 /// The memory store across two server workers (no service needed).
 fn memory_across_server_workers() -> Result<Completion, Failed> {
-    server_across_workers(Arc::new(TieredStore::new(
-        MemoryCache::new(),
-        MemoryStore::new(),
-    )));
+    kit::count_across_actix_workers(|| async {
+        Arc::new(TieredStore::new(MemoryCache::new(), MemoryStore::new())) as Arc<dyn SessionStore>
+    });
     Ok(Completion::Completed)
 }
 

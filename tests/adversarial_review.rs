@@ -485,26 +485,7 @@ async fn expires_past_year_9999_is_clamped_not_1970() {
 async fn logout_racing_a_write_brings_nothing_back() {
     let store = Arc::new(MemoryStore::new());
     let (manager, _) = manager_over(store.clone(), |b| b.cookie_only_threshold(0));
-    let gate = Arc::new(Semaphore::new(0));
-    let loaded = Arc::new(Semaphore::new(0));
-    let (g, l) = (gate.clone(), loaded.clone());
-    let app = app(manager.clone()).merge(
-        Router::new()
-            .route(
-                "/slow/{value}",
-                post(move |s: Session, Path(v): Path<String>| {
-                    let (g, l) = (g.clone(), l.clone());
-                    async move {
-                        s.get::<String>("user").await?;
-                        l.add_permits(1);
-                        g.acquire().await.unwrap().forget();
-                        s.insert("cart", &v).await?;
-                        Ok::<_, Error>("ok")
-                    }
-                }),
-            )
-            .layer(SessionLayer::new(manager.clone())),
-    );
+    let (app, gate, loaded) = with_slow_write(manager.clone());
     let mut jar = Jar::default();
     jar.send(&app, "POST", "/set/user/alice").await;
     let old_jar = jar.clone();

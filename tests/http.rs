@@ -170,7 +170,9 @@ async fn read_only_and_untouched_requests_write_nothing() {
     let before = env.store.calls();
     let r = jar.send(&env.app, "GET", "/get/user").await;
     assert!(r.set_cookie.is_empty());
-    assert!(r.headers.get("vary").is_none());
+    // The response depended on the session: a shared cache must key it by cookie.
+    assert_eq!(r.headers.get("vary").unwrap(), "Cookie");
+    assert_eq!(r.headers.get("cache-control").unwrap(), "no-store");
     assert_eq!(
         env.store.calls(),
         (before.0 + 1, before.1),
@@ -178,6 +180,7 @@ async fn read_only_and_untouched_requests_write_nothing() {
     );
     let r = jar.send(&env.app, "GET", "/noop").await;
     assert!(r.set_cookie.is_empty());
+    assert!(r.headers.get("vary").is_none() && r.headers.get("cache-control").is_none());
     assert_eq!(
         env.store.calls(),
         (before.0 + 1, before.1),
@@ -612,4 +615,26 @@ async fn expired_records_are_cleaned_up_in_batches() {
     assert_eq!(env.manager.delete_expired(3, None).await.unwrap(), 7);
     assert_eq!(env.store.inner.len(), 1);
     assert_eq!(keep.send(&env.app, "GET", "/get/a").await.body, "b");
+}
+
+/// Framework-neutral adapters learn from `accessed()` whether the response
+/// depended on the session (and so needs `Vary: Cookie`), even when `finish`
+/// sets no cookie.
+#[tokio::test]
+async fn accessed_tells_a_custom_adapter_when_to_vary() {
+    let env = setup(|b| b);
+    let untouched = env
+        .manager
+        .start(tiered_sessions::RequestCookies::from_raw([&b""[..]]));
+    assert!(!untouched.accessed());
+    assert!(untouched.finish(200).await.unwrap().is_empty());
+    let read = env
+        .manager
+        .start(tiered_sessions::RequestCookies::from_raw([&b""[..]]));
+    assert_eq!(read.get::<String>("user").await.unwrap(), None);
+    assert!(read.accessed());
+    assert!(
+        read.finish(200).await.unwrap().is_empty(),
+        "nothing to save"
+    );
 }

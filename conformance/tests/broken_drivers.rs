@@ -524,7 +524,10 @@ async fn overwriting_on_create_fails_the_collision_cases() {
     let failed = failures(&whole(|| Arc::new(OverwritesOnCreate(memory())))).await;
     assert_fails(
         &failed,
-        &["create_never_overwrites"],
+        &[
+            "create_never_overwrites",
+            "http_id_collision_takes_a_fresh_id",
+        ],
         &["model_based_random_operations"],
     );
 }

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::Error;
-use crate::response_policy::error_status;
+use crate::response_policy::{error_status, report_handler_error};
 use crate::session::Session;
 
 /// The extractor was used on a route without a [`super::SessionMiddleware`]:
@@ -50,7 +50,7 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::error!(error = %self, source = ?std::error::Error::source(self), "session error");
+        report_handler_error(self);
         HttpResponse::new(self.status_code())
     }
 }

@@ -15,17 +15,19 @@ use pin_project_lite::pin_project;
 
 use crate::manager::SessionManager;
 use crate::request_cookies::RequestCookies;
-use crate::response_policy::{
-    BAD_COOKIE_STATUS, HeaderRule, ON_SAVE_ERROR, WITH_SESSION_COOKIE, error_status,
-};
+use crate::response_policy::{Outcome, after_handler, on_replaced};
 use crate::session::Session;
 
 /// Adds a lazy [`Session`] to each request and saves it after the response
 /// (`App::new().wrap(SessionMiddleware::new(manager))`).
 ///
-/// A store failure while saving replaces the response with an empty 500 (503
-/// if retrying may help) and emits a `tracing` error event; the body never
-/// shows internal detail.
+/// The response policy is the tower [`crate::SessionLayer`]'s, from the same
+/// code: `Vary: Cookie` on every response whose handler read or changed the
+/// session, `Cache-Control: no-store` when it sets a cookie (or names no
+/// `Cache-Control` of its own), and a store failure while saving replaces the
+/// response with an empty 500 (503 if retrying may help), counted every time
+/// and logged once per kind of failure and window; the body never shows
+/// internal detail.
 #[derive(Clone, Debug)]
 pub struct SessionMiddleware {
     manager: SessionManager,
@@ -149,48 +151,17 @@ async fn finish<B>(
     session: Session,
     mut res: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    match session.finish(res.status().as_u16()).await {
-        Ok(cookies) if cookies.is_empty() => Ok(res.map_into_left_body()),
-        Ok(cookies) => {
-            let headers = res.headers_mut();
-            for c in cookies.set_cookie {
-                match HeaderValue::try_from(c) {
-                    Ok(v) => headers.append(SET_COOKIE, v),
-                    Err(e) => {
-                        tracing::error!(error = %e, "session cookie is not a valid header value");
-                        return Ok(opaque(res, BAD_COOKIE_STATUS));
-                    }
-                }
-            }
-            apply(headers, &WITH_SESSION_COOKIE);
-            Ok(res.map_into_left_body())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session could not be saved");
-            Ok(opaque(res, error_status(&e)))
+    let saved = session.finish(res.status().as_u16()).await;
+    match after_handler(&session, saved, res.headers_mut()) {
+        Outcome::Keep => Ok(res.map_into_left_body()),
+        Outcome::Replace(status) => {
+            let mut empty = HttpResponse::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+            on_replaced(empty.headers_mut());
+            Ok(res.into_response(empty).map_into_right_body())
         }
     }
 }
 
-fn apply(headers: &mut HeaderMap, rules: &[HeaderRule]) {
-    for rule in rules {
-        let (name, value) = (
-            HeaderName::from_static(rule.name),
-            HeaderValue::from_static(rule.value),
-        );
-        if rule.append {
-            headers.append(name, value);
-        } else {
-            headers.insert(name, value);
-        }
-    }
-}
-
-/// The handler's response replaced by an empty one with `status`.
-fn opaque<B>(res: ServiceResponse<B>, status: u16) -> ServiceResponse<EitherBody<B>> {
-    let mut empty = HttpResponse::new(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-    );
-    apply(empty.headers_mut(), &ON_SAVE_ERROR);
-    res.into_response(empty).map_into_right_body()
-}
+crate::response_policy::impl_response_headers!(HeaderMap, HeaderName, HeaderValue, SET_COOKIE);

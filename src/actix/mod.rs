@@ -5,8 +5,10 @@
 //!
 //! The behaviour is the tower [`SessionLayer`](crate::SessionLayer)'s: the
 //! session is saved once after the handler, only when something changed, never
-//! on a 5xx response unless `save_on_server_error`, and a response that sets the
-//! cookie gets `Vary: Cookie` and `Cache-Control: no-store`. Handlers may be
+//! on a 5xx response unless `save_on_server_error`, and the response headers
+//! follow the same policy (one implementation for both): `Vary: Cookie` on every
+//! response whose handler read or changed the session, `Cache-Control: no-store`
+//! on one that sets the cookie or names no `Cache-Control` of its own. Handlers may be
 //! `!Send`; the session itself is `Send`, so stores whose clients run
 //! background tasks (Redis) work on actix's per-worker runtimes.
 //!

@@ -22,6 +22,7 @@ use crate::clock::UnixTime;
 use crate::codec;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
+use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
 use crate::principal::binding::{BINDING_KEY, is_reserved};
 use crate::principal::cache::RevocationCache;
@@ -43,6 +44,8 @@ pub(crate) struct Context {
     pub(crate) metrics: Arc<Metrics>,
     /// What this process last read of principals' revocations.
     pub(crate) revocations: RevocationCache,
+    /// Throttles the adapters' failure events (see `response_policy`).
+    pub(crate) failure_logs: LogThrottle,
 }
 
 /// A request's session: lazily loaded, written at most once after the handler.
@@ -84,9 +87,22 @@ impl Session {
         }
     }
 
+    /// What every session of its manager shares.
+    pub(crate) fn context(&self) -> &Context {
+        &self.inner.ctx
+    }
+
     /// Whether a handler called any method (and so a save may be due).
     pub(crate) fn was_touched(&self) -> bool {
         self.inner.touched.load(Ordering::Acquire)
+    }
+
+    /// Whether this request read or changed its session (called any method).
+    /// A framework adapter of your own adds `Vary: Cookie` to the response
+    /// when it did, as the bundled ones do: the response depended on the
+    /// cookie.
+    pub fn accessed(&self) -> bool {
+        self.was_touched()
     }
 
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {

@@ -29,7 +29,8 @@ pub struct ResponseCookies {
 
 impl ResponseCookies {
     /// Whether the response must carry session cookies (and then also
-    /// `Vary: Cookie` and `Cache-Control: no-store`).
+    /// `Cache-Control: no-store`; `Vary: Cookie` is due whenever the session
+    /// was [accessed](crate::Session::accessed)).
     pub fn is_empty(&self) -> bool {
         self.set_cookie.is_empty()
     }

@@ -40,14 +40,19 @@ const LOG_WINDOW: Duration = Duration::from_secs(10);
 ///   if the cache holds a newer quick save, which stays), then writes the
 ///   durable tier, then refills the cache; a failed refill leaves the entry
 ///   evicted, never stale;
-/// - while the cache cannot be reached, durable saves, touches and deletes
-///   still go through (the cache is never required for availability); each key
-///   whose cache entry could not be dropped is remembered, this store reads it
-///   from the durable tier only, and repairs the cache entry once the cache
-///   answers again. Another process sharing a cache that kept its data through
-///   the outage may read such an entry stale until it is next written (its
-///   version is older, so a save from there fails with `Conflict`, reloads and
-///   re-applies: no update is lost) or expires;
+/// - while the cache cannot be reached to invalidate or mark a key, a save,
+///   a retirement or a delete of that key is refused with the cache's
+///   retryable error (an empty 503 from the session layer) and nothing is
+///   written: another process sharing the cache would otherwise keep serving
+///   the old state (a logged-out session, a write it never sees) once the
+///   cache answers again. Reads fall back to the durable tier and new
+///   sessions are still created, so an outage costs writes to existing stored
+///   sessions only. A cache that no other process reads may opt into writing
+///   durably anyway ([`CacheOutageWrites::WriteDurably`]);
+/// - a key whose cache entry could not be dropped after a write (or, with
+///   [`CacheOutageWrites::WriteDurably`], before it) is remembered: this store
+///   reads it from the durable tier only and repairs the cache entry once the
+///   cache answers again;
 /// - a quick save swaps the cached record by version; if the cache has lost it
 ///   the save is written durably instead;
 /// - a read tries the cache within `cache_timeout`, falls back to the durable
@@ -71,6 +76,23 @@ pub struct TieredStore<C, D> {
     suspects: Suspects,
     breaker: Arc<Breaker>,
     logs: Arc<LogThrottle>,
+    outage_writes: CacheOutageWrites,
+}
+
+/// What [`TieredStore`] does with a write whose cache entry it cannot
+/// invalidate first (the cache is down, hung, or its circuit is open).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheOutageWrites {
+    /// Refuse the write with the cache's retryable error; nothing is written.
+    /// Safe when several processes share the cache (the default).
+    #[default]
+    Refuse,
+    /// Write the durable tier anyway and repair the cache entry later. Only
+    /// for a cache that no other process reads: another process would serve
+    /// the entry this one could not drop — a logged-out session included —
+    /// until it is next written or expires.
+    WriteDurably,
 }
 
 impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
@@ -85,7 +107,20 @@ impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
             suspects: Suspects::default(),
             breaker: Arc::new(Breaker::new(CircuitBreaker::default())),
             logs: Arc::new(LogThrottle::new(LOG_WINDOW)),
+            outage_writes: CacheOutageWrites::Refuse,
         }
+    }
+
+    /// What a write does when the cache cannot be reached to invalidate its
+    /// entry first (default [`CacheOutageWrites::Refuse`]).
+    pub fn with_cache_outage_writes(mut self, policy: CacheOutageWrites) -> Self {
+        self.outage_writes = policy;
+        self
+    }
+
+    /// The policy set by [`TieredStore::with_cache_outage_writes`].
+    pub fn cache_outage_writes(&self) -> CacheOutageWrites {
+        self.outage_writes
     }
 
     /// When the cache's circuit opens and how long it stays open before a
@@ -294,10 +329,31 @@ impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
             // nothing: evict it and let the durable tier decide (`NotFound`).
             Ok(CacheOutcome::Conflict) => self.in_cache("evict", self.cache.evict(key, now)).await,
             Ok(CacheOutcome::Done | CacheOutcome::Missing) => Ok(()),
-            // An unreachable cache may still hold the old version: read this
-            // key from the durable tier until the entry is repaired, and do not
-            // make the write wait for the cache.
-            Err(_) => {
+            Err(e) => self.cache_unreachable_before_write(key, e),
+        }
+    }
+
+    /// The cache could not invalidate `key` before a write. By default the
+    /// write is refused (another process may read the old entry once the cache
+    /// answers). With [`CacheOutageWrites::WriteDurably`] it goes on: this
+    /// store reads `key` from the durable tier until the entry is repaired.
+    fn cache_unreachable_before_write(&self, key: &StoreKey, e: Error) -> Result<()> {
+        match self.outage_writes {
+            CacheOutageWrites::Refuse => {
+                Metrics::inc(&self.metrics.writes_refused_cache_outage);
+                throttled!(
+                    self.logs,
+                    "refuse-write",
+                    warn,
+                    "session write refused: the cache could not invalidate the old entry first"
+                );
+                Err(if e.is_retryable() {
+                    e
+                } else {
+                    Error::unavailable("cache", e)
+                })
+            }
+            CacheOutageWrites::WriteDurably => {
                 self.suspect(key);
                 Ok(())
             }
@@ -437,14 +493,11 @@ impl<C: CacheTier + 'static, D: SessionStore> SessionStore for TieredStore<C, D>
 
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
         // Cache, durable, cache again: a refill racing with the durable delete
-        // meets the deletion marker. An unreachable cache does not block a
-        // logout; the key is then suspect until the marker is in place.
-        if self
-            .in_cache("delete", self.cache.delete(key, now))
-            .await
-            .is_err()
-        {
-            self.suspect(key);
+        // meets the deletion marker. An unreachable cache refuses the logout
+        // (or, when allowed, leaves the key suspect until the marker is in
+        // place).
+        if let Err(e) = self.in_cache("delete", self.cache.delete(key, now)).await {
+            self.cache_unreachable_before_write(key, e)?;
         }
         Metrics::inc(&self.metrics.durable_writes);
         self.durable.delete(key, now).await?;

@@ -17,6 +17,7 @@ use tiered_sessions::{
     UnixTime, async_trait,
 };
 use tiered_sessions_conformance::kit;
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 pub const KEY: [u8; 32] = [0x11; 32];
@@ -109,6 +110,33 @@ pub fn app(manager: SessionManager) -> Router {
         .layer(SessionLayer::new(manager))
 }
 
+/// The app plus `POST /slow/{value}`: it reads the session, adds a permit to
+/// `loaded`, waits for one from `gate`, then writes `cart = value` — a
+/// request held open across another one (a logout, a login).
+pub fn with_slow_write(manager: SessionManager) -> (Router, Arc<Semaphore>, Arc<Semaphore>) {
+    let gate = Arc::new(Semaphore::new(0));
+    let loaded = Arc::new(Semaphore::new(0));
+    let (g, l) = (gate.clone(), loaded.clone());
+    let router = app(manager.clone()).merge(
+        Router::new()
+            .route(
+                "/slow/{value}",
+                post(move |s: Session, Path(v): Path<String>| {
+                    let (g, l) = (g.clone(), l.clone());
+                    async move {
+                        s.get::<String>("user").await?;
+                        l.add_permits(1);
+                        g.acquire().await.unwrap().forget();
+                        s.insert("cart", &v).await?;
+                        Ok::<_, Error>("ok")
+                    }
+                }),
+            )
+            .layer(SessionLayer::new(manager)),
+    );
+    (router, gate, loaded)
+}
+
 /// A browser: the kit's cookie jar, and the transport to an axum app.
 #[derive(Default, Clone, Debug, PartialEq, Eq)]
 pub struct Jar(pub kit::Jar);
@@ -154,9 +182,19 @@ impl Jar {
 }
 
 pub async fn send_raw(app: &Router, method: &str, uri: &str, cookie: Option<&str>) -> Reply {
+    send_cookie_headers(app, method, uri, cookie.as_slice()).await
+}
+
+/// A request with one `Cookie` header per item of `cookies`.
+pub async fn send_cookie_headers(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    cookies: &[impl AsRef<str>],
+) -> Reply {
     let mut req = Request::builder().method(method).uri(uri);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
+    for c in cookies {
+        req = req.header("cookie", c.as_ref());
     }
     let res = app
         .clone()
@@ -180,6 +218,47 @@ pub async fn send_raw(app: &Router, method: &str, uri: &str, cookie: Option<&str
     }
 }
 
+/// Log output captured in memory.
+#[derive(Clone, Default)]
+pub struct Logs(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Capture every thread's `tracing` events up to `level`, for the rest of
+/// the test binary (a global subscriber: a per-thread one misses events when
+/// tests run in parallel, as tracing caches each call site's interest
+/// process-wide). Later calls return the same capture.
+pub fn capture_all_logs(level: tracing::Level) -> Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(level)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+        logs
+    })
+    .clone()
+}
+
 /// Counts every call into the wrapped store, and can be told to fail.
 #[derive(Debug)]
 pub struct Counting<S> {
@@ -191,6 +270,9 @@ pub struct Counting<S> {
     pub fail_writes: AtomicBool,
     /// Yield to the scheduler inside every call, so concurrent requests interleave.
     pub yield_each_call: AtomicBool,
+    /// Force id collisions: send this many `create` calls to the given key
+    /// (a session that already exists) instead of their own.
+    pub collide_into: std::sync::Mutex<Option<(StoreKey, u32)>>,
 }
 
 impl<S> Counting<S> {
@@ -202,6 +284,7 @@ impl<S> Counting<S> {
             fail: AtomicBool::new(false),
             fail_writes: AtomicBool::new(false),
             yield_each_call: AtomicBool::new(false),
+            collide_into: std::sync::Mutex::new(None),
         })
     }
 
@@ -239,7 +322,16 @@ impl<S: SessionStore> SessionStore for Counting<S> {
     }
     async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
         self.check(&self.writes).await?;
-        self.inner.create(key, record, now).await
+        let collide = match &mut *self.collide_into.lock().unwrap() {
+            Some((victim, n)) if *n > 0 => {
+                *n -= 1;
+                Some(victim.clone())
+            }
+            _ => None,
+        };
+        self.inner
+            .create(collide.as_ref().unwrap_or(key), record, now)
+            .await
     }
     async fn save(
         &self,

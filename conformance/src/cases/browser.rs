@@ -23,25 +23,21 @@ impl<A: WebApp> Browser<A> {
     }
 
     /// `GET path` with the jar's cookies; the jar then takes the response's
-    /// cookies. Every response that sets a cookie must carry the adapters'
-    /// header policy (`Vary: Cookie`, `Cache-Control: no-store`).
+    /// cookies. Every response must follow the adapters' header policy:
+    /// see [`header_policy`].
     pub(crate) async fn get(&mut self, path: &str) -> Result<Reply, CaseError> {
         let cookie = self.jar.header();
         let reply = self.app.send("GET", path, cookie.as_deref()).await?;
-        if !reply.set_cookie.is_empty() {
-            let vary = reply.header("vary").any(|v| {
-                v.split(',')
-                    .any(|v| v.trim().eq_ignore_ascii_case("cookie"))
-            });
-            let no_store = reply.header("cache-control").any(|v| v == "no-store");
-            if !(vary && no_store) {
-                return Err(CaseError::violation(format!(
-                    "{} GET {path} set a session cookie without Vary: Cookie and Cache-Control: no-store: {:?}",
-                    A::FRAMEWORK,
-                    reply.headers
-                )));
-            }
-        }
+        header_policy(&reply, path).map_err(|e| e.context(A::FRAMEWORK))?;
+        self.jar.update(&reply.set_cookie);
+        Ok(reply)
+    }
+
+    /// `GET path` with the jar's cookies, for routes whose handler sets
+    /// headers of its own (no policy check); the jar takes the cookies.
+    pub(crate) async fn raw(&mut self, path: &str) -> Result<Reply, CaseError> {
+        let cookie = self.jar.header();
+        let reply = self.app.send("GET", path, cookie.as_deref()).await?;
         self.jar.update(&reply.set_cookie);
         Ok(reply)
     }
@@ -59,4 +55,52 @@ impl<A: WebApp> Browser<A> {
         }
         Ok(r.body)
     }
+}
+
+/// Whether a request to `path` on the cases' app touches its session (any
+/// step but `/noop` and `/header/..`).
+pub(crate) fn touches_session(path: &str) -> bool {
+    path.trim_matches('/')
+        .split('+')
+        .any(|step| step != "noop" && !step.starts_with("header/"))
+}
+
+/// Whether the header value list `value` names `token`.
+pub(crate) fn lists(reply: &Reply, name: &str, token: &str) -> bool {
+    reply.header(name).any(|v| {
+        v.split(',')
+            .any(|item| item.trim().eq_ignore_ascii_case(token))
+    })
+}
+
+/// The adapters' header policy, for a route whose handler set no `Vary` or
+/// `Cache-Control` of its own: a 200 that read or changed the session has
+/// `Vary: Cookie` and `Cache-Control: no-store`; one that never touched it
+/// has neither and sets no cookie; any response that sets a session cookie
+/// has both.
+pub(crate) fn header_policy(reply: &Reply, path: &str) -> Result<(), CaseError> {
+    let vary = lists(reply, "vary", "cookie");
+    let no_store = reply.header("cache-control").any(|v| v == "no-store");
+    let both = vary && no_store;
+    if !reply.set_cookie.is_empty() && !both {
+        return Err(CaseError::violation(format!(
+            "GET {path} set a session cookie without Vary: Cookie and Cache-Control: no-store: {:?}",
+            reply.headers
+        )));
+    }
+    if reply.status == 200 && touches_session(path) && !both {
+        return Err(CaseError::violation(format!(
+            "GET {path} read the session but lacks Vary: Cookie and Cache-Control: no-store: {:?}",
+            reply.headers
+        )));
+    }
+    if !touches_session(path)
+        && (vary || reply.header("cache-control").next().is_some() || !reply.set_cookie.is_empty())
+    {
+        return Err(CaseError::violation(format!(
+            "GET {path} never touched the session but got session headers: {:?} {:?}",
+            reply.headers, reply.set_cookie
+        )));
+    }
+    Ok(())
 }

@@ -7,7 +7,10 @@
 
 mod browser;
 mod check;
+mod collision;
+mod headers;
 mod http;
+mod instances;
 mod model;
 mod outages;
 mod principals;
@@ -20,6 +23,12 @@ mod tiers;
 
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 
+pub use self::collision::{
+    http_id_collision_takes_a_fresh_id, http_id_collision_takes_a_fresh_id_on,
+};
+pub use self::headers::{
+    http_session_responses_vary_on_the_cookie, http_session_responses_vary_on_the_cookie_on,
+};
 pub use self::http::{
     http_cookie_only_session_makes_no_store_calls,
     http_cookie_only_session_makes_no_store_calls_on, http_read_only_requests_make_no_writes,
@@ -29,6 +38,7 @@ pub use self::http::{
     http_tampered_cookies_are_no_session_on, http_terminate_deletes_everywhere,
     http_terminate_deletes_everywhere_on,
 };
+pub use self::instances::fault_cache_outage_leaves_no_other_instance_stale;
 pub use self::model::{DEFAULT_SEED, ModelRun, model_based_random_operations, model_based_with};
 pub use self::outages::{
     CACHE_TIMEOUT, DURABLE_ALLOWANCE, fault_cache_failures_leave_no_stale_or_ahead_entry,
@@ -200,6 +210,8 @@ pub fn all() -> Vec<Case> {
             Contract,
             http_old_cookie_only_cookie_never_resurrects_a_logout
         ),
+        case!("http", Contract, http_session_responses_vary_on_the_cookie),
+        case!("http", Contract, http_id_collision_takes_a_fresh_id),
         case!(
             "faults",
             CacheTier,
@@ -214,6 +226,11 @@ pub fn all() -> Vec<Case> {
             "faults",
             CacheTier,
             fault_durable_failures_are_typed_and_lose_nothing
+        ),
+        case!(
+            "faults",
+            CacheTier,
+            fault_cache_outage_leaves_no_other_instance_stale
         ),
         case!("faults", Contract, fault_durable_failure_is_an_opaque_5xx),
         case!(
@@ -347,6 +364,18 @@ pub fn http_on<A: WebApp>() -> Vec<LocalCase> {
             run: |fx, caps| {
                 Box::pin(http_old_cookie_only_cookie_never_resurrects_a_logout_on::<A>(fx, caps))
             },
+        },
+        LocalCase {
+            name: "http_session_responses_vary_on_the_cookie",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_session_responses_vary_on_the_cookie_on::<A>(fx, caps)),
+        },
+        LocalCase {
+            name: "http_id_collision_takes_a_fresh_id",
+            group: "http",
+            need: Need::Contract,
+            run: |fx, caps| Box::pin(http_id_collision_takes_a_fresh_id_on::<A>(fx, caps)),
         },
         LocalCase {
             name: "fault_durable_failure_is_an_opaque_5xx",

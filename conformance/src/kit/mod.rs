@@ -4,6 +4,8 @@
 //! failed under `CI=true`), and a [`Server`] process of the test's own to
 //! pause, kill and restart, and a [`sample_record`] for encoding tests.
 
+#[cfg(feature = "actix")]
+mod actix_workers;
 pub mod harness;
 mod jar;
 #[cfg(feature = "redis")]
@@ -11,6 +13,8 @@ mod redis_nodes;
 mod sample;
 mod server;
 
+#[cfg(feature = "actix")]
+pub use self::actix_workers::{actix_workers_main, count_across_actix_workers, not_send_counter};
 pub use self::harness::{Case, block_on, endpoint, missing, trials};
 pub use self::jar::Jar;
 #[cfg(feature = "redis")]

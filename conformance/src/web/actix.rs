@@ -28,10 +28,14 @@ pub struct ActixApp {
 }
 
 async fn handler(req: HttpRequest, session: Option<Session>, gates: Gates) -> HttpResponse {
-    let (status, body) = route(session, req.path(), &gates).await;
-    let status = actix_web::http::StatusCode::from_u16(status)
+    let routed = route(session, req.path(), &gates).await;
+    let status = actix_web::http::StatusCode::from_u16(routed.status)
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status).body(body)
+    let mut res = HttpResponse::build(status);
+    for (name, value) in routed.headers {
+        res.append_header((name, value));
+    }
+    res.body(routed.body)
 }
 
 impl WebApp for ActixApp {

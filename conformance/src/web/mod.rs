@@ -30,8 +30,10 @@ pub const NONE: &str = "<none>";
 /// Routes: `/noop` (never touches the session), `/read/{key}`,
 /// `/put/{key}/{len}` (a string of `len` bytes), `/set/{key}/{value}`,
 /// `/quickset/{key}/{value}` (a cache-only write), `/del/{key}`,
-/// `/regenerate`, `/terminate`, `/id` (the session id as text), and
-/// `/hold/{gate}` (wait at the [`Gates`] gate until the case releases it).
+/// `/regenerate`, `/terminate`, `/id` (the session id as text),
+/// `/hold/{gate}` (wait at the [`Gates`] gate until the case releases it),
+/// and `/header/{name}/{value}` (the handler appends that response header
+/// itself, touching no session).
 /// Steps join with `+` into one request (`/regenerate+set/role/admin+hold/a`),
 /// run in order; the first failure answers, else the last step. A request
 /// without a session in it (no adapter) answers 500.
@@ -138,19 +140,42 @@ impl Gates {
     }
 }
 
-/// The routes, whatever the framework: the status and body for `path`.
-pub(crate) async fn route(session: Option<Session>, path: &str, gates: &Gates) -> (u16, String) {
+/// What a route answers: the status, the body and the headers the handler
+/// set itself (`/header/{name}/{value}` steps).
+pub(crate) struct Routed {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// The routes, whatever the framework: what `path` answers.
+pub(crate) async fn route(session: Option<Session>, path: &str, gates: &Gates) -> Routed {
+    let mut headers = Vec::new();
     let Some(session) = session else {
-        return (500, "no session layer".to_owned());
+        return Routed {
+            status: 500,
+            body: "no session layer".to_owned(),
+            headers,
+        };
     };
     let mut last = (404, "no such route".to_owned());
     for step in path.trim_matches('/').split('+') {
+        // A header of the handler's own: it touches no session.
+        if let ["header", name, value] = step.split('/').collect::<Vec<_>>().as_slice() {
+            headers.push(((*name).to_owned(), (*value).to_owned()));
+            last = (200, "ok".to_owned());
+            continue;
+        }
         last = step_route(&session, step, gates).await;
         if last.0 != 200 {
             break;
         }
     }
-    last
+    Routed {
+        status: last.0,
+        body: last.1,
+        headers,
+    }
 }
 
 async fn step_route(session: &Session, path: &str, gates: &Gates) -> (u16, String) {

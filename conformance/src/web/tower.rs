@@ -6,7 +6,7 @@ use std::future::{Future, poll_fn};
 use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
-use http::header::{COOKIE, SET_COOKIE};
+use http::header::{COOKIE, HeaderName, HeaderValue, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use tiered_sessions::{Session, SessionLayer, SessionManager, SessionService};
 use tower_layer::Layer;
@@ -36,10 +36,17 @@ impl Service<Request<()>> for Routes {
         let gates = self.0.clone();
         Box::pin(async move {
             let session = req.extensions().get::<Session>().cloned();
-            let (status, body) = route(session, req.uri().path(), &gates).await;
-            let mut res = Response::new(body);
+            let routed = route(session, req.uri().path(), &gates).await;
+            let mut res = Response::new(routed.body);
             *res.status_mut() =
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                StatusCode::from_u16(routed.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            for (name, value) in routed.headers {
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::try_from(name), HeaderValue::try_from(value))
+                {
+                    res.headers_mut().append(name, value);
+                }
+            }
             Ok(res)
         })
     }

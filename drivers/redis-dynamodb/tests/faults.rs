@@ -1,8 +1,10 @@
 //! Real faults, through the axum/tower session layer, against real services:
 //!
 //! - Redis is restarted (`scripts/services restart redis`) in the middle of a
-//!   stream of requests: every request succeeds (DynamoDB is up), none hangs,
-//!   reads fall back to DynamoDB, and no acknowledged write is lost.
+//!   stream of requests: every read succeeds (DynamoDB is up), none hangs,
+//!   a write to a stored session is either acknowledged or refused with an
+//!   empty 503 that changed nothing (the cache could not invalidate its entry
+//!   first: `CacheOutageWrites::Refuse`), and no acknowledged write is lost.
 //! - moto is stopped: writes fail with a typed, retryable error (an opaque
 //!   503 over HTTP), nothing newer than DynamoDB is left in the cache; moto is
 //!   started again at the end.
@@ -72,6 +74,7 @@ async fn redis_restart_mid_stream_loses_nothing() {
     let mut browsers = vec![Browser::default(); 4];
     let mut acked = vec![0u64; browsers.len()];
     let mut restart = None;
+    let mut refused = 0u32;
     for round in 0..40 {
         if round == 10 {
             restart = Some(tokio::spawn(services(&["restart", "redis"])));
@@ -81,10 +84,19 @@ async fn redis_restart_mid_stream_loses_nothing() {
                 .send(&app, "POST", "/incr", HANG)
                 .await
                 .expect("no request hangs");
-            // Redis down costs cache misses, never an error: DynamoDB is up.
-            assert_eq!(reply.status, StatusCode::OK, "round {round}: {reply:?}");
-            *n += 1;
-            assert_eq!(reply.body, n.to_string(), "round {round}: a write was lost");
+            // Redis down costs reads cache misses, never an error (DynamoDB
+            // is up); a write it cannot invalidate first is refused whole.
+            match reply.status {
+                StatusCode::OK => {
+                    *n += 1;
+                    assert_eq!(reply.body, n.to_string(), "round {round}: a write was lost");
+                }
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    assert_eq!(reply.body, "", "round {round}: an opaque 503");
+                    refused += 1;
+                }
+                other => panic!("round {round}: {other} {reply:?}"),
+            }
             let reply = b
                 .send(&app, "GET", "/read", HANG)
                 .await
@@ -106,6 +118,12 @@ async fn redis_restart_mid_stream_loses_nothing() {
         m.cache_errors > 0 || m.cache_misses > 0,
         "the restart was felt: {m:?}"
     );
+    assert_eq!(
+        u64::from(refused),
+        m.writes_refused_cache_outage,
+        "every 503 is a write refused for the cache outage"
+    );
+    eprintln!("Redis restart: {refused} writes refused (503), {acked:?} acknowledged");
     // Durable truth: DynamoDB holds every acknowledged count.
     for (b, n) in browsers.iter_mut().zip(&acked) {
         let reply = b.send(&app, "GET", "/read", HANG).await.expect("no hang");
@@ -127,12 +145,21 @@ async fn redis_restart_mid_stream_loses_nothing() {
         !store.cache_circuit_open(),
         "the circuit closes once Redis is back"
     );
-    let hits = store.metrics().snapshot().cache_hits;
-    for b in &mut browsers {
+    // Writes go through again, and reads hit the cache again (a restarted
+    // Redis without persistence misses once, then holds the refill).
+    for (b, n) in browsers.iter_mut().zip(acked.iter_mut()) {
+        let reply = b.send(&app, "POST", "/incr", HANG).await.expect("no hang");
+        *n += 1;
+        assert_eq!((reply.status, reply.body), (StatusCode::OK, n.to_string()));
         b.send(&app, "GET", "/read", HANG).await.expect("no hang");
     }
+    let hits = store.metrics().snapshot().cache_hits;
+    for (b, n) in browsers.iter_mut().zip(&acked) {
+        let reply = b.send(&app, "GET", "/read", HANG).await.expect("no hang");
+        assert_eq!(reply.body, n.to_string());
+    }
     assert!(
-        store.metrics().snapshot().cache_hits > hits,
+        store.metrics().snapshot().cache_hits >= hits + browsers.len() as u64,
         "reads hit the cache again"
     );
 }
@@ -147,8 +174,9 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 /// Issue 15: a hung Redis (SIGSTOP: it accepts connections and answers
 /// nothing) made every request wait out the cache deadline, request after
 /// request. With the circuit breaker, only the first requests do: once it
-/// opens, requests skip Redis and cost what DynamoDB alone costs; nothing
-/// acknowledged is lost, and after SIGCONT the cache serves again.
+/// opens, reads skip Redis and cost what DynamoDB alone costs, and writes to
+/// the stored session are refused at once (503); nothing acknowledged is
+/// lost, and after SIGCONT the cache serves again and writes go through.
 async fn hung_redis_costs_only_the_first_requests_the_cache_deadline() {
     use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
     let moto = var("TS_DYNAMODB_MOTO_ENDPOINT").unwrap_or_default();
@@ -215,24 +243,39 @@ async fn hung_redis_costs_only_the_first_requests_the_cache_deadline() {
     let opens = store.metrics().snapshot().cache_circuit_opens;
     let mut during = Vec::new();
     let mut after_open = Vec::new();
+    let mut waited = 0;
     for _ in 0..30 {
         for (method, path) in [("POST", "/incr"), ("GET", "/read")] {
             let open = store.cache_circuit_open();
+            let waited_before = store.metrics().snapshot().cache_errors;
             let t = std::time::Instant::now();
             let r = browser
                 .send(&tiered, method, path, HANG)
                 .await
                 .expect("no hang");
             let took = t.elapsed();
-            // DynamoDB is up: a hung cache costs latency, never an error.
-            assert_eq!(r.status, StatusCode::OK, "{method} {path}: {r:?}");
-            if method == "POST" {
-                acked += 1;
-                assert_eq!(r.body, acked.to_string(), "an increment was lost");
+            // DynamoDB is up: a hung cache costs reads latency, never an
+            // error; a write to the stored session is refused at once (the
+            // cache cannot invalidate its entry), and changes nothing.
+            match (method, r.status) {
+                (_, StatusCode::OK) => {
+                    if method == "POST" {
+                        acked += 1;
+                        assert_eq!(r.body, acked.to_string(), "an increment was lost");
+                    } else {
+                        assert_eq!(r.body, acked.to_string(), "a read is current");
+                    }
+                }
+                ("POST", StatusCode::SERVICE_UNAVAILABLE) => assert_eq!(r.body, ""),
+                _ => panic!("{method} {path}: {r:?}"),
             }
             during.push(took);
             if open {
                 after_open.push(took);
+                // No cache call was made, so none waited out its deadline
+                // (a failed or timed-out call counts as a cache error; the
+                // background probe counts nothing).
+                waited += store.metrics().snapshot().cache_errors - waited_before;
             }
         }
     }
@@ -244,15 +287,18 @@ async fn hung_redis_costs_only_the_first_requests_the_cache_deadline() {
         after_open.len() >= 50,
         "it opened within the first few requests"
     );
-    // With the circuit open no request waits for the cache: each one takes
-    // less than a single cache deadline (DynamoDB calls take milliseconds).
-    let slowest = *after_open.iter().max().expect("samples");
-    assert!(
-        slowest < deadline,
-        "a request took {slowest:?} with the circuit open (cache deadline {deadline:?})"
-    );
+    // With the circuit open no request waits for the cache (no absolute
+    // time is asserted: on a busy machine a moto call alone can outlast the
+    // cache deadline) ...
+    assert_eq!(waited, 0, "requests made cache calls with the circuit open");
     let d99 = percentile(&mut durable, 0.99);
     let h99 = percentile(&mut after_open, 0.99);
+    // ... and, against DynamoDB alone measured in the same run, the issue's
+    // bound: p99 with the circuit open within 2x the durable-only p99.
+    assert!(
+        h99 <= d99 * 2,
+        "p99 {h99:?} with the circuit open, more than 2x the {d99:?} of DynamoDB alone"
+    );
     eprintln!(
         "hung Redis: p99 {h99:?} with the circuit open ({} requests), p99 {d99:?} with DynamoDB alone, ratio {:.2}; all {} requests during the hang: p99 {:?}, max {:?}",
         after_open.len(),
@@ -285,6 +331,15 @@ async fn hung_redis_costs_only_the_first_requests_the_cache_deadline() {
         r.body,
         acked.to_string(),
         "every acknowledged increment is there"
+    );
+    let r = browser
+        .send(&tiered, "POST", "/incr", HANG)
+        .await
+        .expect("no hang");
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::OK, (acked + 1).to_string()),
+        "writes go through again"
     );
     let hits = store.metrics().snapshot().cache_hits;
     browser

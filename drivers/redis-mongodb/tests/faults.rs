@@ -2,9 +2,11 @@
 //! on ports of its own (the shared services are never touched):
 //!
 //! - `faults::redis_killed_mid_stream_loses_nothing`: Redis is SIGKILLed in the
-//!   middle of a stream of requests and restarted empty; every request still
-//!   succeeds, reads fall back to MongoDB, nothing acknowledged is lost, and the
-//!   cache serves again afterwards.
+//!   middle of a stream of requests and restarted empty; every read still
+//!   succeeds (falling back to MongoDB), a write the cache cannot invalidate
+//!   first is refused with an empty 503 and changes nothing
+//!   (`CacheOutageWrites::Refuse`), nothing acknowledged is lost, and the
+//!   cache serves (and writes go through) again afterwards.
 //! - `faults::redis_paused_mid_stream_serves_nothing_stale`: Redis is SIGSTOPped
 //!   (unreachable, but keeping its data) while sessions are written, then
 //!   resumed with the old versions still cached; no read ever returns one.
@@ -58,6 +60,21 @@ impl Client {
         self.acknowledged.insert(key);
     }
 
+    /// A write during a cache outage: acknowledged, or refused with an empty
+    /// 503 (then it must never show up).
+    async fn write_or_refused(&mut self, app: &Router, n: u32) {
+        let key = format!("k{n}");
+        let (status, body) = self.send(app, "POST", &format!("/write/{n}")).await;
+        match status {
+            StatusCode::OK => {
+                self.attempted.insert(key.clone());
+                self.acknowledged.insert(key);
+            }
+            StatusCode::SERVICE_UNAVAILABLE => assert_eq!(body, "", "write {n}: an opaque 503"),
+            other => panic!("write {n}: {other} {body}"),
+        }
+    }
+
     /// The session's keys: every acknowledged write, and nothing never tried.
     async fn read_all(&mut self, app: &Router, when: &str) {
         let (status, body) = self.send(app, "GET", "/read").await;
@@ -76,13 +93,32 @@ impl Client {
     }
 }
 
-/// `count` rounds of "write, then read everything back", rotating clients.
+/// `count` rounds of "write, then read everything back", rotating clients;
+/// every write must be acknowledged.
 async fn stream(app: &Router, clients: &mut [Client], next: &mut u32, count: u32, when: &str) {
     for _ in 0..count {
         let n = *next;
         *next += 1;
         let client = &mut clients[(n % CLIENTS) as usize];
         client.write_ok(app, n).await;
+        client.read_all(app, when).await;
+    }
+}
+
+/// [`stream`] during a cache outage: a write may be refused (503), a read
+/// never fails.
+async fn outage_stream(
+    app: &Router,
+    clients: &mut [Client],
+    next: &mut u32,
+    count: u32,
+    when: &str,
+) {
+    for _ in 0..count {
+        let n = *next;
+        *next += 1;
+        let client = &mut clients[(n % CLIENTS) as usize];
+        client.write_or_refused(app, n).await;
         client.read_all(app, when).await;
     }
 }
@@ -168,7 +204,7 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
     let errors_before = metrics.snapshot().cache_errors;
 
     redis.kill();
-    stream(&app, &mut clients, &mut n, 8, "with Redis down").await;
+    outage_stream(&app, &mut clients, &mut n, 8, "with Redis down").await;
     let outage = metrics.snapshot();
     assert!(
         outage.cache_errors > errors_before,
@@ -180,7 +216,8 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
     );
 
     redis.restart().await;
-    stream(&app, &mut clients, &mut n, 8, "after Redis came back empty").await;
+    // The circuit may still be open for its cool-down.
+    outage_stream(&app, &mut clients, &mut n, 8, "after Redis came back empty").await;
     for c in &mut clients {
         c.read_all(&app, "at the end").await;
     }
@@ -201,6 +238,14 @@ async fn redis_killed_mid_stream_loses_nothing(mongo_uri: String) {
         "no cache hit after Redis restarted: {:?}",
         metrics.snapshot()
     );
+    stream(
+        &app,
+        &mut clients,
+        &mut n,
+        8,
+        "with the cache serving again",
+    )
+    .await;
     drop_database_and_close(durable).await;
 }
 
@@ -219,7 +264,7 @@ async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
     );
 
     redis.pause();
-    stream(&app, &mut clients, &mut n, 8, "with Redis paused").await;
+    outage_stream(&app, &mut clients, &mut n, 8, "with Redis paused").await;
     let paused = metrics.snapshot();
     assert!(
         paused.cache_errors > before.cache_errors,
@@ -231,7 +276,7 @@ async fn redis_paused_mid_stream_serves_nothing_stale(mongo_uri: String) {
     for c in &mut clients {
         c.read_all(&app, "right after Redis resumed").await;
     }
-    stream(&app, &mut clients, &mut n, 8, "after Redis resumed").await;
+    outage_stream(&app, &mut clients, &mut n, 8, "after Redis resumed").await;
     for c in &mut clients {
         c.read_all(&app, "at the end").await;
     }

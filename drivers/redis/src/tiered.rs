@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use tiered_sessions::{EnvVars, FromEnv, Result, SessionStore, TieredStore};
+use tiered_sessions::{CacheOutageWrites, EnvVars, FromEnv, Result, SessionStore, TieredStore};
 
 use crate::builder::{RedisCacheBuilder, env};
 use crate::cache::RedisCache;
@@ -28,6 +28,7 @@ use crate::cache::RedisCache;
 pub struct RedisTiered {
     redis: RedisCacheBuilder,
     cache_timeout: Option<Duration>,
+    outage_writes: CacheOutageWrites,
 }
 
 impl fmt::Debug for RedisTiered {
@@ -35,6 +36,7 @@ impl fmt::Debug for RedisTiered {
         f.debug_struct("RedisTiered")
             .field("redis", &self.redis)
             .field("cache_timeout", &self.cache_timeout)
+            .field("outage_writes", &self.outage_writes)
             .finish()
     }
 }
@@ -45,6 +47,7 @@ impl RedisTiered {
         RedisTiered {
             redis,
             cache_timeout: None,
+            outage_writes: CacheOutageWrites::default(),
         }
     }
 
@@ -61,6 +64,14 @@ impl RedisTiered {
         self
     }
 
+    /// What a write does while Redis cannot be reached to invalidate its
+    /// entry first (default [`CacheOutageWrites::Refuse`]: a retryable error,
+    /// nothing written — safe when several app instances share the Redis).
+    pub fn cache_outage_writes(mut self, policy: CacheOutageWrites) -> Self {
+        self.outage_writes = policy;
+        self
+    }
+
     /// The Redis cache in front of `durable`.
     ///
     /// # Errors
@@ -70,7 +81,9 @@ impl RedisTiered {
         let timeout = self
             .cache_timeout
             .unwrap_or_else(|| cache.call_timeout() + Duration::from_millis(50));
-        Ok(TieredStore::new(cache, durable).with_cache_timeout(timeout))
+        Ok(TieredStore::new(cache, durable)
+            .with_cache_timeout(timeout)
+            .with_cache_outage_writes(self.outage_writes))
     }
 }
 
@@ -82,6 +95,7 @@ impl FromEnv for RedisTiered {
         Ok(RedisTiered {
             redis: RedisCacheBuilder::from_vars(vars)?,
             cache_timeout: vars.millis(env::CACHE_TIMEOUT_MS)?,
+            outage_writes: CacheOutageWrites::default(),
         })
     }
 }

@@ -127,7 +127,7 @@ impl ChaosDriver {
                 };
                 (
                     target,
-                    Backend::redis_over_dynamodb(&cache_url, &ns, durable),
+                    Backend::redis_over_dynamodb(&cache_url, &ns, durable, None),
                 )
             }
             _ => {
@@ -147,7 +147,7 @@ impl ChaosDriver {
                 };
                 (
                     target,
-                    Backend::redis_over_mongodb(&cache_url, &ns, durable),
+                    Backend::redis_over_mongodb(&cache_url, &ns, durable, None),
                 )
             }
         };

@@ -1,0 +1,4 @@
+//! libFuzzer target: see `tiered_sessions_fuzz::cookie`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tiered_sessions_fuzz::cookie(data));
