@@ -249,8 +249,9 @@ impl SessionConfigBuilder {
         /// Longest time a process trusts its cached copy of a principal's
         /// revocations (default 10 s, whole seconds): a revoked cookie-only
         /// session (a copied cookie included) is refused within this delay,
-        /// at one store read per principal per process per interval. Zero
-        /// reads the store on every load of a bound session.
+        /// at one store read per principal per process per interval. Counted
+        /// in whole seconds: zero (or under a second) reads the store on every
+        /// load of a bound session.
         revocation_check_interval: Duration
     );
     setter!(
