@@ -32,6 +32,10 @@ pub enum SameSite {
 pub struct SessionConfig {
     pub(crate) cookie_name: String,
     pub(crate) chunk_names: Vec<String>,
+    /// The name a chunked value is signed under: the cookie name followed by
+    /// a character no cookie name may hold, so a value signed for one cookie
+    /// never verifies as chunks and chunks never verify as one cookie.
+    pub(crate) chunked_mac_name: String,
     pub(crate) path: String,
     pub(crate) domain: Option<String>,
     pub(crate) secure: bool,
@@ -373,6 +377,7 @@ impl SessionConfigBuilder {
             self.same_site,
         );
         Ok(SessionConfig {
+            chunked_mac_name: format!("{};chunks", self.cookie_name),
             cookie_name: self.cookie_name,
             chunk_names,
             set_cookie,

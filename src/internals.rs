@@ -64,13 +64,58 @@ pub fn decode_cookie(
     value: &[u8],
     now: UnixTime,
 ) -> std::result::Result<DecodedCookie, CookieRejection> {
-    let decoded = wire::decode(
-        &config.keys,
-        &config.cookie_name,
-        value,
-        now,
-        config.max_value_len(),
-    )?;
+    decode_as(config, &config.cookie_name, value, now)
+}
+
+/// [`decode_cookie`] for the joined value of a session's chunks
+/// (`name.0`, `name.1`, …), which are signed under another name than a
+/// single cookie, so neither passes for the other.
+///
+/// # Errors
+/// Why the value is not a session.
+pub fn decode_chunked_cookie(
+    config: &SessionConfig,
+    value: &[u8],
+    now: UnixTime,
+) -> std::result::Result<DecodedCookie, CookieRejection> {
+    decode_as(config, &config.chunked_mac_name, value, now)
+}
+
+/// A candidate the layer would try, as [`cookie_candidates`] lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieCandidate {
+    /// The joined chunks (decode with [`decode_chunked_cookie`]) rather than
+    /// a single cookie ([`decode_cookie`]).
+    pub chunked: bool,
+    /// The value.
+    pub value: Vec<u8>,
+}
+
+impl CookieCandidate {
+    /// Decode it as the layer does.
+    ///
+    /// # Errors
+    /// Why the value is not a session.
+    pub fn decode(
+        &self,
+        config: &SessionConfig,
+        now: UnixTime,
+    ) -> std::result::Result<DecodedCookie, CookieRejection> {
+        if self.chunked {
+            decode_chunked_cookie(config, &self.value, now)
+        } else {
+            decode_cookie(config, &self.value, now)
+        }
+    }
+}
+
+fn decode_as(
+    config: &SessionConfig,
+    mac_name: &str,
+    value: &[u8],
+    now: UnixTime,
+) -> std::result::Result<DecodedCookie, CookieRejection> {
+    let decoded = wire::decode(&config.keys, mac_name, value, now, config.max_value_len())?;
     let c = decoded.contents;
     Ok(DecodedCookie {
         id: c.id,
@@ -121,6 +166,20 @@ pub fn encode_cookie(config: &SessionConfig, cookie: &CookieToEncode) -> Result<
     wire::encode(&config.keys, &config.cookie_name, &cookie.0, config.encrypt)
 }
 
+/// [`encode_cookie`] for a value the layer splits into chunks: signed under
+/// the chunks' name (see [`decode_chunked_cookie`]).
+///
+/// # Errors
+/// The random source or the cipher failing.
+pub fn encode_chunked_cookie(config: &SessionConfig, cookie: &CookieToEncode) -> Result<String> {
+    wire::encode(
+        &config.keys,
+        &config.chunked_mac_name,
+        &cookie.0,
+        config.encrypt,
+    )
+}
+
 /// `payload` (format byte, flags, id, times, body: see the cookie module)
 /// signed under the configuration's current key as its session cookie's
 /// value, with no check of what it holds: correctly signed cookies that this
@@ -131,10 +190,20 @@ pub fn sign_cookie_payload(config: &SessionConfig, payload: &[u8]) -> String {
 
 /// The session cookie values the layer would try to decode from these
 /// `Cookie` header values, in order, and how many copies it would ignore.
-pub fn cookie_candidates(config: &SessionConfig, headers: &[&[u8]]) -> (Vec<Vec<u8>>, usize) {
+pub fn cookie_candidates(
+    config: &SessionConfig,
+    headers: &[&[u8]],
+) -> (Vec<CookieCandidate>, usize) {
     let cookies = RequestCookies::from_raw(headers.iter().copied());
     let found = cookies.candidates(config);
-    (found.values().map(<[u8]>::to_vec).collect(), found.ignored)
+    let candidates = found
+        .values()
+        .map(|(chunked, value)| CookieCandidate {
+            chunked,
+            value: value.to_vec(),
+        })
+        .collect();
+    (candidates, found.ignored)
 }
 
 #[cfg(test)]
@@ -155,12 +224,28 @@ mod tests {
         let header = format!("other=1; session={value}");
         let (candidates, ignored) = cookie_candidates(&config, &[header.as_bytes()]);
         assert_eq!((candidates.len(), ignored), (1, 0));
-        let decoded = decode_cookie(&config, &candidates[0], 120).unwrap();
+        assert!(!candidates[0].chunked);
+        let decoded = candidates[0].decode(&config, 120).unwrap();
         assert_eq!(decoded.id, id);
         assert_eq!(decode_data(decoded.data.as_deref().unwrap()).unwrap(), data);
         assert_eq!(
-            decode_cookie(&config, &candidates[0], 200),
+            decode_cookie(&config, &candidates[0].value, 200),
             Err(CookieRejection::Expired)
+        );
+        // A single cookie's value never passes for chunks, nor the reverse.
+        assert_eq!(
+            decode_chunked_cookie(&config, value.as_bytes(), 120).err(),
+            Some(CookieRejection::BadSignature)
+        );
+        let chunked = encode_chunked_cookie(
+            &config,
+            &CookieToEncode::new(id.clone(), 200, 100, 150, Some(&data)),
+        )
+        .unwrap();
+        assert!(decode_chunked_cookie(&config, chunked.as_bytes(), 120).is_ok());
+        assert_eq!(
+            decode_cookie(&config, chunked.as_bytes(), 120).err(),
+            Some(CookieRejection::BadSignature)
         );
         let shown = format!("{decoded:?}");
         assert!(!shown.contains(&id.to_text()) && shown.contains("data_len: Some(6)"));

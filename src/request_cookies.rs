@@ -59,12 +59,13 @@ pub(crate) struct Candidates<'a> {
 }
 
 impl Candidates<'_> {
-    /// The values, in the order to try them.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &[u8]> {
+    /// The values, in the order to try them, each with whether it is the
+    /// joined chunks (signed under another name than a single cookie).
+    pub(crate) fn values(&self) -> impl Iterator<Item = (bool, &[u8])> {
         self.singles[..self.single_count]
             .iter()
-            .copied()
-            .chain(self.joined.as_deref())
+            .map(|v| (false, *v))
+            .chain(self.joined.as_deref().map(|v| (true, v)))
     }
 }
 
@@ -252,7 +253,10 @@ mod tests {
         );
         let rc = RequestCookies::from_headers(&h);
         let (c, p) = (rc.candidates(&config()), rc.presence(&config()));
-        assert_eq!(c.values().collect::<Vec<_>>(), [&b"XX"[..], b"AABB"]);
+        assert_eq!(
+            c.values().collect::<Vec<_>>(),
+            [(false, &b"XX"[..]), (true, b"AABB")]
+        );
         assert_eq!(c.ignored, 0);
         assert!(p.single);
         assert_eq!(p.chunks, 0b1011);
@@ -266,7 +270,7 @@ mod tests {
         let one = RequestCookies::from_shared([header.to_owned()]);
         let values = |rc: &RequestCookies| {
             let c = rc.candidates(&config());
-            let v: Vec<Vec<u8>> = c.values().map(<[u8]>::to_vec).collect();
+            let v: Vec<Vec<u8>> = c.values().map(|(_, v)| v.to_vec()).collect();
             (v, c.ignored)
         };
         assert_eq!(values(&shared), values(&owned));
@@ -286,7 +290,7 @@ mod tests {
         let chunks = "session.0=A; session.0=B; session.1=C; ".repeat(100);
         let rc = RequestCookies::from_raw([chunks.as_bytes()]);
         let c = rc.candidates(&config());
-        assert_eq!(c.values().collect::<Vec<_>>(), [b"AC"]);
+        assert_eq!(c.values().collect::<Vec<_>>(), [(true, &b"AC"[..])]);
         assert_eq!(c.ignored, 298);
     }
 

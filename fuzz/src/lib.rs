@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use tiered_sessions::codec::{encode_data, encode_record, encode_value};
 use tiered_sessions::internals::{
-    CookieRejection, CookieToEncode, cookie_candidates, decode_cookie, decode_data, decode_record,
-    decode_value, encode_cookie,
+    CookieRejection, CookieToEncode, cookie_candidates, decode_chunked_cookie, decode_cookie,
+    decode_data, decode_record, decode_value, encode_chunked_cookie, encode_cookie,
 };
 use tiered_sessions::{SessionConfig, SessionData, SessionId};
 
@@ -160,7 +160,7 @@ pub fn cookie_header(bytes: &[u8]) {
         // Three copies of the name, plus one joined set of chunks.
         assert!(candidates.len() <= 4, "{} candidates", candidates.len());
         for c in &candidates {
-            let _ = decode_cookie(config, c, NOW);
+            let _ = c.decode(config, NOW);
         }
     }
 
@@ -174,7 +174,7 @@ pub fn cookie_header(bytes: &[u8]) {
         NOW,
         Some(&data),
     );
-    let value = encode_cookie(config, &contents).expect("encoding never fails");
+    let value = encode_chunked_cookie(config, &contents).expect("encoding never fails");
     let parts = 1 + usize::from(input.byte()) % 4;
     let mut cuts: Vec<usize> = (1..parts)
         .map(|_| usize::from(input.u16()) % (value.len() + 1))
@@ -197,8 +197,13 @@ pub fn cookie_header(bytes: &[u8]) {
     }
     let (candidates, ignored) = cookie_candidates(config, &[header.as_bytes()]);
     assert_eq!(ignored, 0);
-    assert_eq!(candidates, vec![value.clone().into_bytes()]);
-    let decoded = decode_cookie(config, &candidates[0], NOW).expect("reassembled cookie decodes");
+    assert_eq!(candidates.len(), 1);
+    assert!(candidates[0].chunked);
+    assert_eq!(candidates[0].value, value.as_bytes());
+    let decoded = decode_chunked_cookie(config, &candidates[0].value, NOW)
+        .expect("reassembled cookie decodes");
+    // Chunks never pass for a single cookie.
+    assert!(decode_cookie(config, &candidates[0].value, NOW).is_err());
     assert_eq!(
         decode_data(&decoded.data.expect("cookie data")).ok(),
         Some(data)

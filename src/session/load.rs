@@ -51,14 +51,13 @@ impl Session {
         let mut decoded = None;
         let mut rejected = 0u64;
         let mut first_reason: Option<CookieRejection> = None;
-        for value in candidates.values() {
-            match wire::decode(
-                &config.keys,
-                &config.cookie_name,
-                value,
-                now,
-                config.max_value_len(),
-            ) {
+        for (chunked, value) in candidates.values() {
+            let mac_name = if chunked {
+                &config.chunked_mac_name
+            } else {
+                &config.cookie_name
+            };
+            match wire::decode(&config.keys, mac_name, value, now, config.max_value_len()) {
                 Ok(d) => {
                     decoded = Some(d);
                     break;

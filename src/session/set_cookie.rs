@@ -154,7 +154,13 @@ pub(super) fn set_cookies(
         out.extend(chunk_removals(template, presence, 0));
         return Ok(out);
     }
-    let value = wire::encode(&config.keys, name, contents, config.encrypt)?;
+    // Chunks are signed under their own name: see `chunked_mac_name`.
+    let value = wire::encode(
+        &config.keys,
+        &config.chunked_mac_name,
+        contents,
+        config.encrypt,
+    )?;
     let parts = wire::split(&value, config.max_cookie_len);
     if parts.len() > config.max_cookies {
         return Err(Error::TooLarge {

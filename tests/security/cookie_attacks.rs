@@ -117,10 +117,19 @@ pub async fn attack_03_cookie_swapped_to_another_name_or_chunk_is_rejected(f: Fi
         ] {
             no_session(&admin, &cookie).await;
         }
-        // Not covered: the app's own value renamed to its own `session.0`
-        // reads as the same session (chunks are one cookie split for size;
-        // the MAC binds the family name `session`). It crosses no boundary:
-        // the value is already valid as `session`.
+        // The app's own single value presented as its own chunk: chunks are
+        // signed under another name than a single cookie, so it is refused
+        // too (and the user's session is not adopted from it).
+        for cookie in [
+            format!("session.0={user_value}"),
+            format!(
+                "session.0={}; session.1={}",
+                &user_value[..20],
+                &user_value[20..]
+            ),
+        ] {
+            no_session(&user, &cookie).await;
+        }
         for cookie in [
             format!("session={admin_value}"),
             format!("session.0={admin_value}"),
