@@ -10,6 +10,7 @@ use sha2::Sha256;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::keys::{KeyRing, MIN_KEY_LEN};
+use crate::principal::PrincipalHasher;
 use crate::session::SetCookieTemplate;
 use crate::session_id::StoreKeyHasher;
 
@@ -53,6 +54,9 @@ pub struct SessionConfig {
     pub(crate) touch_interval: Duration,
     pub(crate) save_on_server_error: bool,
     pub(crate) max_conflict_retries: u32,
+    pub(crate) revocation_check_interval: Duration,
+    pub(crate) store_bound_sessions: bool,
+    pub(crate) principals: PrincipalHasher,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -85,6 +89,8 @@ impl SessionConfig {
             touch_interval: None,
             save_on_server_error: false,
             max_conflict_retries: 8,
+            revocation_check_interval: DEFAULT_REVOCATION_CHECK_INTERVAL,
+            store_bound_sessions: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -134,9 +140,15 @@ impl fmt::Debug for SessionConfig {
             .field("touch_interval", &self.touch_interval)
             .field("save_on_server_error", &self.save_on_server_error)
             .field("max_conflict_retries", &self.max_conflict_retries)
+            .field("revocation_check_interval", &self.revocation_check_interval)
+            .field("store_bound_sessions", &self.store_bound_sessions)
             .finish_non_exhaustive()
     }
 }
+
+/// How long a process trusts what it read of a principal's revocations
+/// before a bound cookie-only session's load reads them again (10 s).
+pub const DEFAULT_REVOCATION_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Builder for [`SessionConfig`]; see the README for every option and default.
 #[derive(Clone)]
@@ -158,6 +170,8 @@ pub struct SessionConfigBuilder {
     touch_interval: Option<Duration>,
     save_on_server_error: bool,
     max_conflict_retries: u32,
+    revocation_check_interval: Duration,
+    store_bound_sessions: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -235,6 +249,22 @@ impl SessionConfigBuilder {
         /// request fails (default 8).
         max_conflict_retries: u32
     );
+    setter!(
+        /// Longest time a process trusts its cached copy of a principal's
+        /// revocations (default 10 s, whole seconds): a revoked cookie-only
+        /// session (a copied cookie included) is refused within this delay,
+        /// at one store read per principal per process per interval. Counted
+        /// in whole seconds: zero (or under a second) reads the store on every
+        /// load of a bound session.
+        revocation_check_interval: Duration
+    );
+    setter!(
+        /// Keep sessions bound to a principal in the store, never in the
+        /// cookie alone (default false), so logout and revocation take effect
+        /// at once and an old cookie can never replay older state. Unbound
+        /// sessions stay cookie-only below the threshold.
+        store_bound_sessions: bool
+    );
 
     /// Cookie `Domain` (default none: host-only).
     pub fn domain(mut self, domain: &str) -> Self {
@@ -284,6 +314,7 @@ impl SessionConfigBuilder {
             None => derive_store_secret(&self.signing_keys[0])?,
         };
         let store_keys = StoreKeyHasher::new(&store_secret)?;
+        let principals = PrincipalHasher::new(&store_secret)?;
         if self.cookie_name.is_empty() || !self.cookie_name.bytes().all(is_token_byte) {
             return Err(Error::config(
                 "the cookie name must be a non-empty RFC 6265 token (no spaces, `;`, `=`, CR or LF)",
@@ -366,6 +397,9 @@ impl SessionConfigBuilder {
             touch_interval,
             save_on_server_error: self.save_on_server_error,
             max_conflict_retries: self.max_conflict_retries,
+            revocation_check_interval: self.revocation_check_interval,
+            store_bound_sessions: self.store_bound_sessions,
+            principals,
             clock: self.clock,
         })
     }
@@ -392,80 +426,4 @@ fn is_attribute_value(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn builder() -> SessionConfigBuilder {
-        SessionConfig::builder([[9u8; 32]])
-    }
-
-    #[test]
-    fn defaults_are_secure_and_valid() {
-        let c = builder().build().unwrap();
-        assert!(c.secure && c.http_only);
-        assert_eq!(c.same_site, SameSite::Lax);
-        assert_eq!(c.cookie_only_threshold, 2048);
-        assert_eq!(c.touch_interval, Duration::from_secs(300));
-        assert!(!format!("{c:?}").contains("9, 9"));
-    }
-
-    #[test]
-    fn injection_in_name_path_domain_is_rejected() {
-        for name in ["", "a;b", "a\rb", "a\nb", "a b", "a=b"] {
-            assert!(
-                matches!(
-                    builder().cookie_name(name).build(),
-                    Err(Error::Config { .. })
-                ),
-                "{name:?}"
-            );
-        }
-        for path in ["/a;b", "/a\r", "/a\n", "relative"] {
-            assert!(
-                matches!(builder().path(path).build(), Err(Error::Config { .. })),
-                "{path:?}"
-            );
-        }
-        for domain in ["a.com;x", "a.com\r\n", "", "a com"] {
-            assert!(
-                matches!(builder().domain(domain).build(), Err(Error::Config { .. })),
-                "{domain:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn short_keys_and_inconsistent_sizes_are_rejected() {
-        assert!(SessionConfig::builder([[0u8; 31]]).build().is_err());
-        assert!(builder().store_key_secret([1u8; 16]).build().is_err());
-        assert!(builder().cookie_only_threshold(100_000).build().is_err());
-        assert!(
-            builder()
-                .same_site(SameSite::None)
-                .secure(false)
-                .build()
-                .is_err()
-        );
-        assert!(
-            builder()
-                .touch_interval(Duration::from_secs(24 * 3600))
-                .build()
-                .is_err()
-        );
-        assert!(builder().absolute_timeout(Duration::ZERO).build().is_err());
-        assert!(builder().max_cookies(0).build().is_err());
-    }
-
-    #[test]
-    fn expiry_is_the_earlier_timeout() {
-        let c = builder()
-            .idle_timeout(Some(Duration::from_secs(100)))
-            .absolute_timeout(Duration::from_secs(1000))
-            .build()
-            .unwrap();
-        assert_eq!(c.expiry(0, 50), 150);
-        assert_eq!(c.expiry(0, 950), 1000);
-        let no_idle = builder().idle_timeout(None).build().unwrap();
-        assert_eq!(no_idle.expiry(10, 10), 10 + 7 * 24 * 3600);
-    }
-}
+mod tests;

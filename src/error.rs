@@ -70,6 +70,13 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: Cow<'static, str>,
     },
+    /// The store lacks an optional capability the call needs (for example
+    /// binding sessions to a principal over a store with no principal index).
+    #[error("the store does not support {what}")]
+    Unsupported {
+        /// The capability.
+        what: &'static str,
+    },
     /// The backend failed in a way that retrying will not fix.
     #[error("{backend} failed")]
     Backend {

@@ -16,6 +16,7 @@ mod layer;
 mod log_throttle;
 mod manager;
 mod metrics;
+mod principal;
 mod record;
 mod request_cookies;
 mod response_policy;
@@ -34,12 +35,18 @@ mod axum;
 pub use crate::axum::MissingSessionLayer;
 pub use crate::cleanup::{CLEANUP_USAGE, CleanupOptions};
 pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
-pub use crate::config::{SameSite, SessionConfig, SessionConfigBuilder};
+pub use crate::config::{
+    DEFAULT_REVOCATION_CHECK_INTERVAL, SameSite, SessionConfig, SessionConfigBuilder,
+};
 pub use crate::env::{EnvValue, EnvVars, FromEnv};
 pub use crate::error::{BoxError, Error, Result};
 pub use crate::layer::{ResponseFuture, SessionLayer, SessionService};
 pub use crate::manager::SessionManager;
 pub use crate::metrics::{Metrics, MetricsSnapshot};
+pub use crate::principal::{
+    IndexEntry, MAX_DESCRIPTION_LEN, PrincipalHash, PrincipalIndex, PrincipalSessions, Revocation,
+    Revocations, SESSION_HANDLE_LEN, SessionHandle, SessionInfo, SessionLocation,
+};
 pub use crate::record::{Record, SessionData};
 pub use crate::request_cookies::RequestCookies;
 pub use crate::session::{ResponseCookies, Session};

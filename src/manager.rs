@@ -1,6 +1,8 @@
 //! [`SessionManager`]: the configuration and store shared by every request,
 //! independent of any web framework.
 
+mod principals;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use crate::config::SessionConfig;
 use crate::error::Result;
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
+use crate::principal::cache::RevocationCache;
 use crate::record::Record;
 use crate::request_cookies::RequestCookies;
 use crate::response_policy::LOG_WINDOW;
@@ -46,6 +49,7 @@ impl SessionManager {
     fn from_arc(config: SessionConfig, store: Option<Arc<dyn SessionStore>>) -> Self {
         SessionManager {
             inner: Arc::new(Context {
+                revocations: RevocationCache::new(config.revocation_check_interval.as_secs()),
                 config,
                 store,
                 metrics: Arc::new(Metrics::default()),
@@ -59,6 +63,7 @@ impl SessionManager {
         let inner = &self.inner;
         SessionManager {
             inner: Arc::new(Context {
+                revocations: RevocationCache::new(inner.config.revocation_check_interval.as_secs()),
                 config: inner.config.clone(),
                 store: inner.store.clone(),
                 metrics,
@@ -120,7 +125,8 @@ impl SessionManager {
     }
 
     /// Delete every expired record from the store, `batch` at a time, from
-    /// `cursor` (`None`: the beginning); returns how many went. Native TTL
+    /// `cursor` (`None`: the beginning), then every expired principal-index
+    /// entry; returns how many went. Native TTL
     /// usually gets there first; this covers the rest.
     ///
     /// # Errors
@@ -131,9 +137,19 @@ impl SessionManager {
         batch: usize,
         cursor: Option<CleanupCursor>,
     ) -> std::result::Result<u64, CleanupStopped> {
-        match &self.inner.store {
-            Some(store) => store.delete_all_expired(self.now(), batch, cursor).await,
-            None => Ok(0),
+        let Some(store) = &self.inner.store else {
+            return Ok(0);
+        };
+        let records = store.delete_all_expired(self.now(), batch, cursor).await?;
+        // Then the index entries of bound sessions that expired. An error
+        // here reports the records as done (no cursor): run it again.
+        match self.delete_expired_index_entries(batch).await {
+            Ok(entries) => Ok(records + entries),
+            Err(error) => Err(CleanupStopped {
+                deleted: records,
+                resume: None,
+                error,
+            }),
         }
     }
 }

@@ -139,6 +139,7 @@ pub(crate) fn failure_kind(e: &Error) -> &'static str {
         Error::Codec { .. } => "codec",
         Error::TooLarge { .. } => "too_large",
         Error::Config { .. } => "config",
+        Error::Unsupported { .. } => "unsupported",
         Error::Backend { .. } => "backend",
     }
 }

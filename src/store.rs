@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::clock::UnixTime;
 use crate::error::Result;
+use crate::principal::PrincipalIndex;
 use crate::record::Record;
 use crate::session_id::StoreKey;
 
@@ -138,6 +139,15 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         max: usize,
         cursor: Option<CleanupCursor>,
     ) -> Result<CleanupBatch>;
+
+    /// The store's index of sessions by principal, if it keeps one (an
+    /// optional capability: binding sessions to a principal, listing and
+    /// revoking them need it). The default is `None`; a store offering it
+    /// returns `Some(self)` and passes the conformance suite's `principals`
+    /// cases.
+    fn principal_index(&self) -> Option<&dyn PrincipalIndex> {
+        None
+    }
 }
 
 /// What a conditional cache write found. Every [`CacheTier`] method that can
@@ -293,6 +303,9 @@ macro_rules! forward_store {
                 cursor: Option<CleanupCursor>,
             ) -> Result<CleanupBatch> {
                 (**self).delete_expired(now, max, cursor).await
+            }
+            fn principal_index(&self) -> Option<&dyn PrincipalIndex> {
+                (**self).principal_index()
             }
         }
     };

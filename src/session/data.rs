@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::iter::Peekable;
 
 use crate::codec::EncodedData;
+use crate::principal::binding::is_reserved;
 use crate::record::SessionData;
 use crate::store::Durability;
 
@@ -118,12 +119,24 @@ impl Data {
         had
     }
 
+    /// The handlers' keys (the library's reserved ones are not shown).
     pub(super) fn keys(&self) -> Vec<String> {
-        self.for_entries(|entries| entries.map(|(k, _)| k.to_owned()).collect())
+        self.for_entries(|entries| {
+            entries
+                .filter(|(k, _)| !is_reserved(k))
+                .map(|(k, _)| k.to_owned())
+                .collect()
+        })
     }
 
+    /// Whether there is nothing at all to keep, reserved entries included.
     pub(super) fn is_empty(&self) -> bool {
         self.for_entries(|entries| entries.next().is_none())
+    }
+
+    /// Whether the handlers' data is empty (a binding alone is no data).
+    pub(super) fn has_no_app_entries(&self) -> bool {
+        self.for_entries(|mut entries| Iterator::all(&mut entries, |(k, _)| is_reserved(k)))
     }
 
     /// The size of the encoded data, found without encoding it.

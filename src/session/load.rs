@@ -7,6 +7,10 @@ use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::session_id::StoreKey;
 
+use crate::principal::binding::{Binding, Found};
+use crate::principal::cache::Verdict;
+use crate::principal::ops;
+
 use super::Session;
 use super::data::Data;
 use super::state::{Active, Issued, Origin};
@@ -15,7 +19,16 @@ use super::state::{Active, Issued, Origin};
 /// still to be read from the store.
 pub(super) enum FromCookie {
     Done(Active),
+    /// A bound cookie-only session whose principal's revocations are not
+    /// cached fresh: [`Session::check_revoked`] reads them first.
+    Check(Active),
     Fetch(Fetch),
+}
+
+/// A loaded session, judged by what this process knows of revocations.
+enum Vetted {
+    Ready(Active),
+    Ask(Active),
 }
 
 /// A stored session to read: what the cookie said, completed by the record.
@@ -97,21 +110,25 @@ impl Session {
                 // Re-issue under the current setting, so data readable in the
                 // browser is encrypted as soon as encryption is turned on.
                 active.reissue |= decoded.encrypted != config.encrypt;
+                let found = Binding::in_encoded(&data);
                 active.data = Data::encoded(data);
+                match self.vet(active, found, now) {
+                    Vetted::Ready(active) => FromCookie::Done(active),
+                    Vetted::Ask(active) => FromCookie::Check(active),
+                }
             }
             CookieBody::Stored => {
                 let (Some(issued), true) = (active.issued.take(), ctx.store.is_some()) else {
                     return FromCookie::Done(Active::fresh(now, config));
                 };
-                return FromCookie::Fetch(Fetch {
+                FromCookie::Fetch(Fetch {
                     key: config.store_keys.key_for(&id),
                     issued,
                     reissue: active.reissue,
                     now,
-                });
+                })
             }
         }
-        FromCookie::Done(active)
     }
 
     /// Complete a stored session from the store: the record, or a fresh
@@ -148,7 +165,69 @@ impl Session {
         active.created_at = record.created_at;
         active.last_active = record.last_active;
         active.expires_at = expires_at;
+        let found = Binding::in_map(&record.data);
         active.data = Data::decoded(record.data);
+        match self.vet(active, found, now) {
+            Vetted::Ready(active) => Ok(active),
+            Vetted::Ask(active) => self.check_revoked(active).await,
+        }
+    }
+
+    /// A loaded session and what its data says about its binding: an unbound
+    /// session as it is (no cost beyond finding no binding), a bound one
+    /// judged by the cached revocations, or to be checked with the store.
+    fn vet(&self, mut active: Active, found: Found, now: UnixTime) -> Vetted {
+        let config = &self.inner.ctx.config;
+        match found {
+            Found::Unbound => Vetted::Ready(active),
+            Found::Malformed => {
+                tracing::warn!(cookie = %config.cookie_name, "session binding malformed; no session");
+                Vetted::Ready(Active::fresh(now, config))
+            }
+            Found::Bound(binding) => {
+                let verdict = self.inner.ctx.revocations.check(
+                    &binding.principal,
+                    &binding.handle,
+                    binding.bound_at,
+                    now,
+                );
+                active.binding = Some(binding);
+                match verdict {
+                    Verdict::Allowed => Vetted::Ready(active),
+                    Verdict::Unknown => Vetted::Ask(active),
+                    Verdict::Revoked => {
+                        tracing::warn!(cookie = %config.cookie_name, "session was revoked; no session");
+                        Vetted::Ready(Active::fresh(now, config))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Judge a bound session by its principal's revocations as the store
+    /// holds them now (and cache them for `revocation_check_interval`).
+    ///
+    /// # Errors
+    /// A store error: a bound session whose revocations cannot be read is
+    /// not served (fail closed).
+    pub(super) async fn check_revoked(&self, active: Active) -> Result<Active> {
+        let ctx = &self.inner.ctx;
+        let config = &ctx.config;
+        let now = config.clock.now();
+        let Some(binding) = active.binding.as_ref() else {
+            return Ok(active);
+        };
+        let Ok((_, index)) = ops::index(ctx) else {
+            tracing::warn!(cookie = %config.cookie_name, "a bound session but the store keeps no principal index; no session");
+            return Ok(Active::fresh(now, config));
+        };
+        let revocations = index.revocations(&binding.principal_hash(), now).await?;
+        let revoked = revocations.revokes(&binding.handle, binding.bound_at);
+        ctx.revocations.put(&binding.principal, revocations, now);
+        if revoked {
+            tracing::warn!(cookie = %config.cookie_name, "session was revoked; no session");
+            return Ok(Active::fresh(now, config));
+        }
         Ok(active)
     }
 }

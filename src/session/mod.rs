@@ -3,6 +3,8 @@
 
 mod data;
 mod load;
+mod principal;
+mod refresh;
 mod save;
 mod set_cookie;
 mod state;
@@ -22,6 +24,8 @@ use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
+use crate::principal::binding::{BINDING_KEY, is_reserved};
+use crate::principal::cache::RevocationCache;
 use crate::request_cookies::RequestCookies;
 use crate::session_id::SessionId;
 use crate::store::{Durability, SessionStore};
@@ -38,6 +42,8 @@ pub(crate) struct Context {
     pub(crate) config: SessionConfig,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// What this process last read of principals' revocations.
+    pub(crate) revocations: RevocationCache,
     /// Throttles the adapters' failure events (see `response_policy`).
     pub(crate) failure_logs: LogThrottle,
 }
@@ -109,6 +115,10 @@ impl Session {
                     *state = State::Ready(active);
                     None
                 }
+                FromCookie::Check(active) => {
+                    *state = State::Ready(self.check_revoked(active).await?);
+                    None
+                }
                 FromCookie::Fetch(fetch) => Some(fetch),
             };
             if let Some(fetch) = fetch {
@@ -133,6 +143,9 @@ impl Session {
     /// A store error while loading, or [`Error::Codec`] if the stored value is
     /// not a `T`.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        if is_reserved(key) {
+            return Ok(None);
+        }
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
         active
@@ -148,6 +161,7 @@ impl Session {
         value: &T,
         durability: Durability,
     ) -> Result<()> {
+        reject_reserved(key)?;
         let bytes = codec::encode_value(value)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
@@ -174,6 +188,7 @@ impl Session {
     }
 
     async fn take(&self, key: &str, durability: Durability) -> Result<bool> {
+        reject_reserved(key)?;
         let mut state = self.inner.state.lock().await;
         let active = self.active(&mut state).await?;
         Ok(active.data.remove(key, durability))
@@ -204,6 +219,13 @@ impl Session {
         let active = self.active(&mut state).await?;
         active.data = Data::empty();
         active.cleared = Some(Durability::Durable);
+        // The owner is no data: a cleared session stays bound.
+        if let Some(binding) = &active.binding {
+            let bytes = binding.to_bytes();
+            active
+                .data
+                .set(BINDING_KEY, Some(bytes), Durability::Durable);
+        }
         Ok(())
     }
 
@@ -228,6 +250,8 @@ impl Session {
         active.id = Some(SessionId::generate()?);
         active.origin = Origin::New;
         active.force_write = true;
+        // A bound session's index entry must follow it to its new record.
+        active.index_due |= active.binding.is_some();
         Ok(())
     }
 
@@ -242,6 +266,12 @@ impl Session {
         let now = config.clock.now();
         let active = self.active(&mut state).await?;
         let mut doomed = std::mem::take(&mut active.doomed);
+        let mut unbound = std::mem::take(&mut active.unbound);
+        if let Some(binding) = active.binding.take() {
+            // Copies of a cookie-only session's cookie stay valid until they
+            // expire: the save denies its handle so they are refused too.
+            unbound.push((binding, active.created_at));
+        }
         if let (Some(id), Origin::Stored(_)) = (active.id.clone(), active.origin) {
             doomed.push(Doomed {
                 key: active.store_key(&config.store_keys, &id),
@@ -254,6 +284,7 @@ impl Session {
         }
         *active = Active::fresh(now, config);
         active.doomed = doomed;
+        active.unbound = unbound;
         active.terminated = true;
         Ok(())
     }
@@ -303,7 +334,7 @@ impl Session {
     /// A store error while loading.
     pub async fn is_empty(&self) -> Result<bool> {
         let mut state = self.inner.state.lock().await;
-        Ok(self.active(&mut state).await?.data.is_empty())
+        Ok(self.active(&mut state).await?.data.has_no_app_entries())
     }
 
     /// Save after the handler: once, only if something changed (or the expiry
@@ -337,6 +368,14 @@ impl Session {
         };
         self.finish_touched(status).instrument(span).await
     }
+}
+
+/// Keys starting with NUL are the library's (a session's binding lives under one).
+fn reject_reserved(key: &str) -> Result<()> {
+    if is_reserved(key) {
+        return Err(Error::codec("session keys starting with NUL are reserved"));
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Session {

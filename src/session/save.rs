@@ -14,6 +14,7 @@ use crate::session_id::SessionId;
 use crate::store::SessionStore;
 
 use super::data::Measure;
+use super::refresh::Refresh;
 use super::set_cookie::{ResponseCookies, removals, set_cookies};
 use super::state::{Active, Origin};
 use super::{Session, State};
@@ -24,7 +25,7 @@ use super::{Session, State};
 /// record that holds the id.
 const MAX_ID_ATTEMPTS: usize = 4;
 
-enum Written {
+pub(super) enum Written {
     Cookie(CookieContents),
     Remove,
     Nothing,
@@ -47,6 +48,11 @@ impl Session {
         }
         let stored = self.inner.ctx.store.is_some();
         if stored && !active.doomed.is_empty() {
+            return None;
+        }
+        if !active.unbound.is_empty()
+            || (active.binding.is_some() && self.index_work_due(active, config.clock.now()))
+        {
             return None;
         }
         let stored_origin = matches!(active.origin, Origin::Stored(_));
@@ -101,6 +107,7 @@ impl Session {
                 store.delete(&doomed.key, now).await?;
             }
         }
+        self.sync_index(active, now).await?;
         self.render(written, now)
     }
 
@@ -129,7 +136,9 @@ impl Session {
     fn cookie_fit(&self, active: &Active) -> Option<Measure> {
         let ctx = &self.inner.ctx;
         let threshold = ctx.config.cookie_only_threshold;
-        if ctx.store.is_some() && threshold == 0 {
+        if ctx.store.is_some()
+            && (threshold == 0 || (ctx.config.store_bound_sessions && active.binding.is_some()))
+        {
             return None;
         }
         let measure = active.data.measure();
@@ -183,6 +192,7 @@ impl Session {
             // name a stored record (one that a logout may already have ended).
             active.id = Some(SessionId::generate()?);
             active.origin = Origin::New;
+            active.index_due |= active.binding.is_some();
         }
         self.stamp(active, now);
         self.store_once(store, active, now).await?;
@@ -196,10 +206,27 @@ impl Session {
         Ok(Written::Cookie(contents(active, id, CookieBody::Stored)))
     }
 
-    /// The session is active now: its expiry counts from here.
-    fn stamp(&self, active: &mut Active, now: UnixTime) {
+    /// The session is active now: its expiry counts from here. A bound
+    /// session's times move only when its index entry is rewritten too (at
+    /// most once per `touch_interval`, like a read-only refresh), so the
+    /// listing always shows its true expiry.
+    pub(super) fn stamp(&self, active: &mut Active, now: UnixTime) {
+        if active.binding.is_some() {
+            if !self.index_work_due(active, now) {
+                return;
+            }
+            active.index_due = true;
+        }
         active.last_active = now;
         active.expires_at = self.inner.ctx.config.expiry(active.created_at, now);
+    }
+
+    /// Whether a bound session's save must rewrite its index entry: it was
+    /// bound, moved or described, or its expiry is due for a refresh.
+    fn index_work_due(&self, active: &Active, now: UnixTime) -> bool {
+        active.index_due
+            || now.saturating_sub(active.last_active)
+                >= self.inner.ctx.config.touch_interval.as_secs()
     }
 
     /// Write the session into the cookie (it fits, or there is no store).
@@ -232,6 +259,7 @@ impl Session {
             // Moving back into the cookie: the server copy goes.
             let key = active.store_key(&config.store_keys, &id);
             active.doom(key, Some(version));
+            active.index_due |= active.binding.is_some();
         }
         active.origin = Origin::Cookie;
         let encoded = active.data.encode(measure);
@@ -370,70 +398,6 @@ impl Session {
             tracing::warn!(error = %e, "could not remove an abandoned session record; it expires with its TTL");
         }
     }
-
-    /// Whether the browser's cookie must be re-sent so its own expiry keeps
-    /// rolling: at most once per `touch_interval`.
-    fn cookie_due(&self, active: &Active, now: UnixTime) -> bool {
-        let config = &self.inner.ctx.config;
-        config.idle_timeout.is_some()
-            && active.issued.as_ref().is_none_or(|i| {
-                now.saturating_sub(i.last_active) >= config.touch_interval.as_secs()
-            })
-    }
-
-    /// Whether a read-only request refreshes the expiry: at most once per
-    /// `touch_interval`.
-    fn refresh_due(&self, active: &Active, now: UnixTime) -> bool {
-        let config = &self.inner.ctx.config;
-        let oldest = active.issued.as_ref().map_or(active.last_active, |i| {
-            i.last_active.min(active.last_active)
-        });
-        config.idle_timeout.is_some()
-            && now.saturating_sub(oldest) >= config.touch_interval.as_secs()
-    }
-
-    /// A read-only request: refresh the expiry when the throttle allows, and
-    /// re-issue a cookie signed with an old key or under another encryption
-    /// setting. A stored session due for a refresh needs [`Session::touch`].
-    fn refresh(&self, active: &mut Active, now: UnixTime) -> Refresh {
-        let Some(id) = active.id.clone() else {
-            return Refresh::Done(Written::Nothing);
-        };
-        let due = self.refresh_due(active, now);
-        if !due && !active.reissue {
-            return Refresh::Done(Written::Nothing);
-        }
-        if due {
-            self.stamp(active, now);
-        }
-        let body = match active.origin {
-            Origin::Stored(_) if due => return Refresh::Touch(id),
-            Origin::Stored(_) => CookieBody::Stored,
-            _ => CookieBody::Data(active.data.to_encoded()),
-        };
-        Refresh::Done(Written::Cookie(contents(active, id, body)))
-    }
-
-    /// Refresh a stored session's expiry in the store, then in the cookie.
-    async fn touch(&self, active: &mut Active, id: SessionId, now: UnixTime) -> Result<Written> {
-        let ctx = &self.inner.ctx;
-        let store = ctx.store.as_ref().ok_or(Error::NotFound)?;
-        let key = active.store_key(&ctx.config.store_keys, &id);
-        match store.touch(&key, active.expires_at, now, now).await {
-            Ok(()) => Ok(Written::Cookie(contents(active, id, CookieBody::Stored))),
-            // Ended by another request meanwhile: nothing to refresh, and no
-            // cookie either (the browser may already hold a newer one from
-            // that request).
-            Err(Error::NotFound) => Ok(Written::Nothing),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-enum Refresh {
-    Done(Written),
-    /// The store's copy must be touched first.
-    Touch(SessionId),
 }
 
 fn ended() -> Error {
@@ -460,7 +424,7 @@ fn record(active: &mut Active, version: u64) -> Record {
     }
 }
 
-fn contents(active: &Active, id: SessionId, body: CookieBody) -> CookieContents {
+pub(super) fn contents(active: &Active, id: SessionId, body: CookieBody) -> CookieContents {
     CookieContents {
         id,
         expires_at: active.expires_at,

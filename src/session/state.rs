@@ -3,6 +3,7 @@
 
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
+use crate::principal::binding::Binding;
 use crate::record::Record;
 use crate::session_id::{SessionId, StoreKey, StoreKeyHasher};
 use crate::store::Durability;
@@ -60,6 +61,15 @@ pub(super) struct Active {
     /// The last id whose store key was derived, with that key: one HMAC per
     /// id, however often a request needs it (load, save, retire).
     key_cache: Option<(SessionId, StoreKey)>,
+    /// The principal the session is bound to (also kept in the data, under
+    /// the reserved key, so it travels with the session).
+    pub(super) binding: Option<Binding>,
+    /// The principal index must be told where the session is and when it
+    /// expires, after the save: it was bound, moved, or its times changed.
+    pub(super) index_due: bool,
+    /// Bindings this request ended (logout, a binding to another principal),
+    /// with the creation time of their session.
+    pub(super) unbound: Vec<(Binding, UnixTime)>,
 }
 
 impl Active {
@@ -78,6 +88,9 @@ impl Active {
             terminated: false,
             reissue: false,
             key_cache: None,
+            binding: None,
+            index_due: false,
+            unbound: Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! [`TieredStore`]: a cache tier in front of a durable store, as one store.
 
 mod breaker;
+mod principals;
 mod repair;
 #[cfg(test)]
 mod tests;
@@ -558,5 +559,9 @@ impl<C: CacheTier + 'static, D: SessionStore> SessionStore for TieredStore<C, D>
         cursor: Option<CleanupCursor>,
     ) -> Result<CleanupBatch> {
         self.durable.delete_expired(now, max, cursor).await
+    }
+
+    fn principal_index(&self) -> Option<&dyn crate::principal::PrincipalIndex> {
+        self.durable_principal_index()
     }
 }

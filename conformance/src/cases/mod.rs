@@ -13,6 +13,8 @@ mod http;
 mod instances;
 mod model;
 mod outages;
+mod principals;
+mod principals_lifecycle;
 mod races;
 mod ranges;
 mod sample;
@@ -42,6 +44,14 @@ pub use self::outages::{
     CACHE_TIMEOUT, DURABLE_ALLOWANCE, fault_cache_failures_leave_no_stale_or_ahead_entry,
     fault_cache_outage_reads_fall_back_within_deadline, fault_durable_failure_is_an_opaque_5xx,
     fault_durable_failure_is_an_opaque_5xx_on, fault_durable_failures_are_typed_and_lose_nothing,
+};
+pub use self::principals::{
+    principals_exact_policy_revokes_at_once, principals_list_shows_each_live_session,
+    principals_revoke_all, principals_revoke_one, principals_revoke_others,
+};
+pub use self::principals_lifecycle::{
+    principals_expired_sessions_absent_and_cleaned,
+    principals_login_racing_revoke_all_leaves_nothing, principals_logout_refuses_copied_cookie,
 };
 pub use self::races::{
     conditional_delete_keeps_newer_saves, http_logout_racing_a_write_resurrects_nothing,
@@ -99,7 +109,8 @@ impl Need {
 pub struct Case {
     /// The test name (the function's name).
     pub name: &'static str,
-    /// Which group it belongs to: `store`, `tiers`, `http`, `faults` or `model`.
+    /// Which group it belongs to: `store`, `tiers`, `http`, `faults`,
+    /// `principals` or `model`.
     pub group: &'static str,
     /// What it needs from the capabilities.
     pub need: Need,
@@ -222,6 +233,34 @@ pub fn all() -> Vec<Case> {
             fault_cache_outage_leaves_no_other_instance_stale
         ),
         case!("faults", Contract, fault_durable_failure_is_an_opaque_5xx),
+        case!(
+            "principals",
+            Contract,
+            principals_list_shows_each_live_session
+        ),
+        case!("principals", Contract, principals_revoke_one),
+        case!("principals", Contract, principals_revoke_others),
+        case!("principals", Contract, principals_revoke_all),
+        case!(
+            "principals",
+            Contract,
+            principals_exact_policy_revokes_at_once
+        ),
+        case!(
+            "principals",
+            Contract,
+            principals_logout_refuses_copied_cookie
+        ),
+        case!(
+            "principals",
+            Contract,
+            principals_expired_sessions_absent_and_cleaned
+        ),
+        case!(
+            "principals",
+            Contract,
+            principals_login_racing_revoke_all_leaves_nothing
+        ),
         case!("model", Contract, model_based_random_operations),
     ]
 }

@@ -2,6 +2,7 @@
 
 mod bounded;
 mod cache;
+mod principals;
 mod store;
 
 pub use crate::cache::{DELETION_MARKER_SECS, FLOOR_SECS, MemoryCache};

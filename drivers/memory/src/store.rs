@@ -5,11 +5,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use tiered_sessions::codec::record_len;
 use tiered_sessions::{
-    CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
-    UnixTime,
+    CleanupBatch, CleanupCursor, Durability, Error, PrincipalIndex, Record, Result, SessionStore,
+    StoreKey, UnixTime,
 };
 
 use crate::bounded::Bounded;
+use crate::principals::PrincipalsLock;
 
 /// An in-process session store, bounded by a capacity.
 ///
@@ -22,6 +23,9 @@ use crate::bounded::Bounded;
 pub struct MemoryStore {
     inner: Mutex<Bounded<Record>>,
     max_record_bytes: usize,
+    capacity: usize,
+    /// The principal index (see `principals.rs`).
+    pub(crate) principals: PrincipalsLock,
 }
 
 impl Default for MemoryStore {
@@ -41,6 +45,8 @@ impl MemoryStore {
         MemoryStore {
             inner: Mutex::new(Bounded::new(capacity)),
             max_record_bytes: crate::DEFAULT_MAX_RECORD_BYTES,
+            capacity: capacity.max(1),
+            principals: PrincipalsLock::default(),
         }
     }
 
@@ -61,9 +67,13 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// Drop every session, as a restart would.
+    /// Drop every session (and the principal index), as a restart would.
     pub fn clear(&self) {
         self.lock().clear();
+        *self
+            .principals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Default::default();
     }
 
     /// Every key held, for tests that check what reached the store.
@@ -75,6 +85,11 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave an entry half-written
         // (every update is a single insert/remove), so the data stays usable.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many sessions (and, separately, principals) the store holds at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 
     fn check_size(&self, record: &Record) -> Result<()> {
@@ -179,6 +194,10 @@ impl SessionStore for MemoryStore {
             deleted: expired.len() as u64,
             next: stopped_at.map(|k| CleanupCursor(k.as_str().to_owned())),
         })
+    }
+
+    fn principal_index(&self) -> Option<&dyn PrincipalIndex> {
+        Some(self)
     }
 }
 

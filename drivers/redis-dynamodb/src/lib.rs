@@ -4,6 +4,7 @@ mod builder;
 mod cleanup;
 mod error;
 mod item;
+mod principals;
 mod store;
 mod table;
 

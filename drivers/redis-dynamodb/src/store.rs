@@ -332,4 +332,8 @@ impl SessionStore for DynamoStore {
     ) -> Result<CleanupBatch> {
         cleanup::delete_expired(self, now, max, cursor).await
     }
+
+    fn principal_index(&self) -> Option<&dyn tiered_sessions::PrincipalIndex> {
+        Some(self)
+    }
 }

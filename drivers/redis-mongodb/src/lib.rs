@@ -4,6 +4,7 @@ mod builder;
 mod document;
 mod error;
 mod indexes;
+mod principals;
 mod store;
 
 pub use crate::builder::{

@@ -124,7 +124,9 @@ impl MongoStore {
     }
 
     /// Create the TTL index on `exp` (named `exp_ttl`, `expireAfterSeconds: 0`)
-    /// unless it exists. Idempotent; call it at startup or from a deploy step.
+    /// and the sparse index on `p` that principal listings use (named
+    /// `principal`) unless they exist. Idempotent; call it at startup or from
+    /// a deploy step.
     ///
     /// The TTL monitor then deletes expired sessions about once a minute;
     /// [`SessionStore::delete_expired`] covers what it has not reached yet.
@@ -135,8 +137,11 @@ impl MongoStore {
     /// the index to drop. [`Error::Unavailable`]/[`Error::Timeout`] when the
     /// server cannot be reached, [`Error::Backend`] otherwise.
     pub async fn ensure_indexes(&self) -> Result<IndexOutcome> {
-        self.deadline(indexes::ensure_ttl_index(&self.collection))
-            .await
+        let outcome = self
+            .deadline(indexes::ensure_ttl_index(&self.collection))
+            .await?;
+        self.deadline(self.ensure_principal_index()).await?;
+        Ok(outcome)
     }
 
     /// Check, without changing anything, that the server answers and the TTL
@@ -398,5 +403,9 @@ impl SessionStore for MongoStore {
             })
         })
         .await
+    }
+
+    fn principal_index(&self) -> Option<&dyn tiered_sessions::PrincipalIndex> {
+        Some(self)
     }
 }

@@ -32,8 +32,26 @@ struct Position {
     cursor: u64,
 }
 
+/// What a scan sweeps: session records, or principal-index keys (whose
+/// expired entries it prunes, counting each entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sweep {
+    Records,
+    Principals,
+}
+
 pub(crate) async fn delete_expired(
     store: &RedisStore,
+    now: UnixTime,
+    max: usize,
+    cursor: Option<CleanupCursor>,
+) -> Result<CleanupBatch> {
+    sweep(store, Sweep::Records, now, max, cursor).await
+}
+
+pub(crate) async fn sweep(
+    store: &RedisStore,
+    kind: Sweep,
     now: UnixTime,
     max: usize,
     cursor: Option<CleanupCursor>,
@@ -49,7 +67,14 @@ pub(crate) async fn delete_expired(
         None => Position { node: 0, cursor: 0 },
         Some(c) => parse_cursor(&c.0, &nodes)?,
     };
-    let pattern = scan_pattern(store.key_prefix());
+    let pattern = match kind {
+        Sweep::Records => scan_pattern(store.key_prefix()),
+        Sweep::Principals => format!(
+            "{}{}",
+            scan_pattern(store.key_prefix()),
+            crate::principals::KEY_SUFFIX
+        ),
+    };
     let encode = |at: &Position| -> Option<CleanupCursor> {
         (at.node < node_count).then(|| CleanupCursor(encode_cursor(at, &nodes)))
     };
@@ -70,15 +95,21 @@ pub(crate) async fn delete_expired(
         };
         let (next, keys): (u64, Vec<Vec<u8>>) = store.connection().run(call, true).await?;
         for key in keys {
-            if deleted == max {
+            if deleted >= max {
                 // Stop inside the page: the next batch scans it again.
                 return Ok(CleanupBatch {
                     deleted,
                     next: encode(&at),
                 });
             }
-            let mut inv = ScriptCall::new(&store_scripts::DELETE_IF_EXPIRED, key);
-            inv.arg(&crate::store_value::be(now)[..]);
+            let inv = match kind {
+                Sweep::Records => {
+                    let mut inv = ScriptCall::new(&store_scripts::DELETE_IF_EXPIRED, key);
+                    inv.arg(&crate::store_value::be(now)[..]);
+                    inv
+                }
+                Sweep::Principals => crate::principals::prune_call(key, now),
+            };
             deleted += store.connection().script::<u64>(&inv, true).await?;
         }
         at = if next == 0 {
@@ -92,7 +123,7 @@ pub(crate) async fn delete_expired(
                 cursor: next,
             }
         };
-        if deleted == max {
+        if deleted >= max {
             break;
         }
     }

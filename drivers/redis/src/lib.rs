@@ -7,6 +7,8 @@ mod connection;
 mod error;
 mod layout;
 mod pool;
+mod principal_scripts;
+mod principals;
 mod scripts;
 mod store;
 mod store_scripts;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::{Cmd, FromRedisValue, Value};
 use tiered_sessions::{
-    CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
-    UnixTime,
+    CleanupBatch, CleanupCursor, Durability, Error, PrincipalIndex, Record, Result, SessionStore,
+    StoreKey, UnixTime,
 };
 
 use crate::builder::RedisCacheBuilder;
@@ -274,5 +274,9 @@ impl SessionStore for RedisStore {
         cursor: Option<CleanupCursor>,
     ) -> Result<CleanupBatch> {
         crate::cleanup::delete_expired(self, now, max, cursor).await
+    }
+
+    fn principal_index(&self) -> Option<&dyn PrincipalIndex> {
+        Some(self)
     }
 }

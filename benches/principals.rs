@@ -1,0 +1,96 @@
+//! What binding sessions to a principal costs the cookie-only path, in one
+//! run: a read of one key of a ~1 KiB cookie-only session, unbound and bound
+//! (revocation checks on, the process-local cache warm: the steady state),
+//! at the framework-neutral level (`SessionManager::start`, `Session::get`,
+//! `Session::finish`). `unbound_same_size` carries an ordinary value as long
+//! as the binding, so `bound` minus it is the check alone, and it minus
+//! `unbound` what the binding's bytes cost the cookie codec.
+//!
+//! `cargo bench --bench principals`. Store round trips of binding and
+//! listing are counted, not timed, by the Redis driver's `principal_costs`
+//! test.
+
+#![allow(missing_docs, clippy::unwrap_used)] // A failed unwrap is a failed bench.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tiered_sessions::{
+    ManualClock, RequestCookies, Session, SessionConfig, SessionManager, SessionStore,
+};
+use tiered_sessions_conformance::kit::Jar;
+use tiered_sessions_memory::MemoryStore;
+
+const NOW: u64 = 1_800_000_000;
+
+async fn fill(session: &Session) {
+    session.insert("user", "alice@example.com").await.unwrap();
+    for i in 0..14 {
+        session
+            .insert(&format!("pref{i:02}"), &"v".repeat(56))
+            .await
+            .unwrap();
+    }
+}
+
+/// A manager and the `Cookie` header of a ~1 KiB cookie-only session.
+fn session(rt: &tokio::runtime::Runtime, bound: bool, padded: bool) -> (SessionManager, String) {
+    let config = SessionConfig::builder([[0x42u8; 32]])
+        .clock(Arc::new(ManualClock::new(NOW)))
+        .revocation_check_interval(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let manager = SessionManager::with_shared_store(config, store);
+    let header = rt.block_on(async {
+        let s = manager.start(RequestCookies::from_raw(std::iter::empty::<&[u8]>()));
+        fill(&s).await;
+        if bound {
+            s.bind_principal("alice@example.com").await.unwrap();
+        }
+        if padded {
+            // Encoded like the binding: a 6-byte key and a 57-byte value.
+            s.insert("zbound", &"p".repeat(56)).await.unwrap();
+        }
+        let mut jar = Jar::new();
+        jar.update_from(&s.finish(200).await.unwrap());
+        let header = jar.header().unwrap();
+        // One read warms the revocation cache (the steady state).
+        let s = manager.start(RequestCookies::from_raw([header.as_bytes()]));
+        assert_eq!(s.is_bound().await.unwrap(), bound);
+        s.finish(200).await.unwrap();
+        header
+    });
+    (manager, header)
+}
+
+fn read_paths(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("cookie_read");
+    for (name, bound, padded) in [
+        ("unbound", false, false),
+        ("unbound_same_size", false, true),
+        ("bound", true, false),
+    ] {
+        let (manager, header) = session(&rt, bound, padded);
+        eprintln!("{name}: a Cookie header of {} bytes", header.len());
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let s = manager.start(RequestCookies::from_raw([header.as_bytes()]));
+                    let user: Option<String> = s.get("user").await.unwrap();
+                    black_box(user);
+                    black_box(s.finish(200).await.unwrap());
+                })
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, read_paths);
+criterion_main!(benches);

@@ -1,0 +1,147 @@
+//! A session's binding to a principal, as it travels with the session's data
+//! (in the cookie of a cookie-only session, in the record of a stored one)
+//! under a reserved key that handlers can neither see nor set.
+//!
+//! ```text
+//! value = format(1) principal-hash(32) handle(16) bound_at(8, big-endian) description
+//! ```
+
+use crate::clock::UnixTime;
+use crate::codec::EncodedData;
+use crate::record::SessionData;
+
+use super::entry::{MAX_DESCRIPTION_LEN, cut};
+use super::{PrincipalHash, SESSION_HANDLE_LEN, SessionHandle};
+
+/// The reserved data key. It starts with NUL, which handlers' keys may not
+/// (see [`is_reserved`]), and sorts before every other key but the empty one.
+pub(crate) const BINDING_KEY: &str = "\0bound";
+
+const FORMAT: u8 = 1;
+const FIXED_LEN: usize = 1 + 32 + SESSION_HANDLE_LEN + 8;
+
+/// Whether a handler's `key` is reserved for the library.
+pub(crate) fn is_reserved(key: &str) -> bool {
+    key.starts_with('\0')
+}
+
+/// A session's owner, its handle, and when it was bound (what "log out
+/// everywhere" compares with).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Binding {
+    pub(crate) principal: [u8; 32],
+    pub(crate) handle: SessionHandle,
+    pub(crate) bound_at: UnixTime,
+    pub(crate) description: String,
+}
+
+/// What a session's data says about its binding.
+pub(crate) enum Found {
+    Unbound,
+    Bound(Binding),
+    /// A value under the reserved key that does not decode: signed or
+    /// stored by us, so a bug or a hostile store; treated as no session.
+    Malformed,
+}
+
+impl Binding {
+    pub(crate) fn principal_hash(&self) -> PrincipalHash {
+        PrincipalHash::from_raw(self.principal)
+    }
+
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let description = cut(&self.description, MAX_DESCRIPTION_LEN);
+        let mut out = Vec::with_capacity(FIXED_LEN + description.len());
+        out.push(FORMAT);
+        out.extend_from_slice(&self.principal);
+        out.extend_from_slice(self.handle.as_bytes());
+        out.extend_from_slice(&self.bound_at.to_be_bytes());
+        out.extend_from_slice(description.as_bytes());
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Found {
+        if bytes.len() < FIXED_LEN
+            || bytes[0] != FORMAT
+            || bytes.len() - FIXED_LEN > MAX_DESCRIPTION_LEN
+        {
+            return Found::Malformed;
+        }
+        let mut principal = [0u8; 32];
+        principal.copy_from_slice(&bytes[1..33]);
+        let mut handle = [0u8; SESSION_HANDLE_LEN];
+        handle.copy_from_slice(&bytes[33..33 + SESSION_HANDLE_LEN]);
+        let mut at = [0u8; 8];
+        at.copy_from_slice(&bytes[33 + SESSION_HANDLE_LEN..FIXED_LEN]);
+        let Ok(description) = std::str::from_utf8(&bytes[FIXED_LEN..]) else {
+            return Found::Malformed;
+        };
+        Found::Bound(Binding {
+            principal,
+            handle: SessionHandle::from_bytes(handle),
+            bound_at: u64::from_be_bytes(at),
+            description: description.to_owned(),
+        })
+    }
+
+    /// The binding in a cookie session's encoded data. Only the entries up
+    /// to the reserved key are read (it sorts first), so an unbound session
+    /// pays for one or two key comparisons.
+    pub(crate) fn in_encoded(data: &EncodedData) -> Found {
+        for (key, value) in data.entries() {
+            match key.cmp(BINDING_KEY) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Equal => return Binding::from_bytes(value),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        Found::Unbound
+    }
+
+    /// The binding in a stored record's data.
+    pub(crate) fn in_map(data: &SessionData) -> Found {
+        data.get(BINDING_KEY)
+            .map_or(Found::Unbound, |v| Binding::from_bytes(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding() -> Binding {
+        Binding {
+            principal: [9; 32],
+            handle: SessionHandle::from_bytes([3; 16]),
+            bound_at: 1234,
+            description: "Firefox".into(),
+        }
+    }
+
+    #[test]
+    fn a_binding_round_trips_through_both_data_forms() {
+        let b = binding();
+        let mut map = SessionData::new();
+        map.insert("".into(), vec![1]);
+        map.insert("user".into(), vec![2]);
+        map.insert(BINDING_KEY.into(), b.to_bytes());
+        assert!(matches!(Binding::in_map(&map), Found::Bound(x) if x == b));
+        let encoded = EncodedData::encode(&map);
+        assert!(matches!(Binding::in_encoded(&encoded), Found::Bound(x) if x == b));
+        map.remove(BINDING_KEY);
+        assert!(matches!(
+            Binding::in_encoded(&EncodedData::encode(&map)),
+            Found::Unbound
+        ));
+        assert!(matches!(Binding::in_map(&map), Found::Unbound));
+    }
+
+    #[test]
+    fn a_mangled_binding_is_malformed_not_a_panic() {
+        let bytes = binding().to_bytes();
+        for bad in [&bytes[..10], &[2u8; 57][..], &[]] {
+            assert!(matches!(Binding::from_bytes(bad), Found::Malformed));
+        }
+        assert!(is_reserved(BINDING_KEY) && !is_reserved("user"));
+    }
+}
