@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::*;
 use crate::session_id::{SessionId, StoreKeyHasher};
-use crate::store::CacheOutcome;
+use async_trait::async_trait;
+
+use crate::store::{CacheOutcome, CleanupBatch, CleanupCursor};
 
 /// A cache that can be cut off while keeping what it holds.
 #[derive(Debug, Default)]
