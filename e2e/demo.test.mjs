@@ -189,4 +189,47 @@ for (const [name, bin] of Object.entries(demos)) {
       demo.stop();
     }
   });
+
+  test(`${name}: the user's sessions listed, another device logged out from this one`, async () => {
+    const demo = await startDemo(bin);
+    const b = await browser();
+    try {
+      const login = async (device) => {
+        const context = await b.newContext();
+        const page = await context.newPage();
+        await page.goto(demo.url + '/');
+        await page.fill('#login-user', 'carol');
+        await page.fill('#login-agent', device);
+        await click(page, '#login');
+        return { context, page };
+      };
+      const laptop = await login('laptop');
+      const phone = await login('phone');
+      // A copy of the phone's cookie, as a thief would keep it.
+      const stolen = await phone.context.cookies();
+      await laptop.page.reload();
+      const rows = await laptop.page.locator('#sessions tr.device').allTextContents();
+      assert.equal(rows.length, 2, `rows: ${rows}`);
+      assert.ok(rows.some((r) => r.includes('laptop') && r.includes('this one')), `rows: ${rows}`);
+      assert.ok(rows.some((r) => r.includes('phone')), `rows: ${rows}`);
+      await laptop.page.screenshot({ path: path.join(shots, `${name}-07-sessions.png`), fullPage: true });
+
+      await click(laptop.page, '#sessions tr.device:has-text("phone") button');
+      assert.equal(
+        await laptop.page.locator('#sessions tr.device').count(), 1, 'the phone is still listed');
+      assert.equal(await text(laptop.page, '#user'), 'carol');
+      // The phone, and the stolen copy of its cookie, are logged out.
+      await phone.page.reload();
+      assert.equal(await text(phone.page, '#user'), 'anonymous');
+      const thief = await b.newContext();
+      await thief.addCookies(stolen);
+      const thiefPage = await thief.newPage();
+      await thiefPage.goto(demo.url + '/');
+      assert.equal(await text(thiefPage, '#user'), 'anonymous');
+      await laptop.page.screenshot({ path: path.join(shots, `${name}-08-revoked.png`), fullPage: true });
+    } finally {
+      await b.close();
+      demo.stop();
+    }
+  });
 }

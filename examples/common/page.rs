@@ -6,13 +6,25 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use tiered_sessions::codec::{data_len, encode_value};
-use tiered_sessions::{Clock, Result, Session, SessionData, SystemClock};
+use tiered_sessions::{
+    Clock, Result, Session, SessionData, SessionHandle, SessionLocation, SystemClock,
+};
 
 use super::setup::Demo;
 
 /// The actions, each a `POST /{name}` that answers `303 See Other` to `/`.
 pub const ACTIONS: &[&str] = &[
-    "counter", "login", "set", "remove", "big", "shrink", "seen", "logout",
+    "counter",
+    "login",
+    "set",
+    "remove",
+    "big",
+    "shrink",
+    "seen",
+    "logout",
+    "revoke",
+    "logout_others",
+    "logout_everywhere",
 ];
 
 /// Keys the demo stores as numbers; every other key holds a string.
@@ -45,6 +57,12 @@ pub async fn act(session: &Session, name: &str, form: &BTreeMap<String, String>)
                 // is worthless.
                 session.regenerate_id().await?;
                 session.insert("user", user).await?;
+                // Bound to the user: listed under "your sessions", and
+                // revocable from any of them (cookie-only copies included).
+                session.bind_principal(user).await?;
+                if let Some(agent) = field("agent") {
+                    session.set_description(agent).await?;
+                }
             }
         }
         "set" => {
@@ -75,6 +93,18 @@ pub async fn act(session: &Session, name: &str, form: &BTreeMap<String, String>)
                 .await?;
         }
         "logout" => session.terminate().await?,
+        "revoke" => {
+            if let Some(handle) = field("handle").and_then(|h| SessionHandle::parse(h).ok()) {
+                session.revoke_session(&handle).await?;
+            }
+        }
+        "logout_others" => {
+            session.revoke_other_sessions().await?;
+        }
+        "logout_everywhere" => {
+            session.revoke_other_sessions().await?;
+            session.terminate().await?;
+        }
         _ => {}
     }
     Ok(())
@@ -180,6 +210,7 @@ pub async fn page(session: &Session, demo: &Demo, cookies: (usize, usize)) -> Re
     .iter()
     .map(|(n, v)| format!(r#"<tr><td>{n}</td><td id="m-{n}">{v}</td></tr>"#))
     .collect();
+    let sessions = sessions_card(session).await?;
     let visits = data
         .get("visits")
         .map_or_else(|| "0".into(), |v| shown("visits", v));
@@ -198,6 +229,43 @@ pub async fn page(session: &Session, demo: &Demo, cookies: (usize, usize)) -> Re
         rows = rows,
         counters = counters,
         store = demo.store_name,
+        sessions = sessions,
+    ))
+}
+
+/// The logged-in user's sessions (every device), each with a button that
+/// logs it out; empty for an anonymous session.
+async fn sessions_card(session: &Session) -> Result<String> {
+    if !session.is_bound().await? {
+        return Ok(String::new());
+    }
+    let now = SystemClock.now();
+    let mut rows = String::new();
+    for info in session.list_sessions().await? {
+        let handle = info.handle.to_text();
+        let place = match info.location {
+            SessionLocation::Cookie => "cookie",
+            SessionLocation::Store => "store",
+        };
+        let button = if info.current {
+            "<b>this one</b>".to_owned()
+        } else {
+            format!(
+                r#"<form method="post" action="/revoke"><input type="hidden" name="handle" value="{handle}"><button>log out this one</button></form>"#
+            )
+        };
+        let _ = write!(
+            rows,
+            r#"<tr class="device"><td>{short}…</td><td>{description}</td><td>{place}</td><td>{age} s ago</td><td>{button}</td></tr>"#,
+            short = &handle[..8],
+            description = escape(&info.description),
+            age = now.saturating_sub(info.last_active),
+        );
+    }
+    Ok(format!(
+        r#"<div class="card" id="sessions"><h2>Your sessions</h2><table>{rows}</table>
+<form method="post" action="/logout_others"><button>log out all others</button></form>
+<form method="post" action="/logout_everywhere"><button>log out everywhere</button></form></div>"#
     ))
 }
 
