@@ -1,6 +1,6 @@
 //! The web apps the HTTP-level cases drive: one set of routes over the
 //! session handle, served by each framework's adapter ([`TowerApp`] for the
-//! tower layer and axum, [`ActixApp`] for actix-web with the `actix`
+//! tower layer and axum, `ActixApp` for actix-web with the `actix`
 //! feature). A case written against [`WebApp`] runs on every framework.
 
 #[cfg(feature = "actix")]

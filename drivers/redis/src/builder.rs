@@ -60,7 +60,7 @@ pub mod env {
     /// Deadline of one cache call as seen by the tiered store, in
     /// milliseconds (default: the Redis call timeout plus 50 ms, so the Redis
     /// driver's own typed timeout fires first). Read by
-    /// [`crate::RedisTiered::from_env`].
+    /// `RedisTiered::from_env` (from [`FromEnv`](tiered_sessions::FromEnv)).
     pub const CACHE_TIMEOUT_MS: &str = "TIERED_SESSIONS_CACHE_TIMEOUT_MS";
 }
 
