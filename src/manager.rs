@@ -113,15 +113,30 @@ impl SessionManager {
         }
     }
 
-    /// Delete a stored session by id ("log this user out everywhere").
+    /// Delete a stored session by id (an admin's "end this session"). A
+    /// session bound to a principal is also unlisted and its handle denied,
+    /// as [`SessionManager::revoke_session`] does.
     ///
     /// # Errors
     /// A store error.
     pub async fn delete_by_id(&self, id: &SessionId) -> Result<()> {
-        match &self.inner.store {
-            Some(store) => store.delete(&self.store_key(id), self.now()).await,
-            None => Ok(()),
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        let key = self.store_key(id);
+        let now = self.now();
+        if store.principal_index().is_some() {
+            if let Some(record) = store.load(&key, now).await? {
+                if let crate::principal::binding::Found::Bound(b) =
+                    crate::principal::binding::Binding::in_map(&record.data)
+                {
+                    let scope = crate::principal::ops::Scope::One(b.handle);
+                    crate::principal::ops::revoke(&self.inner, &b.principal_hash(), scope, now)
+                        .await?;
+                }
+            }
         }
+        store.delete(&key, now).await
     }
 
     /// Delete every expired record from the store, `batch` at a time, from

@@ -13,7 +13,8 @@ use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use tiered_sessions::{
-    ManualClock, Result, Session, SessionConfig, SessionLayer, SessionManager, SessionStore,
+    ManualClock, Result, Session, SessionConfig, SessionId, SessionLayer, SessionManager,
+    SessionStore,
 };
 use tiered_sessions_conformance::kit::Jar;
 use tiered_sessions_memory::MemoryStore;
@@ -47,6 +48,23 @@ async fn sessions(session: Session) -> Result<String> {
     Ok(lines.join("\n"))
 }
 
+async fn id(session: Session) -> Result<String> {
+    Ok(session
+        .id()
+        .await?
+        .map(|id| id.to_text())
+        .unwrap_or_default())
+}
+
+/// An admin ending one session by its id.
+async fn admin_delete(
+    State(m): State<SessionManager>,
+    Path(id): Path<String>,
+) -> Result<&'static str> {
+    m.delete_by_id(&SessionId::parse(&id)?).await?;
+    Ok("deleted")
+}
+
 async fn logout(session: Session) -> Result<&'static str> {
     session.terminate().await?;
     Ok("bye")
@@ -78,6 +96,8 @@ fn instance(clock: &ManualClock, store: Arc<dyn SessionStore>, exact: bool) -> R
         .route("/me", get(me))
         .route("/sessions", get(sessions))
         .route("/logout", post(logout))
+        .route("/id", get(id))
+        .route("/admin/delete/{id}", post(admin_delete))
         .route("/logout-others", post(logout_others))
         .route("/logout-everywhere", post(logout_everywhere))
         .with_state(manager.clone())
@@ -275,4 +295,29 @@ async fn the_binding_is_no_data_handlers_can_see_or_set() {
     assert!(listed[0].current);
     assert!(listed[0].description.len() <= tiered_sessions::MAX_DESCRIPTION_LEN);
     assert!(m.list_sessions("bob", None).await.unwrap().is_empty());
+}
+
+/// An admin's `delete_by_id` of a bound stored session also unlists it, and
+/// denies it: its cookie reads no session on either instance.
+#[tokio::test]
+async fn delete_by_id_unlists_a_bound_session() {
+    let w = world(true);
+    let (mut laptop, mut phone) = (Jar::new(), Jar::new());
+    send(&w.laptop_app, &mut laptop, "POST", "/login/erin").await;
+    send(&w.phone_app, &mut phone, "POST", "/login/erin").await;
+    let phone_id = send(&w.phone_app, &mut phone, "GET", "/id").await;
+    let listed = send(&w.laptop_app, &mut laptop, "GET", "/sessions").await;
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    let mut admin = Jar::new();
+    let path = format!("/admin/delete/{phone_id}");
+    assert_eq!(
+        send(&w.laptop_app, &mut admin, "POST", &path).await,
+        "deleted"
+    );
+    let listed = send(&w.laptop_app, &mut laptop, "GET", "/sessions").await;
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert_eq!(
+        send(&w.phone_app, &mut phone, "GET", "/me").await,
+        "anonymous"
+    );
 }

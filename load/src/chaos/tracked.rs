@@ -249,7 +249,9 @@ impl Tracked {
 
     /// Once the servers are back: read until a 2xx (503s allowed for at most
     /// [`RECOVERY`]) and check it; replay every ended session's cookie the
-    /// same way; then one write and one read, which must both succeed.
+    /// same way; then write until a 2xx, the same way (a write to a stored
+    /// session is refused while the cache's circuit is still open, up to its
+    /// cool-down after the cache answers again), and read, which must succeed.
     pub async fn verify(&mut self, tally: &Tally, when: &str) {
         let until = Instant::now() + RECOVERY;
         let op = format!("GET /all {when}");
@@ -268,7 +270,11 @@ impl Tracked {
                 && Instant::now() < until
             {}
         }
-        let wrote = self.write(tally).await;
+        let mut wrote = self.write(tally).await;
+        while wrote == Outcome::Unavailable && Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            wrote = self.write(tally).await;
+        }
         let read = self
             .read(tally, &format!("GET /all after a write {when}"))
             .await;
