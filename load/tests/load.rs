@@ -85,10 +85,12 @@ where
 }
 
 fn main() -> ExitCode {
-    // `RUST_LOG=error` shows every store error the layer turned into a 5xx.
+    // By default the layer's failed saves (each kind once, then summarized),
+    // so a 5xx in a run says why; `RUST_LOG=error` shows every store error.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tiered_sessions::layer=error".into()),
         )
         .try_init();
     let mut args = Arguments::from_args();

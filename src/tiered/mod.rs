@@ -312,13 +312,21 @@ impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
         expected_version: u64,
         now: UnixTime,
     ) -> Result<()> {
-        match self
-            .in_cache(
+        let invalidate = || {
+            self.in_cache(
                 "invalidate",
                 self.cache.invalidate(key, expected_version, now),
             )
-            .await
-        {
+        };
+        let mut outcome = invalidate().await;
+        // One immediate retry of a call that failed without spending its
+        // deadline (a dropped connection, one lost answer: invalidating twice
+        // is harmless): refusing the write is for an outage, not a blip. Not
+        // after a timeout, nor once the circuit is open.
+        if matches!(outcome, Err(Error::Unavailable { .. })) && !self.breaker.is_open() {
+            outcome = invalidate().await;
+        }
+        match outcome {
             Ok(CacheOutcome::Conflict) if self.cached_is_live(key, now).await => {
                 Err(Error::Conflict)
             }

@@ -19,6 +19,8 @@ struct Cache {
     /// Calls hang (accepted, never answered), like a SIGSTOPped Redis.
     hung: AtomicBool,
     calls: AtomicUsize,
+    /// This many next calls fail (a dropped connection), then it answers.
+    fail_next: AtomicUsize,
 }
 
 impl Cache {
@@ -29,6 +31,12 @@ impl Cache {
         }
         if self.down.load(Ordering::SeqCst) {
             return Err(Error::unavailable("cache", "down"));
+        }
+        let failing = self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(Error::unavailable("cache", "connection dropped"));
         }
         Ok(())
     }

@@ -144,3 +144,28 @@ async fn an_expired_session_is_not_found_even_behind_a_newer_cache_entry() {
     }
     assert_eq!(store.load(&key, 200).await.unwrap(), None);
 }
+
+/// One failed cache call is a blip, not an outage: the invalidation before a
+/// durable save is tried once more, and the write goes through. Two in a row
+/// refuse it.
+#[tokio::test]
+async fn one_failed_invalidation_is_retried_before_a_write_is_refused() {
+    let (store, cache, key, v1) = setup();
+    store.create(&key, &v1, 0).await.unwrap();
+    cache.fail_next.store(1, Ordering::SeqCst);
+    let v2 = version(2, "b");
+    store
+        .save(&key, &v2, 1, Durability::Durable, 1)
+        .await
+        .unwrap();
+    assert_eq!(store.load(&key, 1).await.unwrap(), Some(v2.clone()));
+    cache.fail_next.store(2, Ordering::SeqCst);
+    let refused = store
+        .save(&key, &version(3, "c"), 2, Durability::Durable, 2)
+        .await;
+    assert!(
+        matches!(&refused, Err(e) if e.is_retryable()),
+        "{refused:?}"
+    );
+    assert_eq!(store.durable().load(&key, 2).await.unwrap(), Some(v2));
+}
