@@ -8,8 +8,10 @@
 //! ignored with the reason, and fail under `CI=true`.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+use common::Logs;
+
+use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -28,37 +30,6 @@ use tiered_sessions_redis::RedisStore;
 
 fn config() -> SessionConfigBuilder {
     SessionConfig::builder([[0x33u8; 32]]).secure(false)
-}
-
-/// Captured `tracing` output of the current thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    /// Run `f` with this thread's events captured.
-    fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let out = tracing::subscriber::with_default(
-            tracing_subscriber::fmt()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .finish(),
-            f,
-        );
-        let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-        (out, text)
-    }
 }
 
 /// One response as the browser saw it.
@@ -132,7 +103,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
 /// The extractor on an app without the middleware: an empty 500 and an error
 /// event that names the missing middleware.
 fn extractor_without_the_middleware() -> Result<Completion, Failed> {
-    let (reply, logs) = Logs::capture(|| {
+    let (reply, logs) = Logs::capture(tracing::Level::INFO, || {
         actix_web::rt::System::new().block_on(async {
             let app = test::init_service(App::new().configure(routes)).await;
             send(&app, &mut Jar::new(), "/get/a").await
@@ -181,7 +152,7 @@ fn a_5xx_response_saves_nothing() -> Result<Completion, Failed> {
 /// A store failure while saving: an empty 503 with `Cache-Control: no-store`,
 /// no cookie, one error event; the acknowledged session survives.
 fn a_store_failure_is_an_empty_503() -> Result<Completion, Failed> {
-    let (_, logs) = Logs::capture(|| {
+    let (_, logs) = Logs::capture(tracing::Level::INFO, || {
         on_actix(async {
             let store = Arc::new(FaultyDurable::new(MemoryStore::new()));
             let config = config().cookie_only_threshold(0).build().unwrap();

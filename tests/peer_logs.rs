@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use common::*;
@@ -19,38 +18,6 @@ use tiered_sessions_memory::MemoryStore;
 
 /// Failed requests of each kind.
 const N: usize = 25;
-
-/// Captured `tracing` output.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    /// Run `f` with this thread's events captured.
-    fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let out = tracing::subscriber::with_default(
-            tracing_subscriber::fmt()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .with_max_level(tracing::Level::TRACE)
-                .finish(),
-            f,
-        );
-        let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-        (out, text)
-    }
-}
 
 /// What the outage left behind: the browser's secrets and the failures the
 /// metrics counted.
@@ -116,7 +83,9 @@ async fn outage<A: WebApp>() -> Outage {
 }
 
 fn one_event_per_kind<A: WebApp>() {
-    let (outage, text) = Logs::capture(|| A::block_on(outage::<A>()).unwrap());
+    let (outage, text) = Logs::capture(tracing::Level::TRACE, || {
+        A::block_on(outage::<A>()).unwrap()
+    });
     let fw = A::FRAMEWORK;
     assert_eq!(
         outage.save_failures,
@@ -163,13 +132,7 @@ fn save_failures_log_once_per_kind_on_actix() {
 #[tokio::test]
 async fn handler_errors_log_once_per_kind() {
     let logs = Logs::default();
-    let writer = logs.clone();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::INFO));
     let clock = ManualClock::new(T0);
     let store = Counting::new(MemoryStore::new());
     let manager = SessionManager::with_shared_store(
@@ -185,7 +148,7 @@ async fn handler_errors_log_once_per_kind() {
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(r.body.is_empty());
     }
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     let events = text.lines().filter(|l| l.contains("session error")).count();
     assert_eq!(events, 1, "one event for {N} failures:\n{text}");
     assert!(!text.contains(&jar.value("session")) && !text.contains("hunter2-data"));

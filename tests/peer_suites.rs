@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -133,39 +132,12 @@ async fn terminate_or_regenerate_then_write_in_the_same_request() {
     }
 }
 
-/// Captured `tracing` output.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 /// One `warn` per rejected cookie, one `error` per store failure, and never
 /// a cookie value, a session id or session data in any event.
 #[tokio::test]
 async fn log_events_name_the_problem_and_never_the_secrets() {
     let logs = Logs::default();
-    let writer = logs.clone();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish(),
-    );
+    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::TRACE));
     let env = setup(|b| b.cookie_only_threshold(0));
     let mut jar = Jar::default();
     jar.send(&env.app, "POST", "/set/secret/hunter2-value")
@@ -364,13 +336,7 @@ async fn a_corrupt_stored_record_is_a_clean_error() {
 #[tokio::test]
 async fn the_extractor_without_the_layer_is_the_documented_rejection() {
     let logs = Logs::default();
-    let writer = logs.clone();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::INFO));
     let bare: Router = Router::new().route(
         "/x",
         get(|s: Session| async move { s.get::<String>("k").await.map(|v| v.unwrap_or_default()) }),

@@ -226,6 +226,23 @@ impl Logs {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+
+    /// A subscriber writing every event up to `level` here.
+    pub fn subscriber(&self, level: tracing::Level) -> impl tracing::Subscriber + Send + Sync {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(level)
+            .finish()
+    }
+
+    /// Run `f` with this thread's events up to `level` captured.
+    pub fn capture<T>(level: tracing::Level, f: impl FnOnce() -> T) -> (T, String) {
+        let logs = Logs::default();
+        let out = tracing::subscriber::with_default(logs.subscriber(level), f);
+        (out, logs.text())
+    }
 }
 
 impl std::io::Write for Logs {
