@@ -11,7 +11,9 @@ use crate::config::SessionConfig;
 use crate::error::Result;
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
+use crate::principal::binding::{Binding, Found};
 use crate::principal::cache::RevocationCache;
+use crate::principal::ops::{self, Scope};
 use crate::record::Record;
 use crate::request_cookies::RequestCookies;
 use crate::response_policy::LOG_WINDOW;
@@ -127,12 +129,9 @@ impl SessionManager {
         let now = self.now();
         if store.principal_index().is_some() {
             if let Some(record) = store.load(&key, now).await? {
-                if let crate::principal::binding::Found::Bound(b) =
-                    crate::principal::binding::Binding::in_map(&record.data)
-                {
-                    let scope = crate::principal::ops::Scope::One(b.handle);
-                    crate::principal::ops::revoke(&self.inner, &b.principal_hash(), scope, now)
-                        .await?;
+                if let Found::Bound(b) = Binding::in_map(&record.data) {
+                    let scope = Scope::One(b.handle);
+                    ops::revoke(&self.inner, &b.principal_hash(), scope, now).await?;
                 }
             }
         }

@@ -6,34 +6,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::StatusCode;
 use common::*;
 use tiered_sessions::{
-    ManualClock, SameSite, SessionConfig, SessionConfigBuilder, SessionId, SessionManager,
-    SessionStore, TieredStore,
+    ManualClock, SameSite, SessionConfig, SessionId, SessionManager, SessionStore, TieredStore,
 };
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
-
-struct Env {
-    app: Router,
-    store: Arc<Counting<MemoryStore>>,
-    clock: ManualClock,
-    manager: SessionManager,
-}
-
-fn setup(f: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder) -> Env {
-    let clock = ManualClock::new(T0);
-    let config = f(builder(&clock)).build().unwrap();
-    let store = Counting::new(MemoryStore::new());
-    let manager = SessionManager::with_shared_store(config, store.clone());
-    Env {
-        app: app(manager.clone()),
-        store,
-        clock,
-        manager,
-    }
-}
 
 fn session_cookie(reply: &Reply) -> &str {
     reply

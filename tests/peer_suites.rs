@@ -21,18 +21,9 @@ use tiered_sessions::{
 };
 use tiered_sessions_memory::MemoryStore;
 
-struct Env {
-    app: Router,
-    store: Arc<Counting<MemoryStore>>,
-    clock: ManualClock,
-    manager: SessionManager,
-}
-
+/// [`common::setup`] plus routes that end the session, then write.
 fn setup(f: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder) -> Env {
-    let clock = ManualClock::new(T0);
-    let config = f(builder(&clock)).build().unwrap();
-    let store = Counting::new(MemoryStore::new());
-    let manager = SessionManager::with_shared_store(config, store.clone());
+    let mut env = common::setup(f);
     let extra = Router::new()
         .route(
             "/terminate-then-set",
@@ -50,13 +41,9 @@ fn setup(f: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder) -> Env {
                 Ok::<_, tiered_sessions::Error>("ok")
             }),
         )
-        .layer(SessionLayer::new(manager.clone()));
-    Env {
-        app: app(manager.clone()).merge(extra),
-        store,
-        clock,
-        manager,
-    }
+        .layer(SessionLayer::new(env.manager.clone()));
+    env.app = env.app.merge(extra);
+    env
 }
 
 fn cookie<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {

@@ -17,6 +17,7 @@ use tiered_sessions::{
     UnixTime, async_trait,
 };
 use tiered_sessions_conformance::kit;
+use tiered_sessions_memory::MemoryStore;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
@@ -215,6 +216,28 @@ pub async fn send_cookie_headers(
         body,
         set_cookie,
         headers,
+    }
+}
+
+/// An app over the layer and a counting memory store, on a manual clock.
+pub struct Env {
+    pub app: Router,
+    pub store: Arc<Counting<MemoryStore>>,
+    pub clock: ManualClock,
+    pub manager: SessionManager,
+}
+
+/// [`Env`] with the configuration `f` makes of [`builder`].
+pub fn setup(f: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder) -> Env {
+    let clock = ManualClock::new(T0);
+    let config = f(builder(&clock)).build().unwrap();
+    let store = Counting::new(MemoryStore::new());
+    let manager = SessionManager::with_shared_store(config, store.clone());
+    Env {
+        app: app(manager.clone()),
+        store,
+        clock,
+        manager,
     }
 }
 

@@ -288,100 +288,74 @@ pub struct LocalCase {
     pub run: LocalCaseFn,
 }
 
+/// A [`LocalCase`] running `$f::<$app>`, named `$f` without its `_on`.
+macro_rules! local_case {
+    ($app:ident, $group:literal, $need:ident, $f:ident) => {
+        LocalCase {
+            name: stringify!($f).trim_end_matches("_on"),
+            group: $group,
+            need: Need::$need,
+            run: |fx, caps| Box::pin($f::<$app>(fx, caps)),
+        }
+    };
+}
+
 /// Every case that drives an app over HTTP, on the framework `A`: the same
 /// cases [`all`] runs on axum (every case of group `http`, and
 /// `fault_durable_failure_is_an_opaque_5xx`).
 pub fn http_on<A: WebApp>() -> Vec<LocalCase> {
     vec![
-        LocalCase {
-            name: "http_cookie_only_session_makes_no_store_calls",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| {
-                Box::pin(http_cookie_only_session_makes_no_store_calls_on::<A>(
-                    fx, caps,
-                ))
-            },
-        },
-        LocalCase {
-            name: "http_spilled_session_round_trips_and_moves_back",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| {
-                Box::pin(http_spilled_session_round_trips_and_moves_back_on::<A>(
-                    fx, caps,
-                ))
-            },
-        },
-        LocalCase {
-            name: "http_regenerate_kills_the_old_id",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| Box::pin(http_regenerate_kills_the_old_id_on::<A>(fx, caps)),
-        },
-        LocalCase {
-            name: "http_terminate_deletes_everywhere",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| Box::pin(http_terminate_deletes_everywhere_on::<A>(fx, caps)),
-        },
-        LocalCase {
-            name: "http_tampered_cookies_are_no_session",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| Box::pin(http_tampered_cookies_are_no_session_on::<A>(fx, caps)),
-        },
-        LocalCase {
-            name: "http_read_only_requests_make_no_writes",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| Box::pin(http_read_only_requests_make_no_writes_on::<A>(fx, caps)),
-        },
-        LocalCase {
-            name: "http_regenerate_racing_a_write_loses_nothing",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| {
-                Box::pin(http_regenerate_racing_a_write_loses_nothing_on::<A>(
-                    fx, caps,
-                ))
-            },
-        },
-        LocalCase {
-            name: "http_logout_racing_a_write_resurrects_nothing",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| {
-                Box::pin(http_logout_racing_a_write_resurrects_nothing_on::<A>(
-                    fx, caps,
-                ))
-            },
-        },
-        LocalCase {
-            name: "http_old_cookie_only_cookie_never_resurrects_a_logout",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| {
-                Box::pin(http_old_cookie_only_cookie_never_resurrects_a_logout_on::<A>(fx, caps))
-            },
-        },
-        LocalCase {
-            name: "http_session_responses_vary_on_the_cookie",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| Box::pin(http_session_responses_vary_on_the_cookie_on::<A>(fx, caps)),
-        },
-        LocalCase {
-            name: "http_id_collision_takes_a_fresh_id",
-            group: "http",
-            need: Need::Contract,
-            run: |fx, caps| Box::pin(http_id_collision_takes_a_fresh_id_on::<A>(fx, caps)),
-        },
-        LocalCase {
-            name: "fault_durable_failure_is_an_opaque_5xx",
-            group: "faults",
-            need: Need::Contract,
-            run: |fx, caps| Box::pin(fault_durable_failure_is_an_opaque_5xx_on::<A>(fx, caps)),
-        },
+        local_case!(
+            A,
+            "http",
+            Contract,
+            http_cookie_only_session_makes_no_store_calls_on
+        ),
+        local_case!(
+            A,
+            "http",
+            Contract,
+            http_spilled_session_round_trips_and_moves_back_on
+        ),
+        local_case!(A, "http", Contract, http_regenerate_kills_the_old_id_on),
+        local_case!(A, "http", Contract, http_terminate_deletes_everywhere_on),
+        local_case!(A, "http", Contract, http_tampered_cookies_are_no_session_on),
+        local_case!(
+            A,
+            "http",
+            Contract,
+            http_read_only_requests_make_no_writes_on
+        ),
+        local_case!(
+            A,
+            "http",
+            Contract,
+            http_regenerate_racing_a_write_loses_nothing_on
+        ),
+        local_case!(
+            A,
+            "http",
+            Contract,
+            http_logout_racing_a_write_resurrects_nothing_on
+        ),
+        local_case!(
+            A,
+            "http",
+            Contract,
+            http_old_cookie_only_cookie_never_resurrects_a_logout_on
+        ),
+        local_case!(
+            A,
+            "http",
+            Contract,
+            http_session_responses_vary_on_the_cookie_on
+        ),
+        local_case!(A, "http", Contract, http_id_collision_takes_a_fresh_id_on),
+        local_case!(
+            A,
+            "faults",
+            Contract,
+            fault_durable_failure_is_an_opaque_5xx_on
+        ),
     ]
 }
