@@ -26,6 +26,8 @@ pub mod env {
     pub const REGION: &str = "TIERED_SESSIONS_DYNAMODB_REGION";
     /// Deadline of one operation, all retries included, in milliseconds (default 3000).
     pub const TIMEOUT_MS: &str = "TIERED_SESSIONS_DYNAMODB_TIMEOUT_MS";
+    /// Deadline to open one connection, in milliseconds (default 2000).
+    pub const CONNECT_TIMEOUT_MS: &str = "TIERED_SESSIONS_DYNAMODB_CONNECT_TIMEOUT_MS";
     /// Attempts per operation, the first included (default 3).
     pub const MAX_ATTEMPTS: &str = "TIERED_SESSIONS_DYNAMODB_MAX_ATTEMPTS";
     /// Largest encoded record stored (default and ceiling 409 088, what fits a
@@ -39,6 +41,10 @@ pub mod env {
     /// for an app that must start while DynamoDB is down).
     pub const CHECK_AT_START: &str = "TIERED_SESSIONS_DYNAMODB_CHECK_AT_START";
 }
+
+/// Default of [`DynamoStoreBuilder::connect_timeout`]: long enough to
+/// outlive one SYN retransmission (1 s on Linux).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Builds a [`DynamoStore`].
 #[derive(Clone, Debug)]
@@ -64,7 +70,7 @@ impl DynamoStoreBuilder {
             region: None,
             endpoint: None,
             operation_timeout: Duration::from_secs(3),
-            connect_timeout: Duration::from_secs(1),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attempts: 3,
             max_record_bytes: crate::MAX_RECORD_BYTES,
             ensure_table: false,
@@ -92,7 +98,11 @@ impl DynamoStoreBuilder {
         self
     }
 
-    /// Deadline to open a connection (default 1 s).
+    /// Deadline to open a connection (default [`DEFAULT_CONNECT_TIMEOUT`], 2 s).
+    ///
+    /// Keep it above 1 s: Linux resends a dropped SYN after 1 s, so a
+    /// deadline of 1 s or less turns one dropped SYN (a full accept queue
+    /// on a busy endpoint, a lost packet) into a failed request.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -159,9 +169,12 @@ impl DynamoStoreBuilder {
                 crate::MAX_RECORD_BYTES
             )));
         }
-        if self.max_attempts == 0 || self.operation_timeout.is_zero() {
+        if self.max_attempts == 0
+            || self.operation_timeout.is_zero()
+            || self.connect_timeout.is_zero()
+        {
             return Err(Error::config(
-                "DynamoDB max_attempts and operation_timeout must be above zero",
+                "DynamoDB max_attempts, operation_timeout and connect_timeout must be above zero",
             ));
         }
         let sdk = match self.sdk_config {
@@ -229,6 +242,7 @@ impl FromEnv for DynamoStoreBuilder {
         b.endpoint = vars.get(env::ENDPOINT);
         b.region = vars.get(env::REGION);
         vars.read_into(env::TIMEOUT_MS, &mut b.operation_timeout)?;
+        vars.read_into(env::CONNECT_TIMEOUT_MS, &mut b.connect_timeout)?;
         vars.read_into(env::MAX_ATTEMPTS, &mut b.max_attempts)?;
         vars.read_into(env::MAX_RECORD_BYTES, &mut b.max_record_bytes)?;
         vars.read_into(env::ENSURE_TABLE, &mut b.ensure_table)?;
@@ -273,6 +287,7 @@ mod tests {
                 env::ENDPOINT => Some("http://127.0.0.1:5005"),
                 env::TIMEOUT_MS => Some("1500"),
                 env::MAX_ATTEMPTS => Some("5"),
+                env::CONNECT_TIMEOUT_MS => Some("2500"),
                 _ => None,
             }
             .map(str::to_owned)
@@ -282,6 +297,7 @@ mod tests {
         assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:5005"));
         assert_eq!(b.operation_timeout, Duration::from_millis(1500));
         assert_eq!(b.max_attempts, 5);
+        assert_eq!(b.connect_timeout, Duration::from_millis(2500));
         let bad = DynamoStoreBuilder::from_lookup(|k| {
             (k == env::TABLE || k == env::MAX_ATTEMPTS).then(|| "x".to_owned())
         });
@@ -306,6 +322,20 @@ mod tests {
             .build()
             .await;
         assert!(matches!(over, Err(Error::Config { .. })), "{over:?}");
+    }
+
+    #[tokio::test]
+    async fn a_zero_deadline_or_attempt_count_is_a_config_error() {
+        let new = || DynamoStoreBuilder::new("t").region("us-east-1");
+        for builder in [
+            new().connect_timeout(Duration::ZERO),
+            new().operation_timeout(Duration::ZERO),
+            new().max_attempts(0),
+        ] {
+            let built = builder.build().await;
+            assert!(matches!(built, Err(Error::Config { .. })), "{built:?}");
+        }
+        assert_eq!(new().connect_timeout, DEFAULT_CONNECT_TIMEOUT);
     }
 
     #[tokio::test]

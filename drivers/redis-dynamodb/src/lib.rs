@@ -8,7 +8,7 @@ mod principals;
 mod store;
 mod table;
 
-pub use crate::builder::{DynamoStoreBuilder, env};
+pub use crate::builder::{DEFAULT_CONNECT_TIMEOUT, DynamoStoreBuilder, env};
 pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;
 pub use crate::table::{TableCheck, TableSetup, TtlSetup};
