@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::instrument::RequestSpan;
 use crate::manager::SessionManager;
 use crate::request_cookies::RequestCookies;
 use crate::response_policy::{Outcome, after_handler, on_replaced};
@@ -26,6 +27,11 @@ use crate::session::{ResponseCookies, Session};
 /// `tracing` error event, the first of each kind at once and the rest
 /// summarized every few seconds. Neither body nor event shows a cookie, an id
 /// or session data.
+///
+/// Each request runs in a `session.request` `tracing` span (level DEBUG)
+/// with the fields `outcome` (`untouched`, `ok` or the save's error kind),
+/// `status` and `duration_ms`; the store calls it makes are its children
+/// (see the README's "Metrics" section).
 #[derive(Clone, Debug)]
 pub struct SessionLayer {
     manager: SessionManager,
@@ -75,11 +81,14 @@ where
             .manager
             .start(RequestCookies::from_headers(req.headers()));
         req.extensions_mut().insert(session.clone());
+        let span = RequestSpan::new();
         // The inner service is called right here (it was polled ready), and its
         // future owns what it needs: no clone of the service per request.
+        let inner = span.span().in_scope(|| self.inner.call(req));
         ResponseFuture {
+            span,
             state: State::Handling {
-                inner: self.inner.call(req),
+                inner,
                 session: Some(session),
             },
         }
@@ -94,6 +103,7 @@ pin_project! {
     /// completes with no further work (no allocation, no lock), and a save that
     /// needs no store I/O completes in the same poll.
     pub struct ResponseFuture<F, B, E> {
+        span: RequestSpan,
         #[pin]
         state: State<F, B, E>,
     }
@@ -122,7 +132,10 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+        let this = self.project();
+        let mut state = this.state;
+        let span = &*this.span;
+        let _entered = span.span().enter();
         loop {
             let save = match state.as_mut().project() {
                 StateProj::Handling { inner, session } => {
@@ -132,22 +145,34 @@ where
                         Poll::Ready(Ok(res)) => res,
                     };
                     let Some(session) = session.take().filter(Session::was_touched) else {
+                        span.untouched();
+                        span.finish(res.status().as_u16());
                         return Poll::Ready(Ok(res));
                     };
                     let status = res.status().as_u16();
                     // A save without store I/O completes here, without boxing
                     // a future; only a save that awaits the store is boxed.
                     if let Some(saved) = session.finish_without_store(status) {
+                        span.saved(&saved);
                         apply(&session, saved, &mut res);
+                        span.finish(res.status().as_u16());
                         return Poll::Ready(Ok(res));
                     }
+                    let span = span.span().clone();
                     Box::pin(async move {
                         let saved = session.finish_with_store(status).await;
+                        RequestSpan::record_saved(&span, &saved);
                         apply(&session, saved, &mut res);
                         Ok(res)
                     }) as Finishing<B, E>
                 }
-                StateProj::Finishing { save } => return save.as_mut().poll(cx),
+                StateProj::Finishing { save } => {
+                    let out = std::task::ready!(save.as_mut().poll(cx));
+                    if let Ok(res) = &out {
+                        span.finish(res.status().as_u16());
+                    }
+                    return Poll::Ready(out);
+                }
             };
             state.set(State::Finishing { save });
         }

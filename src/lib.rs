@@ -8,6 +8,7 @@ mod cookie;
 mod env;
 mod error;
 pub mod fields;
+mod instrument;
 #[cfg(feature = "__internals")]
 #[doc(hidden)]
 pub mod internals;

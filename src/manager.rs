@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
 use crate::error::Result;
+use crate::instrument::Instrumented;
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
 use crate::principal::binding::{Binding, Found};
@@ -49,6 +50,10 @@ impl SessionManager {
     }
 
     fn from_arc(config: SessionConfig, store: Option<Arc<dyn SessionStore>>) -> Self {
+        // Every call the session layer makes to the store is timed and
+        // traced as the `store` tier (a `TieredStore` adds its `cache` and
+        // `durable` calls beneath).
+        let store = store.map(|s| Arc::new(Instrumented::new(s, "store")) as Arc<dyn SessionStore>);
         SessionManager {
             inner: Arc::new(Context {
                 revocations: RevocationCache::new(config.revocation_check_interval.as_secs()),

@@ -13,6 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use pin_project_lite::pin_project;
 
+use crate::instrument::RequestSpan;
 use crate::manager::SessionManager;
 use crate::request_cookies::RequestCookies;
 use crate::response_policy::{Outcome, after_handler, on_replaced};
@@ -28,6 +29,9 @@ use crate::session::Session;
 /// response with an empty 500 (503 if retrying may help), counted every time
 /// and logged once per kind of failure and window; the body never shows
 /// internal detail.
+///
+/// Each request runs in a `session.request` `tracing` span (level DEBUG),
+/// the same as the tower layer's (see the README's "Metrics" section).
 #[derive(Clone, Debug)]
 pub struct SessionMiddleware {
     manager: SessionManager,
@@ -82,9 +86,12 @@ where
         let cookies = RequestCookies::from_shared(req.headers().get_all(COOKIE).cloned());
         let session = self.manager.start(cookies);
         req.extensions_mut().insert(session.clone());
+        let span = RequestSpan::new();
+        let inner = span.span().in_scope(|| self.service.call(req));
         ResponseFuture {
+            span,
             state: State::Handling {
-                inner: self.service.call(req),
+                inner,
                 session: Some(session),
             },
         }
@@ -99,6 +106,7 @@ pin_project! {
     /// response, then the session save. A request whose handler never touched
     /// its session completes with no further work (no allocation, no lock).
     pub struct ResponseFuture<F, B> {
+        span: RequestSpan,
         #[pin]
         state: State<F, B>,
     }
@@ -126,7 +134,10 @@ where
     type Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+        let this = self.project();
+        let mut state = this.state;
+        let span = &*this.span;
+        let _entered = span.span().enter();
         loop {
             let save = match state.as_mut().project() {
                 StateProj::Handling { inner, session } => {
@@ -136,11 +147,23 @@ where
                         Poll::Ready(Ok(res)) => res,
                     };
                     match session.take().filter(Session::was_touched) {
-                        None => return Poll::Ready(Ok(res.map_into_left_body())),
-                        Some(session) => Box::pin(finish(session, res)) as Finishing<B>,
+                        None => {
+                            span.untouched();
+                            span.finish(res.status().as_u16());
+                            return Poll::Ready(Ok(res.map_into_left_body()));
+                        }
+                        Some(session) => {
+                            Box::pin(finish(session, res, span.span().clone())) as Finishing<B>
+                        }
                     }
                 }
-                StateProj::Finishing { save } => return save.as_mut().poll(cx),
+                StateProj::Finishing { save } => {
+                    let out = std::task::ready!(save.as_mut().poll(cx));
+                    if let Ok(res) = &out {
+                        span.finish(res.status().as_u16());
+                    }
+                    return Poll::Ready(out);
+                }
             };
             state.set(State::Finishing { save });
         }
@@ -150,8 +173,10 @@ where
 async fn finish<B>(
     session: Session,
     mut res: ServiceResponse<B>,
+    span: tracing::Span,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let saved = session.finish(res.status().as_u16()).await;
+    RequestSpan::record_saved(&span, &saved);
     match after_handler(&session, saved, res.headers_mut()) {
         Outcome::Keep => Ok(res.map_into_left_body()),
         Outcome::Replace(status) => {

@@ -14,6 +14,7 @@ use crate::clock::UnixTime;
 use crate::clock::{Clock, SystemClock};
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::instrument::{Call, Instrumented};
 use crate::log_throttle::{LogThrottle, throttled};
 use crate::metrics::Metrics;
 use crate::record::Record;
@@ -67,7 +68,8 @@ const LOG_WINDOW: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct TieredStore<C, D> {
     cache: Arc<C>,
-    durable: D,
+    /// Every durable call is timed and traced as the `durable` tier.
+    durable: Instrumented<D>,
     cache_timeout: Duration,
     metrics: Arc<Metrics>,
     suspects: Suspects,
@@ -98,7 +100,7 @@ impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
     pub fn new(cache: C, durable: D) -> Self {
         TieredStore {
             cache: Arc::new(cache),
-            durable,
+            durable: Instrumented::new(durable, "durable"),
             cache_timeout: Duration::from_millis(250),
             metrics: Arc::new(Metrics::default()),
             suspects: Suspects::default(),
@@ -158,7 +160,7 @@ impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
 
     /// The durable tier.
     pub fn durable(&self) -> &D {
-        &self.durable
+        self.durable.inner()
     }
 
     /// The deadline of each cache call.
@@ -200,6 +202,10 @@ impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
                 ));
             }
         }
+        // Timed here rather than by a wrapper of the cache, so a call past
+        // the deadline counts as `timeout`, not as dropped.
+        let call = Call::start("cache", op);
+        let fut = tracing::Instrument::instrument(fut, call.span());
         let out = match tokio::time::timeout(self.cache_timeout, fut).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout {
@@ -207,6 +213,7 @@ impl<C: CacheTier + 'static, D: SessionStore> TieredStore<C, D> {
                 after: self.cache_timeout,
             }),
         };
+        call.finish(&out);
         match &out {
             Ok(_) => {
                 if self.breaker.success() {

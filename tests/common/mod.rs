@@ -283,6 +283,16 @@ impl std::io::Write for Logs {
 /// tests run in parallel, as tracing caches each call site's interest
 /// process-wide). Later calls return the same capture.
 pub fn capture_all_logs(level: tracing::Level) -> Logs {
+    capture_all(level, tracing_subscriber::fmt::format::FmtSpan::NONE)
+}
+
+/// [`capture_all_logs`], plus a line for each span as it closes (with every
+/// field it recorded), to see the spans themselves.
+pub fn capture_all_spans(level: tracing::Level) -> Logs {
+    capture_all(level, tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+}
+
+fn capture_all(level: tracing::Level, spans: tracing_subscriber::fmt::format::FmtSpan) -> Logs {
     static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Logs::default();
@@ -291,6 +301,7 @@ pub fn capture_all_logs(level: tracing::Level) -> Logs {
             .with_writer(move || writer.clone())
             .with_ansi(false)
             .with_max_level(level)
+            .with_span_events(spans)
             .finish();
         tracing::subscriber::set_global_default(subscriber)
             .expect("no other global subscriber in this test binary");

@@ -1,0 +1,362 @@
+//! Observability of store calls and requests: a `tracing` span around each
+//! store call and each request, and (with the `metrics` cargo feature) a
+//! latency histogram of store calls.
+//!
+//! [`Instrumented`] wraps a whole store (what the session layer calls, tier
+//! `store`) and the durable tier of a [`crate::TieredStore`] (tier
+//! `durable`); the tiered store times its cache calls itself (tier `cache`),
+//! where it knows a dropped call from a passed deadline. Spans and labels
+//! carry the tier, the operation, the outcome and the duration, never a key,
+//! an id, a principal or session data.
+//!
+//! Nothing is timed unless the `metrics` feature is on or a subscriber
+//! enables the span; a request whose session is never touched makes no store
+//! call, so it records nothing.
+
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use tracing::field::Empty;
+use tracing::{Instrument as _, Span};
+
+use crate::clock::UnixTime;
+use crate::error::{Error, Result};
+use crate::principal::{
+    IndexEntry, PrincipalHash, PrincipalIndex, PrincipalSessions, Revocation, Revocations,
+    SessionHandle,
+};
+use crate::record::Record;
+use crate::response_policy::failure_kind;
+use crate::session_id::StoreKey;
+use crate::store::{CleanupBatch, CleanupCursor, Durability, SessionStore};
+
+/// The histogram of store-call latencies, in seconds.
+#[cfg(feature = "metrics")]
+pub(crate) const STORE_CALL_SECONDS: &str = "tiered_sessions_store_call_duration_seconds";
+
+fn outcome<T>(result: &Result<T>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) => failure_kind(e),
+    }
+}
+
+/// One store call in flight: its span and, when anyone looks, its start.
+/// Dropped before [`Call::finish`] (the caller gave up on it), it records
+/// the outcome `cancelled`.
+pub(crate) struct Call {
+    tier: &'static str,
+    operation: &'static str,
+    span: Span,
+    start: Option<Instant>,
+}
+
+impl Call {
+    pub(crate) fn start(tier: &'static str, operation: &'static str) -> Self {
+        let span = tracing::debug_span!(
+            "session.store",
+            tier,
+            operation,
+            outcome = Empty,
+            duration_ms = Empty
+        );
+        let timed = cfg!(feature = "metrics") || !span.is_disabled();
+        Call {
+            tier,
+            operation,
+            span,
+            start: timed.then(Instant::now),
+        }
+    }
+
+    /// The span to run the call in.
+    pub(crate) fn span(&self) -> Span {
+        self.span.clone()
+    }
+
+    /// Record the call's outcome and duration.
+    pub(crate) fn finish<T>(mut self, result: &Result<T>) {
+        self.record(outcome(result));
+    }
+
+    fn record(&mut self, outcome: &'static str) {
+        let Some(start) = self.start.take() else {
+            return;
+        };
+        let elapsed = start.elapsed();
+        self.span.record("outcome", outcome);
+        self.span
+            .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+        #[cfg(feature = "metrics")]
+        metrics::histogram!(
+            STORE_CALL_SECONDS,
+            "tier" => self.tier,
+            "operation" => self.operation,
+            "outcome" => outcome
+        )
+        .record(elapsed.as_secs_f64());
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.record("cancelled");
+    }
+}
+
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("tier", &self.tier)
+            .field("operation", &self.operation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Run `fut`, one call to `tier`, in its span, and record it.
+pub(crate) async fn timed<T>(
+    tier: &'static str,
+    operation: &'static str,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let call = Call::start(tier, operation);
+    let out = fut.instrument(call.span()).await;
+    call.finish(&out);
+    out
+}
+
+/// A store whose every call (principal index included) is timed and traced
+/// as one `tier`.
+pub(crate) struct Instrumented<S> {
+    inner: S,
+    tier: &'static str,
+}
+
+impl<S> Instrumented<S> {
+    pub(crate) fn new(inner: S, tier: &'static str) -> Self {
+        Instrumented { inner, tier }
+    }
+
+    pub(crate) fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Instrumented<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The wrapped store's own debug output, as before the wrapper.
+        self.inner.fmt(f)
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for Instrumented<S> {
+    fn max_record_bytes(&self) -> usize {
+        self.inner.max_record_bytes()
+    }
+
+    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
+        timed(self.tier, "load", self.inner.load(key, now)).await
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
+        timed(self.tier, "create", self.inner.create(key, record, now)).await
+    }
+
+    async fn save(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+        expected_version: u64,
+        durability: Durability,
+        now: UnixTime,
+    ) -> Result<()> {
+        let operation = match durability {
+            Durability::Quick => "save_quick",
+            Durability::Durable => "save",
+        };
+        let fut = self
+            .inner
+            .save(key, record, expected_version, durability, now);
+        timed(self.tier, operation, fut).await
+    }
+
+    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
+        timed(self.tier, "delete", self.inner.delete(key, now)).await
+    }
+
+    async fn delete_unless_newer(
+        &self,
+        key: &StoreKey,
+        expected_version: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        let fut = self.inner.delete_unless_newer(key, expected_version, now);
+        timed(self.tier, "delete_unless_newer", fut).await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: UnixTime,
+        last_active: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        let fut = self.inner.touch(key, expires_at, last_active, now);
+        timed(self.tier, "touch", fut).await
+    }
+
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        let fut = self.inner.delete_expired(now, max, cursor);
+        timed(self.tier, "delete_expired", fut).await
+    }
+
+    fn principal_index(&self) -> Option<&dyn PrincipalIndex> {
+        // Only when the wrapped store keeps one: the capability is unchanged.
+        self.inner
+            .principal_index()
+            .map(|_| self as &dyn PrincipalIndex)
+    }
+}
+
+impl<S: SessionStore> Instrumented<S> {
+    fn index(&self) -> Result<&dyn PrincipalIndex> {
+        self.inner.principal_index().ok_or(Error::Unsupported {
+            what: "a principal index",
+        })
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> PrincipalIndex for Instrumented<S> {
+    async fn put_session(
+        &self,
+        principal: &PrincipalHash,
+        entry: &IndexEntry,
+        now: UnixTime,
+    ) -> Result<Revocations> {
+        let index = self.index()?;
+        let fut = index.put_session(principal, entry, now);
+        timed(self.tier, "put_session", fut).await
+    }
+
+    async fn load_principal(
+        &self,
+        principal: &PrincipalHash,
+        now: UnixTime,
+    ) -> Result<PrincipalSessions> {
+        let index = self.index()?;
+        timed(
+            self.tier,
+            "load_principal",
+            index.load_principal(principal, now),
+        )
+        .await
+    }
+
+    async fn revocations(&self, principal: &PrincipalHash, now: UnixTime) -> Result<Revocations> {
+        let index = self.index()?;
+        timed(self.tier, "revocations", index.revocations(principal, now)).await
+    }
+
+    async fn remove_session(
+        &self,
+        principal: &PrincipalHash,
+        handle: &SessionHandle,
+        now: UnixTime,
+    ) -> Result<()> {
+        let index = self.index()?;
+        let fut = index.remove_session(principal, handle, now);
+        timed(self.tier, "remove_session", fut).await
+    }
+
+    async fn revoke(
+        &self,
+        principal: &PrincipalHash,
+        revocation: &Revocation,
+        keep_until: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        let index = self.index()?;
+        let fut = index.revoke(principal, revocation, keep_until, now);
+        timed(self.tier, "revoke", fut).await
+    }
+
+    async fn delete_expired_index(
+        &self,
+        now: UnixTime,
+        max: usize,
+        cursor: Option<CleanupCursor>,
+    ) -> Result<CleanupBatch> {
+        let index = self.index()?;
+        let fut = index.delete_expired_index(now, max, cursor);
+        timed(self.tier, "delete_expired_index", fut).await
+    }
+}
+
+/// The span of one request through the session layer or middleware, with
+/// the session's outcome (`untouched`, `ok` or the save's error kind), the
+/// response status and the duration. Store calls made while it is entered
+/// are its children.
+pub(crate) struct RequestSpan {
+    span: Span,
+    // A cell, so the span stays entered while the request ends.
+    start: Cell<Option<Instant>>,
+}
+
+impl RequestSpan {
+    pub(crate) fn new() -> Self {
+        let span = tracing::debug_span!(
+            "session.request",
+            outcome = Empty,
+            status = Empty,
+            duration_ms = Empty
+        );
+        // Only a span someone listens to is timed.
+        let start = Cell::new((!span.is_disabled()).then(Instant::now));
+        RequestSpan { span, start }
+    }
+
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Record that the handler never touched the session.
+    pub(crate) fn untouched(&self) {
+        self.span.record("outcome", "untouched");
+    }
+
+    /// Record what the session's save did: `ok` or the error's kind.
+    pub(crate) fn saved<T>(&self, saved: &Result<T>) {
+        Self::record_saved(&self.span, saved);
+    }
+
+    /// [`RequestSpan::saved`] on a clone of the span (a boxed save).
+    pub(crate) fn record_saved<T>(span: &Span, saved: &Result<T>) {
+        span.record("outcome", outcome(saved));
+    }
+
+    /// Record the request's end: the response status and the duration.
+    pub(crate) fn finish(&self, status: u16) {
+        let Some(start) = self.start.take() else {
+            return;
+        };
+        self.span.record("status", status);
+        self.span
+            .record("duration_ms", start.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
+impl fmt::Debug for RequestSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.span.fmt(f)
+    }
+}
