@@ -2,7 +2,9 @@
 //! and click: count visits, log in (a new session id), set and remove keys,
 //! spill the session to the store and move it back, log out. The page shows
 //! the user, where the session lives (cookie or store), the session cookies'
-//! size and count, and the counters; `/stats` answers them as JSON.
+//! size and count, and the counters; `/stats` answers them as JSON and
+//! `/metrics` in the Prometheus text format, with the store-call latencies
+//! (through `metrics-exporter-prometheus`, the crate's `metrics` feature).
 //!
 //! Runs on the embedded default — the memory driver, as a cache tier in front of
 //! a memory "durable" tier — so it needs no services. With
@@ -58,6 +60,13 @@ async fn stats(State(demo): State<Demo>) -> impl IntoResponse {
     )
 }
 
+async fn metrics(State(demo): State<Demo>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, page::METRICS_CONTENT_TYPE)],
+        page::metrics_text(&demo),
+    )
+}
+
 #[tokio::main]
 async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     setup::init_tracing();
@@ -65,7 +74,8 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let mut app = Router::new()
         .route("/", get(index))
         .route("/counter", get(counter).post(action))
-        .route("/stats", get(stats));
+        .route("/stats", get(stats))
+        .route("/metrics", get(metrics));
     for name in page::ACTIONS.iter().filter(|a| **a != "counter") {
         app = app.route(&format!("/{name}"), post(action));
     }

@@ -1,7 +1,8 @@
 //! The demo app on actix-web: `cargo run --example demo-actix`, then open
 //! <http://127.0.0.1:3000/>. The same routes, page and actions as
 //! `examples/demo.rs` (the axum demo; both render `examples/common/page.rs`),
-//! with `tiered_sessions::actix::SessionMiddleware`.
+//! with `tiered_sessions::actix::SessionMiddleware`; `/stats` (JSON) and
+//! `/metrics` (Prometheus text) as there.
 //!
 //! Runs on the embedded default — the memory driver, as a cache tier in front of
 //! a memory "durable" tier — so it needs no services. With
@@ -51,6 +52,12 @@ async fn stats(demo: web::Data<Demo>) -> HttpResponse {
         .body(page::stats_json(&demo))
 }
 
+async fn metrics(demo: web::Data<Demo>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(page::METRICS_CONTENT_TYPE)
+        .body(page::metrics_text(&demo))
+}
+
 #[actix_web::main]
 async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     setup::init_tracing();
@@ -64,7 +71,8 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             .wrap(SessionMiddleware::new(demo.manager.clone()))
             .route("/", web::get().to(index))
             .route("/counter", web::get().to(counter))
-            .route("/stats", web::get().to(stats));
+            .route("/stats", web::get().to(stats))
+            .route("/metrics", web::get().to(metrics));
         for name in page::ACTIONS {
             app = app.route(&format!("/{name}"), web::post().to(action));
         }

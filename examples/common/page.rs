@@ -1,6 +1,6 @@
 //! The demo's page and actions, shared by the axum and the actix-web demo:
 //! each framework only extracts the session, the `Cookie` headers and the
-//! form, then calls [`act`], [`page`] or [`stats_json`].
+//! form, then calls [`act`], [`page`], [`stats_json`] or [`metrics_text`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -279,13 +279,26 @@ pub fn stats_json(demo: &Demo) -> String {
         "cache_hits": m.cache_hits,
         "cache_misses": m.cache_misses,
         "cache_errors": m.cache_errors,
+        "cache_circuit_opens": m.cache_circuit_opens,
+        "cache_calls_skipped": m.cache_calls_skipped,
+        "writes_refused_cache_outage": m.writes_refused_cache_outage,
         "durable_reads": m.durable_reads,
         "durable_writes": m.durable_writes,
         "quick_writes": m.quick_writes,
         "conflicts": m.conflicts,
+        "save_failures": m.save_failures,
     })
     .to_string()
 }
+
+/// `GET /metrics`: every counter and the store-call latency histograms, in
+/// the Prometheus text format.
+pub fn metrics_text(demo: &Demo) -> String {
+    demo.prometheus.render()
+}
+
+/// The `Content-Type` of [`metrics_text`].
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Form fields from a query string and a urlencoded body (body wins).
 pub fn form(query: &str, body: &[u8]) -> BTreeMap<String, String> {

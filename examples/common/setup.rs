@@ -1,8 +1,11 @@
 //! What both demos (axum and actix-web) set up the same way: tracing, the
-//! store chosen from the environment, the signing key and the configuration.
+//! Prometheus recorder, the store chosen from the environment, the signing
+//! key and the configuration.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tiered_sessions::{FromEnv, Metrics, SessionConfig, SessionManager, SessionStore, TieredStore};
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
 use tiered_sessions_redis::{RedisCacheBuilder, env as redis_env};
@@ -16,6 +19,8 @@ pub struct Demo {
     pub threshold: usize,
     /// Where stored sessions go, for the page.
     pub store_name: &'static str,
+    /// The process's `metrics` recorder, rendered by `GET /metrics`.
+    pub prometheus: PrometheusHandle,
 }
 
 /// Log to stderr, `RUST_LOG` or `info`.
@@ -25,6 +30,42 @@ pub fn init_tracing() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+}
+
+/// Store-call latency buckets, in seconds: 50 µs (memory) to 2.5 s (a
+/// struggling backend).
+const STORE_CALL_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5,
+];
+
+/// Install a Prometheus recorder as the process's `metrics` recorder (the
+/// recorder only: the demo serves its text itself, at `/metrics`), with
+/// histogram buckets for the store-call latencies and the description of
+/// every metric.
+///
+/// # Errors
+/// Another recorder is already installed.
+fn install_prometheus() -> Result<PrometheusHandle, Box<dyn std::error::Error>> {
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("tiered_sessions_store_call_duration_seconds".into()),
+            STORE_CALL_BUCKETS,
+        )?
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
+    Metrics::describe();
+    // Without the exporter's own listener nothing drains the histograms'
+    // buffers: do it every few seconds.
+    let upkeep = handle.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
 }
 
 /// The port to listen on: `PORT`, or 3000.
@@ -42,8 +83,10 @@ pub fn port() -> u16 {
 /// it to see a cookie-only session split over several cookies.
 ///
 /// # Errors
-/// Bad Redis settings or a bad threshold.
+/// Bad Redis settings or a bad threshold, or a `metrics` recorder already
+/// installed.
 pub fn demo() -> Result<Demo, Box<dyn std::error::Error>> {
+    let prometheus = install_prometheus()?;
     let metrics = Arc::new(Metrics::default());
     let redis = [redis_env::URL, redis_env::CLUSTER_URLS]
         .iter()
@@ -77,6 +120,7 @@ pub fn demo() -> Result<Demo, Box<dyn std::error::Error>> {
         manager: SessionManager::with_shared_store(config, store).with_metrics(metrics),
         threshold,
         store_name,
+        prometheus,
     })
 }
 
