@@ -6,7 +6,9 @@
 //! Each case runs on the memory driver (a memory cache in front of a memory
 //! durable tier) and on Redis as the whole store (`TS_REDIS_URL`; ignored
 //! with the reason when it is not set, a failure under `CI=true`), with a
-//! recorder of its own (`metrics::with_local_recorder`, no global state).
+//! recorder of its own (`metrics::with_local_recorder`, no global state);
+//! the tower layer's cases on a Tokio runtime, the actix-web middleware's in
+//! an actix `System`.
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 mod common;
@@ -16,11 +18,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::dev::Service;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpResponse, test, web};
 use axum::Router;
 use common::{Jar, T0, app, builder, capture_all_spans};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tiered_sessions::actix::SessionMiddleware;
 use tiered_sessions::{
-    ManualClock, Metrics, MetricsSnapshot, SessionId, SessionManager, SessionStore, TieredStore,
+    ManualClock, Metrics, MetricsSnapshot, Session, SessionId, SessionManager, SessionStore,
+    TieredStore,
 };
 use tiered_sessions_conformance::faults::{Faults, FaultyCache, FaultyDurable};
 use tiered_sessions_conformance::kit::{endpoint, missing, unique};
@@ -157,19 +164,33 @@ fn samples(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 type Case = fn(Fixture) -> Pin<Box<dyn Future<Output = ()>>>;
 
+/// Where a case runs: a Tokio runtime (the tower layer) or an actix `System`.
+#[derive(Clone, Copy)]
+enum On {
+    Tokio,
+    Actix,
+}
+
 /// Run `case` on a current-thread runtime under a recorder of its own: every
 /// task of the case runs on this thread, where the local recorder is.
-fn run_case(backend: Backend, case: Case) -> Result<Completion, Failed> {
+fn run_case(backend: Backend, on: On, case: Case) -> Result<Completion, Failed> {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
+    let body = async move { case(Fixture::new(backend, handle)).await };
     metrics::with_local_recorder(&recorder, || {
         Metrics::describe();
-        rt.block_on(case(Fixture::new(backend, handle)));
-    });
+        match on {
+            On::Tokio => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failed::from(format!("tokio runtime: {e}")))
+                .map(|rt| rt.block_on(body)),
+            On::Actix => {
+                actix_web::rt::System::new().block_on(body);
+                Ok(())
+            }
+        }
+    })?;
     Ok(Completion::Completed)
 }
 
@@ -333,6 +354,73 @@ async fn spans_carry_tier_operation_outcome_and_duration_never_the_session(f: Fi
     assert!(!text.contains(secret), "session data in the spans");
 }
 
+/// The actix-web middleware: its requests run in `session.request` spans
+/// (the store calls inside them), and are timed and counted like the layer's.
+async fn actix_requests_are_spanned_timed_and_counted(f: Fixture) {
+    let logs = capture_all_spans(tracing::Level::DEBUG);
+    // 201 marks this case's requests among the spans of every case.
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(f.manager.clone()))
+            .route(
+                "/spill",
+                web::post().to(|s: Session| async move {
+                    s.insert("big", &"x".repeat(200)).await?;
+                    Ok::<_, tiered_sessions::Error>(HttpResponse::Created().finish())
+                }),
+            )
+            .route(
+                "/read",
+                web::get().to(|s: Session| async move {
+                    let found = s.get::<String>("big").await?.is_some();
+                    let status = if found {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    Ok::<_, tiered_sessions::Error>(HttpResponse::new(status))
+                }),
+            ),
+    )
+    .await;
+    let mut jar = Jar::default();
+    for (method, path) in [("POST", "/spill"), ("GET", "/read")] {
+        let mut req = test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(path);
+        if let Some(cookie) = jar.header() {
+            req = req.insert_header(("cookie", cookie));
+        }
+        let res = app.call(req.to_request()).await.unwrap();
+        assert_eq!(res.status(), 201, "{method} {path}");
+        let set_cookie: Vec<String> = res
+            .headers()
+            .get_all("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        jar.absorb(&set_cookie);
+    }
+
+    let ok = |op| [("tier", "store"), ("operation", op), ("outcome", "ok")];
+    assert_eq!(f.calls(&ok("create")), 1);
+    assert_eq!(f.calls(&ok("load")), 1);
+    assert_eq!(f.counter("store_loads"), 1);
+    f.assert_counters_match_snapshot();
+    let text = logs.text();
+    let ours: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains(" close ") && l.contains("session.request{outcome=\"ok\" status=201")
+        })
+        .collect();
+    // Both requests of this case (and those of the other backend's run).
+    assert!(
+        ours.len() >= 2,
+        "no request span per actix request: {ours:?}"
+    );
+    assert!(ours.iter().all(|l| l.contains("duration_ms=")), "{ours:?}");
+}
+
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
         &[$((stringify!($name), |f: Fixture| Box::pin($name(f)) as _)),*]
@@ -347,21 +435,26 @@ const CASES: &[(&str, Case)] = cases![
 
 const MEMORY_ONLY: &[(&str, Case)] = cases![a_cache_past_its_deadline_is_a_timeout_outcome];
 
+const ACTIX: &[(&str, Case)] = cases![actix_requests_are_spanned_timed_and_counted];
+
 fn main() {
     let args = Arguments::from_args();
     let mut tests = Vec::new();
-    for &(name, case) in CASES.iter().chain(MEMORY_ONLY) {
+    let tower = CASES.iter().map(|c| (c, On::Tokio));
+    let actix = ACTIX.iter().map(|c| (c, On::Actix));
+    let memory_only = MEMORY_ONLY.iter().map(|c| (c, On::Tokio));
+    for (&(name, case), on) in tower.clone().chain(actix.clone()).chain(memory_only) {
         tests.push(Trial::ignorable_test(
             format!("memory::{name}"),
-            move || run_case(Backend::Memory, case),
+            move || run_case(Backend::Memory, on, case),
         ));
     }
-    for &(name, case) in CASES {
+    for (&(name, case), on) in tower.chain(actix) {
         let redis = endpoint("TS_REDIS_URL");
         tests.push(Trial::ignorable_test(
             format!("redis::{name}"),
             move || match redis {
-                Ok(_) => run_case(Backend::Redis, case),
+                Ok(_) => run_case(Backend::Redis, on, case),
                 Err(reason) => missing(reason),
             },
         ));
