@@ -141,6 +141,32 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record> {
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct EncodedData(Vec<u8>);
 
+/// The entries of an [`EncodedData`], read in place (see
+/// [`EncodedData::raw_entries`]).
+pub(crate) struct RawEntries<'a> {
+    reader: Reader<'a>,
+    left: usize,
+}
+
+impl<'a> Iterator for RawEntries<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let r = &mut self.reader;
+        let entry = (self.left > 0)
+            .then(|| {
+                let klen = r.len().ok()?;
+                let key = r.take(klen).ok()?;
+                let vlen = r.len().ok()?;
+                Some((key, r.take(vlen).ok()?))
+            })
+            .flatten();
+        // A malformed entry ends the iteration.
+        self.left = if entry.is_some() { self.left - 1 } else { 0 };
+        entry
+    }
+}
+
 impl EncodedData {
     /// Validate `bytes` (as written by [`encode_data`]) without decoding it:
     /// one pass, no allocation. The cookie decoder runs it after the MAC, so
@@ -175,26 +201,28 @@ impl EncodedData {
         EncodedData(encode_data(data))
     }
 
-    /// The entry count and the encoded length of `entries`, for
-    /// [`EncodedData::encode_entries`].
-    pub(crate) fn measure<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> (u64, usize) {
-        let (count, body) = entries.fold((0u64, 0usize), |(n, len), (k, v)| {
-            (n + 1, len + entry_len(k.len(), v.len()))
-        });
-        (count, uvarint_len(count) + body)
-    }
-
-    /// Encode `count` entries, given in ascending key order, of `len` bytes
-    /// in all (as [`EncodedData::measure`] found them).
+    /// Encode `entries`, given in ascending key order, in one pass into a
+    /// buffer of `capacity` bytes (a guess; it grows if short).
     pub(crate) fn encode_entries<'a>(
-        count: u64,
-        len: usize,
-        entries: impl Iterator<Item = (&'a str, &'a [u8])>,
+        capacity: usize,
+        entries: impl Iterator<Item = (&'a [u8], &'a [u8])>,
     ) -> Self {
-        let mut out = Vec::with_capacity(len);
-        put_uvarint(&mut out, count);
+        // The count leads the entries but is known only after them: one byte
+        // is kept for it (under 128 entries, the usual case), and the rare
+        // longer count is put in front afterwards.
+        let mut out = Vec::with_capacity(capacity + 1);
+        out.push(0);
+        let mut count = 0u64;
         for (k, v) in entries {
             put_entry(&mut out, k, v);
+            count += 1;
+        }
+        if count < 0x80 {
+            out[0] = count as u8;
+        } else {
+            let mut head = Vec::with_capacity(10);
+            put_uvarint(&mut head, count);
+            out.splice(0..1, head);
         }
         EncodedData(out)
     }
@@ -215,16 +243,12 @@ impl EncodedData {
         self.0.len()
     }
 
-    /// Entries with raw key bytes. A malformed entry ends the iteration.
-    fn raw_entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let mut r = Reader(&self.0);
-        let count = r.len().unwrap_or(0);
-        (0..count).map_while(move |_| {
-            let klen = r.len().ok()?;
-            let key = r.take(klen).ok()?;
-            let vlen = r.len().ok()?;
-            Some((key, r.take(vlen).ok()?))
-        })
+    /// Entries with raw key bytes (UTF-8: [`EncodedData::from_bytes`]
+    /// checked them). A malformed entry ends the iteration.
+    pub(crate) fn raw_entries(&self) -> RawEntries<'_> {
+        let mut reader = Reader(&self.0);
+        let left = reader.len().unwrap_or(0);
+        RawEntries { reader, left }
     }
 
     /// Entries in key order.
@@ -264,13 +288,13 @@ impl std::fmt::Debug for EncodedData {
 fn put_data(out: &mut Vec<u8>, data: &SessionData) {
     put_uvarint(out, data.len() as u64);
     for (k, v) in data {
-        put_entry(out, k, v);
+        put_entry(out, k.as_bytes(), v);
     }
 }
 
-fn put_entry(out: &mut Vec<u8>, key: &str, value: &[u8]) {
+fn put_entry(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     put_uvarint(out, key.len() as u64);
-    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(key);
     put_uvarint(out, value.len() as u64);
     out.extend_from_slice(value);
 }
@@ -439,12 +463,22 @@ mod tests {
                 "cut {cut}"
             );
         }
-        // Entries measured and encoded in one exact buffer equal the map's encoding.
-        let entries = || data.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
-        let (count, len) = EncodedData::measure(entries());
-        let exact = EncodedData::encode_entries(count, len, entries());
-        assert_eq!((exact.len(), exact.0.capacity()), (len, len));
-        assert_eq!(exact, enc);
+        // Entries encoded in one pass equal the map's encoding, whatever the
+        // capacity guess.
+        let entries = || data.iter().map(|(k, v)| (k.as_bytes(), v.as_slice()));
+        for capacity in [0, 3, enc.len(), 4096] {
+            assert_eq!(EncodedData::encode_entries(capacity, entries()), enc);
+        }
+        // The raw entries read back what was written.
+        assert!(enc.raw_entries().eq(entries()));
+        // A count of 128 or more takes a longer varint in front of the entries.
+        let many: SessionData = (0..300u32)
+            .map(|i| (format!("k{i:03}"), i.to_le_bytes().to_vec()))
+            .collect();
+        let entries = many.iter().map(|(k, v)| (k.as_bytes(), v.as_slice()));
+        let one_pass = EncodedData::encode_entries(16, entries);
+        assert_eq!(one_pass.as_bytes(), encode_data(&many));
+        assert_eq!(one_pass.decode(), many);
         // Unsorted keys are rejected (the encoder always sorts).
         let unsorted = vec![2, 1, b'b', 0, 1, b'a', 0];
         assert!(EncodedData::from_bytes(unsorted).is_err());

@@ -21,8 +21,8 @@ const FORMAT: u8 = 1;
 const FIXED_LEN: usize = 1 + 32 + SESSION_HANDLE_LEN + 8;
 
 /// Whether a handler's `key` is reserved for the library.
-pub(crate) fn is_reserved(key: &str) -> bool {
-    key.starts_with('\0')
+pub(crate) fn is_reserved(key: impl AsRef<[u8]>) -> bool {
+    key.as_ref().first() == Some(&0)
 }
 
 /// A session's owner, its handle, and when it was bound (what "log out

@@ -17,20 +17,6 @@ pub(super) struct Change {
     pub(super) durability: Durability,
 }
 
-/// What [`Data::measure`] found: the encoded length, and the entry count
-/// when the data must be re-encoded (`None`: the encoded base is reused).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Measure {
-    count: Option<u64>,
-    len: usize,
-}
-
-impl Measure {
-    pub(super) fn len(self) -> usize {
-        self.len
-    }
-}
-
 enum Base {
     Empty,
     /// A cookie session's data as the cookie carried it: a read decodes one
@@ -121,59 +107,40 @@ impl Data {
 
     /// The handlers' keys (the library's reserved ones are not shown).
     pub(super) fn keys(&self) -> Vec<String> {
-        self.for_entries(|entries| {
-            entries
-                .filter(|(k, _)| !is_reserved(k))
-                .map(|(k, _)| k.to_owned())
-                .collect()
-        })
+        self.entries()
+            .filter(|(k, _)| !is_reserved(k))
+            .filter_map(|(k, _)| std::str::from_utf8(k).ok())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Whether there is nothing at all to keep, reserved entries included.
     pub(super) fn is_empty(&self) -> bool {
-        self.for_entries(|entries| entries.next().is_none())
+        self.entries().next().is_none()
     }
 
     /// Whether the handlers' data is empty (a binding alone is no data).
     pub(super) fn has_no_app_entries(&self) -> bool {
-        self.for_entries(|mut entries| Iterator::all(&mut entries, |(k, _)| is_reserved(k)))
+        self.entries().all(|(k, _)| is_reserved(k))
     }
 
-    /// The size of the encoded data, found without encoding it.
-    pub(super) fn measure(&self) -> Measure {
-        match (&self.base, self.changes.is_empty()) {
-            (Base::Encoded(b), true) => Measure {
-                count: None,
-                len: b.len(),
-            },
-            _ => {
-                let (count, len) = self.for_entries(|e| EncodedData::measure(e));
-                Measure {
-                    count: Some(count),
-                    len,
-                }
-            }
-        }
-    }
-
-    /// The data in its encoded form, written once into a buffer of the exact
-    /// length that `measure` (taken from this data, unchanged since) found.
-    pub(super) fn encode(&self, measure: Measure) -> EncodedData {
-        match (&self.base, measure.count) {
-            (_, Some(count)) => {
-                self.for_entries(|e| EncodedData::encode_entries(count, measure.len, e))
-            }
-            (Base::Encoded(b), None) => b.clone(),
-            // Not a measure of this data: measure again.
-            (_, None) => {
-                let (count, len) = self.for_entries(|e| EncodedData::measure(e));
-                self.for_entries(|e| EncodedData::encode_entries(count, len, e))
-            }
-        }
-    }
-
+    /// The data in its encoded form: the encoded base itself when nothing
+    /// changed, else base and changes merged in one pass.
     pub(super) fn to_encoded(&self) -> EncodedData {
-        self.encode(self.measure())
+        match (&self.base, self.changes.is_empty()) {
+            (Base::Encoded(b), true) => b.clone(),
+            _ => {
+                let capacity = match &self.base {
+                    Base::Encoded(b) => b.len(),
+                    _ => 16,
+                } + self
+                    .changes
+                    .iter()
+                    .map(|(k, c)| k.len() + c.value.as_ref().map_or(0, Vec::len) + 4)
+                    .sum::<usize>();
+                EncodedData::encode_entries(capacity, self.entries())
+            }
+        }
     }
 
     /// The whole data as a map, for a record to save. The base map is moved
@@ -200,52 +167,51 @@ impl Data {
         self.base = Base::Decoded(map);
     }
 
-    /// Run `f` over every present entry in key order: the base merged with
-    /// the changes.
-    fn for_entries<'s, R>(
-        &'s self,
-        f: impl FnOnce(&mut dyn Iterator<Item = (&'s str, &'s [u8])>) -> R,
-    ) -> R {
-        let changes = self.changes.iter().map(|(k, c)| (k.as_str(), c));
-        match &self.base {
-            Base::Empty => f(&mut merge(std::iter::empty(), changes)),
-            Base::Encoded(b) => f(&mut merge(b.entries(), changes)),
-            Base::Decoded(m) => f(&mut merge(
-                m.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
-                changes,
-            )),
+    /// Every present entry in key order, keys as bytes (UTF-8, checked when
+    /// they entered): the base merged with the changes.
+    fn entries(&self) -> Merge<'_> {
+        Merge {
+            base: match &self.base {
+                Base::Empty => BaseEntries::Empty,
+                Base::Encoded(b) => BaseEntries::Encoded(b.raw_entries()),
+                Base::Decoded(m) => BaseEntries::Decoded(m.iter()),
+            }
+            .peekable(),
+            changes: self.changes.iter().peekable(),
         }
     }
 }
 
-/// Merge base entries with changes, both in ascending key order: a change
-/// replaces (or, with no value, removes) the base entry of its key.
-fn merge<'a, B, C>(base: B, changes: C) -> Merge<'a, B, C>
-where
-    B: Iterator<Item = (&'a str, &'a [u8])>,
-    C: Iterator<Item = (&'a str, &'a Change)>,
-{
-    Merge {
-        base: base.peekable(),
-        changes: changes.peekable(),
+/// The base's entries, whichever form it has (one type, so the merge is
+/// compiled once and called without dynamic dispatch).
+enum BaseEntries<'a> {
+    Empty,
+    Encoded(crate::codec::RawEntries<'a>),
+    Decoded(std::collections::btree_map::Iter<'a, String, Vec<u8>>),
+}
+
+impl<'a> Iterator for BaseEntries<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            BaseEntries::Empty => None,
+            BaseEntries::Encoded(e) => e.next(),
+            BaseEntries::Decoded(m) => m.next().map(|(k, v)| (k.as_bytes(), v.as_slice())),
+        }
     }
 }
 
-struct Merge<'a, B, C>
-where
-    B: Iterator<Item = (&'a str, &'a [u8])>,
-    C: Iterator<Item = (&'a str, &'a Change)>,
-{
-    base: Peekable<B>,
-    changes: Peekable<C>,
+/// Base entries merged with changes, both in ascending key order (byte
+/// order is UTF-8 string order): a change replaces (or, with no value,
+/// removes) the base entry of its key.
+struct Merge<'a> {
+    base: Peekable<BaseEntries<'a>>,
+    changes: Peekable<std::collections::btree_map::Iter<'a, String, Change>>,
 }
 
-impl<'a, B, C> Iterator for Merge<'a, B, C>
-where
-    B: Iterator<Item = (&'a str, &'a [u8])>,
-    C: Iterator<Item = (&'a str, &'a Change)>,
-{
-    type Item = (&'a str, &'a [u8]);
+impl<'a> Iterator for Merge<'a> {
+    type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -253,12 +219,13 @@ where
                 (None, None) => return None,
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
-                (Some((bk, _)), Some((ck, _))) => bk < ck,
+                (Some((bk, _)), Some((ck, _))) => *bk < ck.as_bytes(),
             };
             if take_base {
                 return self.base.next();
             }
             let (key, change) = self.changes.next()?;
+            let key = key.as_bytes();
             if self.base.peek().is_some_and(|(bk, _)| *bk == key) {
                 self.base.next();
             }
@@ -296,7 +263,6 @@ mod tests {
             assert_eq!(data.get("z"), None);
             assert_eq!(data.keys(), ["0", "a", "m"]);
             assert_eq!(data.to_encoded(), EncodedData::encode(&expected));
-            assert_eq!(data.measure().len(), data.to_encoded().len());
             assert_eq!(data.changes.len(), 3, "the absent key is no change");
             let taken = data.take_map();
             assert_eq!(taken, expected);

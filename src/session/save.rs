@@ -13,11 +13,11 @@ use crate::record::Record;
 use crate::session_id::SessionId;
 use crate::store::SessionStore;
 
-use super::data::Measure;
 use super::refresh::Refresh;
 use super::set_cookie::{ResponseCookies, removals, set_cookies};
 use super::state::{Active, Origin};
 use super::{Session, State};
+use crate::codec::EncodedData;
 
 /// How many fresh ids a new session tries when `create` reports that the id
 /// is taken. With 256-bit ids a single collision already means a broken
@@ -64,9 +64,9 @@ impl Session {
             if stored && stored_origin {
                 return None;
             }
-            let measure = self.cookie_fit(active)?;
+            let encoded = self.cookie_fit(active)?;
             let now = config.clock.now();
-            self.write_cookie(active, now, measure).map(|w| (w, now))
+            self.write_cookie(active, now, encoded).map(|w| (w, now))
         } else {
             let now = config.clock.now();
             if stored && stored_origin && self.refresh_due(active, now) {
@@ -131,9 +131,11 @@ impl Session {
         Ok(ResponseCookies { set_cookie })
     }
 
-    /// The encoded size of the data when it is kept in the cookie alone (it
-    /// fits under the threshold, or there is no store), else `None`.
-    fn cookie_fit(&self, active: &Active) -> Option<Measure> {
+    /// The encoded data when it is kept in the cookie alone (it fits under
+    /// the threshold, or there is no store), else `None`. Encoded once: a
+    /// session that does not fit goes to the store, next to which one
+    /// wasted encoding is noise.
+    fn cookie_fit(&self, active: &Active) -> Option<EncodedData> {
         let ctx = &self.inner.ctx;
         let threshold = ctx.config.cookie_only_threshold;
         if ctx.store.is_some()
@@ -141,8 +143,8 @@ impl Session {
         {
             return None;
         }
-        let measure = active.data.measure();
-        (ctx.store.is_none() || measure.len() <= threshold).then_some(measure)
+        let encoded = active.data.to_encoded();
+        (ctx.store.is_none() || encoded.len() <= threshold).then_some(encoded)
     }
 
     /// Write the session, then retire the records it replaced (an old id
@@ -173,8 +175,8 @@ impl Session {
     }
 
     async fn write_once(&self, active: &mut Active, now: UnixTime) -> Result<Written> {
-        if let Some(measure) = self.cookie_fit(active) {
-            return self.write_cookie(active, now, measure);
+        if let Some(encoded) = self.cookie_fit(active) {
+            return self.write_cookie(active, now, encoded);
         }
         let store = self
             .inner
@@ -239,10 +241,10 @@ impl Session {
         &self,
         active: &mut Active,
         now: UnixTime,
-        measure: Measure,
+        encoded: EncodedData,
     ) -> Result<Written> {
         let config = &self.inner.ctx.config;
-        let size = measure.len();
+        let size = encoded.len();
         if crate::cookie::encoded_len(size, config.encrypt) > config.max_value_len() {
             return Err(Error::TooLarge {
                 size,
@@ -262,7 +264,6 @@ impl Session {
             active.index_due |= active.binding.is_some();
         }
         active.origin = Origin::Cookie;
-        let encoded = active.data.encode(measure);
         Ok(Written::Cookie(contents(
             active,
             id,
