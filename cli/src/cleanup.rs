@@ -162,7 +162,22 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
     // Listen first: a signal while the store is opened stops the run too.
     let mut interrupted = interruptions();
     let mut at = Position::parse(args.resume.as_deref())?;
-    let store = stores::open(args.store).await?;
+    let store = match stores::open(args.store).await {
+        Ok(store) => store,
+        Err(CliError::Failure(e)) => {
+            // Unreachable: nothing done, resume where asked to start.
+            report(
+                args.store,
+                &Counts::default(),
+                Some(Stop::Error),
+                &at,
+                Some(e),
+                out,
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(usage) => return Err(usage),
+    };
     // One instant for the whole run: what expires meanwhile waits for the next.
     let now = SystemClock.now();
     let pause = args.rate.map(|r| Duration::from_secs_f64(1.0 / r));
@@ -219,7 +234,11 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    report(args.store, &counts, stop, &at, error.as_ref(), out);
+    let error = error.map(|e| match std::error::Error::source(&e) {
+        Some(source) => format!("{e} ({source})"),
+        None => e.to_string(),
+    });
+    report(args.store, &counts, stop, &at, error, out);
     Ok(match stop {
         None | Some(Stop::MaxBatches) => ExitCode::SUCCESS,
         Some(Stop::Interrupted | Stop::Error) => ExitCode::FAILURE,
@@ -247,14 +266,10 @@ fn report(
     counts: &Counts,
     stop: Option<Stop>,
     at: &Position,
-    error: Option<&tiered_sessions::Error>,
+    error_text: Option<String>,
     out: &Output,
 ) {
     let resume = stop.map(|_| at.cursor());
-    let error_text = error.map(|e| match std::error::Error::source(e) {
-        Some(source) => format!("{e} ({source})"),
-        None => e.to_string(),
-    });
     let mut text = format!(
         "deleted {} expired sessions and {} expired principal-index entries in {} batches",
         counts.records, counts.entries, counts.batches

@@ -197,18 +197,15 @@ fn utc(at: UnixTime) -> String {
 
 /// `at` relative to `now`, for people.
 fn relative(at: UnixTime, now: UnixTime) -> String {
-    let (d, word) = if at >= now {
-        (at - now, "in")
-    } else {
-        (now - at, "ago")
-    };
+    let d = at.abs_diff(now);
     let span = match d {
-        0..120 => format!("{d} s"),
+        0 => return "now".to_owned(),
+        1..120 => format!("{d} s"),
         120..7200 => format!("{} min", d / 60),
         7200..172_800 => format!("{} h", d / 3600),
         _ => format!("{} days", d / 86_400),
     };
-    if word == "in" {
+    if at > now {
         format!("in {span}")
     } else {
         format!("{span} ago")
@@ -441,7 +438,10 @@ async fn report_cookie(
     if record_json.get("found").and_then(Value::as_bool) == Some(true) {
         lines.push(format!(
             "record: version {}, expires {}",
-            record_json["version"], record_json["expires_at"]["utc"]
+            record_json["version"],
+            record_json["expires_at"]["utc"]
+                .as_str()
+                .unwrap_or_default()
         ));
     }
     if !data_json.is_null() {
@@ -467,7 +467,12 @@ async fn report_cookie(
         }
         if let Some(values) = data_json.get("values").and_then(Value::as_object) {
             for (k, v) in values {
-                lines.push(format!("  {k} = {v}"));
+                let shown = match (v.get("text"), v.get("hex")) {
+                    (Some(text), _) => text.to_string(),
+                    (None, Some(hex)) => format!("0x{}", hex.as_str().unwrap_or_default()),
+                    (None, None) => v.to_string(),
+                };
+                lines.push(format!("  {k} = {shown}"));
             }
         }
     }

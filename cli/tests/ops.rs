@@ -757,6 +757,27 @@ async fn bad_arguments_exit_2_with_a_message() {
             out.stderr()
         );
     }
+    // A store that does not answer: exit 1, and the cursor it was given back.
+    let down = Env::default()
+        .with(
+            "TIERED_SESSIONS_MONGODB_URI",
+            "mongodb://127.0.0.1:9/?directConnection=true",
+        )
+        .with("TIERED_SESSIONS_MONGODB_CONNECT_TIMEOUT_MS", "300")
+        .with("TIERED_SESSIONS_MONGODB_TIMEOUT_MS", "300");
+    let failed = down
+        .run(&[
+            "--json",
+            "cleanup",
+            "--store",
+            "mongodb",
+            "--resume",
+            "records:abc",
+        ])
+        .json(1);
+    assert_eq!(failed["stopped"], "error", "{failed}");
+    assert_eq!(failed["resume"], "records:abc");
+    assert!(failed["error"].is_string());
     let json = keyed
         .run(&["--json", "ensure-schema", "--store", "redis"])
         .json(2);
