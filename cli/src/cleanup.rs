@@ -5,7 +5,6 @@
 //! `--max-batches`, on Ctrl-C or SIGTERM (after the batch in flight) and on a
 //! store error, each time printing the cursor to resume from.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -142,16 +141,6 @@ fn interruptions() -> watch::Receiver<bool> {
     rx
 }
 
-/// A progress spinner on stderr when it is a terminal.
-fn progress() -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.enable_steady_tick(Duration::from_millis(200));
-    Some(bar)
-}
-
 /// Run `cleanup`.
 ///
 /// # Errors
@@ -181,7 +170,7 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
     // One instant for the whole run: what expires meanwhile waits for the next.
     let now = SystemClock.now();
     let pause = args.rate.map(|r| Duration::from_secs_f64(1.0 / r));
-    let bar = progress();
+    let bar = crate::output::spinner("cleaning up");
     let mut counts = Counts::default();
     let mut stop = None;
     let mut error = None;

@@ -477,8 +477,16 @@ async fn report_cookie(
         }
     }
     let valid = problems.is_empty();
+    let reason = if expired {
+        Some("expired")
+    } else if !valid {
+        Some("not-in-store")
+    } else {
+        None
+    };
     let value = json!({
         "valid": valid,
+        "reason": reason,
         "problems": problems,
         "key": { "index": key + 1, "of": n, "current": key == 0 },
         "session_id": cookie.id.to_text(),

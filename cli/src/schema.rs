@@ -62,17 +62,24 @@ impl Step {
 /// [`CliError::Usage`] for a store without a schema or bad settings,
 /// [`CliError::Failure`] for a store error or a conflicting object.
 pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
-    let steps = match args.store {
-        StoreKind::Dynamodb | StoreKind::RedisDynamodb => dynamodb(args.dry_run).await?,
-        StoreKind::Mongodb | StoreKind::RedisMongodb => mongodb(args.dry_run).await?,
-        StoreKind::Memory | StoreKind::Redis => {
-            return Err(CliError::Usage(format!(
-                "the `{}` store has no schema to create (Redis needs none); use dynamodb, \
-                 redis-dynamodb, mongodb or redis-mongodb",
-                args.store.name()
-            )));
-        }
+    if matches!(args.store, StoreKind::Memory | StoreKind::Redis) {
+        return Err(CliError::Usage(format!(
+            "the `{}` store has no schema to create (Redis needs none); use dynamodb, \
+             redis-dynamodb, mongodb or redis-mongodb",
+            args.store.name()
+        )));
+    }
+    // Creating a table waits until it is active: seconds on AWS.
+    let bar = crate::output::spinner("setting up the schema");
+    let steps = if matches!(args.store, StoreKind::Dynamodb | StoreKind::RedisDynamodb) {
+        dynamodb(args.dry_run).await
+    } else {
+        mongodb(args.dry_run).await
     };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let steps = steps?;
     let changed = steps.iter().any(Step::changes);
     let mut text = String::new();
     for s in &steps {

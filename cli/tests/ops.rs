@@ -213,6 +213,23 @@ async fn ensure_schema_dynamodb_is_idempotent_and_dry_run_changes_nothing() {
     store.delete_table().await.unwrap();
 }
 
+/// dynalite has no TTL: said, and not an error, on every run.
+async fn ensure_schema_dynamodb_without_ttl_is_not_an_error() {
+    let env = dynamo_env("TS_DYNAMODB_DYNALITE_ENDPOINT");
+    for outcome in ["created", "already there"] {
+        let out = env
+            .run(&["--json", "ensure-schema", "--store", "dynamodb"])
+            .json(0);
+        assert_eq!(out["steps"][0]["outcome"], outcome, "{out}");
+        assert_eq!(out["steps"][1]["outcome"], "not supported by this engine");
+    }
+    dynamo_store(&env, false)
+        .await
+        .delete_table()
+        .await
+        .unwrap();
+}
+
 async fn cleanup_dynamodb_resumes_and_deletes_exactly_the_expired() {
     let env = dynamo_env("TS_DYNAMODB_DYNALITE_ENDPOINT");
     let store = dynamo_store(&env, true).await;
@@ -459,6 +476,7 @@ async fn inspect_stored_session_then_revoke_it() {
         .json(1);
     assert_eq!(gone["valid"], false, "{gone}");
     assert_eq!(gone["record"]["found"], false);
+    assert_eq!(gone["reason"], "not-in-store");
     let again = env
         .run(&["--json", "revoke", &id, "--store", "redis"])
         .json(1);
@@ -542,6 +560,7 @@ async fn inspect_tells_valid_tampered_expired_wrong_name_and_rotated() {
 
     let valid = env.run(&["--json", "inspect", &value]).json(0);
     assert_eq!(valid["valid"], true, "{valid}");
+    assert_eq!(valid["reason"], Value::Null);
     assert_eq!(valid["location"], "cookie-only");
     assert_eq!(valid["key"]["index"], 1);
     assert_eq!(valid["data"]["keys"], serde_json::json!(["user"]));
@@ -609,6 +628,7 @@ async fn inspect_tells_valid_tampered_expired_wrong_name_and_rotated() {
         .json(1);
     assert_eq!(expired["expired"], true, "{expired}");
     assert_eq!(expired["expiry_cause"], "idle");
+    assert_eq!(expired["reason"], "expired");
     let clock = ManualClock::new(now() - 7200);
     let absolute = cookie_for(
         SessionConfig::builder([KEY_A])
@@ -821,7 +841,10 @@ fn main() -> std::process::ExitCode {
     all.extend(trials(
         "dynalite",
         needs(&["TS_DYNAMODB_DYNALITE_ENDPOINT", "AWS_ACCESS_KEY_ID"]),
-        cases![cleanup_dynamodb_resumes_and_deletes_exactly_the_expired],
+        cases![
+            ensure_schema_dynamodb_without_ttl_is_not_an_error,
+            cleanup_dynamodb_resumes_and_deletes_exactly_the_expired,
+        ],
     ));
     all.extend(trials(
         "mongodb",
