@@ -30,6 +30,7 @@ pub use crate::cookie::CookieRejection;
 /// A session cookie value found in `Cookie` headers by [`session_cookies`].
 /// `Debug` shows its length only: the value is a credential.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CookieCandidate {
     /// The joined chunks (`name.0`, `name.1`, …) rather than one cookie.
     pub chunked: bool,
@@ -85,6 +86,7 @@ pub enum ExpiryCause {
 /// ([`InspectedCookie::is_expired`] tells). `Debug` shows neither the id nor
 /// the data.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InspectedCookie {
     /// The session id.
     pub id: SessionId,
@@ -187,6 +189,7 @@ pub fn inspect_cookie(
 
 /// A session's binding to a principal, as [`binding`] reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BindingInfo {
     /// The handle that [`crate::SessionManager::revoke_session`] takes.
     pub handle: SessionHandle,
