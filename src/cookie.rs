@@ -61,7 +61,7 @@ pub(crate) struct CookieContents {
 
 /// Why a cookie was not accepted. Every case means "no session".
 ///
-/// Public only through the `__internals` feature (fuzz targets, benches).
+/// Public through [`crate::inspect`] (and the `__internals` feature).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CookieRejection {

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod cleanup;
 mod clock;
 pub mod codec;
 mod config;
@@ -8,6 +7,7 @@ mod cookie;
 mod env;
 mod error;
 pub mod fields;
+pub mod inspect;
 mod instrument;
 #[cfg(feature = "__internals")]
 #[doc(hidden)]
@@ -34,7 +34,6 @@ mod axum;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::MissingSessionLayer;
-pub use crate::cleanup::{CLEANUP_USAGE, CleanupOptions};
 pub use crate::clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use crate::config::{
     DEFAULT_REVOCATION_CHECK_INTERVAL, SameSite, SessionConfig, SessionConfigBuilder,

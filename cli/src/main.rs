@@ -11,7 +11,6 @@ mod doctor;
 mod inspect;
 mod output;
 mod schema;
-#[allow(dead_code)] // used by the subcommands as they are built (issue 10)
 mod stores;
 
 use std::process::ExitCode;
@@ -41,9 +40,9 @@ enum Command {
     EnsureSchema(schema::Args),
     /// Delete expired sessions from the durable store, batch by batch.
     Cleanup(cleanup::Args),
-    /// Verify a session cookie and show what it holds.
+    /// Verify a session cookie and show what it holds, or list a principal's sessions.
     Inspect(inspect::Args),
-    /// Delete a stored session.
+    /// Delete a stored session, or revoke a principal's sessions.
     Revoke(inspect::RevokeArgs),
 }
 

@@ -79,3 +79,15 @@ impl Output {
         ExitCode::from(error.exit_code())
     }
 }
+
+/// A spinner with `message` on stderr while something slow runs, drawn only
+/// when stderr is a terminal (`None` otherwise: scripts and logs get no
+/// control characters).
+pub fn spinner(message: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}

@@ -164,6 +164,16 @@ impl DynamoStore {
         }
     }
 
+    /// Whether the table exists (in any status), without changing anything:
+    /// what a deploy step's dry run asks before [`DynamoStore::ensure_table`].
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] or [`Error::Timeout`] when DynamoDB does not
+    /// answer, a backend error otherwise.
+    pub async fn table_exists(&self) -> Result<bool> {
+        Ok(self.table_status().await?.is_some())
+    }
+
     /// Delete the table (for tests and tear-down scripts).
     ///
     /// # Errors

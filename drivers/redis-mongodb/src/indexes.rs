@@ -51,20 +51,60 @@ fn conflict_message(collection: &str, name: &str, found: &str) -> String {
     )
 }
 
+/// The indexes [`crate::MongoStore::ensure_indexes`] creates, as found on
+/// the collection by [`crate::MongoStore::find_indexes`] (what a dry run of
+/// a schema setup reports).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IndexesFound {
+    /// The name of the TTL index on the expiry field, if there.
+    pub ttl: Option<String>,
+    /// Whether the principal index (named `principal`) is there.
+    pub principal: bool,
+}
+
+/// The collection's indexes (none for a collection not created yet).
+async fn list_indexes(collection: &Collection<RawDocumentBuf>) -> Result<Vec<IndexModel>> {
+    match collection.list_indexes().await {
+        Ok(cursor) => cursor.try_collect().await.map_err(error::map),
+        Err(e) if error::code(&e) == Some(NAMESPACE_NOT_FOUND) => Ok(Vec::new()),
+        Err(e) => Err(error::map(e)),
+    }
+}
+
+fn index_name(index: &IndexModel) -> String {
+    index
+        .options
+        .as_ref()
+        .and_then(|o| o.name.clone())
+        .unwrap_or_default()
+}
+
+/// Which of the store's indexes exist, without changing anything; a
+/// conflicting index on the expiry field is a clear [`Error::Config`].
+pub(crate) async fn find_indexes(
+    collection: &Collection<RawDocumentBuf>,
+    principal_index: &str,
+) -> Result<IndexesFound> {
+    let existing = list_indexes(collection).await?;
+    Ok(IndexesFound {
+        ttl: ttl_index_in(collection, &existing)?,
+        principal: existing.iter().any(|i| index_name(i) == principal_index),
+    })
+}
+
 /// The TTL index's name if a matching one exists, `None` if none is on the
 /// expiry field; a conflicting one is a clear [`Error::Config`].
 async fn find_ttl_index(collection: &Collection<RawDocumentBuf>) -> Result<Option<String>> {
-    let existing: Vec<IndexModel> = match collection.list_indexes().await {
-        Ok(cursor) => cursor.try_collect().await.map_err(error::map)?,
-        Err(e) if error::code(&e) == Some(NAMESPACE_NOT_FOUND) => Vec::new(),
-        Err(e) => return Err(error::map(e)),
-    };
-    for index in &existing {
-        let name = index
-            .options
-            .as_ref()
-            .and_then(|o| o.name.clone())
-            .unwrap_or_default();
+    ttl_index_in(collection, &list_indexes(collection).await?)
+}
+
+fn ttl_index_in(
+    collection: &Collection<RawDocumentBuf>,
+    existing: &[IndexModel],
+) -> Result<Option<String>> {
+    for index in existing {
+        let name = index_name(index);
         let on_expiry = index.keys.len() == 1 && index.keys.contains_key(EXPIRES);
         if !on_expiry && name != TTL_INDEX_NAME {
             continue;

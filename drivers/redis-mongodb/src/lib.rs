@@ -12,7 +12,7 @@ pub use crate::builder::{
     MongoStoreBuilder, env,
 };
 pub use crate::document::{MAX_BSON_DOCUMENT_BYTES, MAX_RECORD_BYTES};
-pub use crate::indexes::{IndexOutcome, TTL_INDEX_NAME};
+pub use crate::indexes::{IndexOutcome, IndexesFound, TTL_INDEX_NAME};
 pub use crate::store::{MAX_CLEANUP_BATCH, MongoStore};
 /// The MongoDB driver this crate is built on, for [`MongoStore::from_database`].
 pub use mongodb;

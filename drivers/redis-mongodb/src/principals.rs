@@ -30,7 +30,8 @@ use crate::store::{MAX_CLEANUP_BATCH, MongoStore};
 
 /// The field principal documents are found by, and its index's name.
 const P: &str = "p";
-const P_INDEX: &str = "principal";
+/// The name of the sparse index on `p` that listings use.
+pub(crate) const PRINCIPAL_INDEX: &str = "principal";
 
 fn entry_id(p: &PrincipalHash, h: &SessionHandle) -> String {
     format!("p:{}:{}", p.as_str(), h.to_text())
@@ -93,7 +94,7 @@ impl MongoStore {
             .keys(doc! { P: 1 })
             .options(
                 IndexOptions::builder()
-                    .name(P_INDEX.to_owned())
+                    .name(PRINCIPAL_INDEX.to_owned())
                     .sparse(true)
                     .build(),
             )

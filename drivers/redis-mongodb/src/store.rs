@@ -17,7 +17,7 @@ use tiered_sessions::{
 use crate::builder::MongoStoreBuilder;
 use crate::document::{self, EXPIRES, ID, LAST_ACTIVE, MAX_RECORD_BYTES, VERSION, date, int};
 use crate::error::{self, BACKEND, DUPLICATE_KEY};
-use crate::indexes::{self, IndexOutcome};
+use crate::indexes::{self, IndexOutcome, IndexesFound};
 
 /// Most documents one cleanup batch deletes, whatever `max` asks for; keeps the
 /// `$in` list of one `delete_many` far below the 16 MiB command limit.
@@ -156,6 +156,21 @@ impl MongoStore {
     pub async fn check_indexes(&self) -> Result<String> {
         self.deadline(indexes::check_ttl_index(&self.collection))
             .await
+    }
+
+    /// Which of the indexes [`MongoStore::ensure_indexes`] creates are
+    /// already there, without changing anything (a deploy step's dry run).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a conflicting index on the expiry field;
+    /// [`Error::Unavailable`]/[`Error::Timeout`] when the server cannot be
+    /// reached.
+    pub async fn find_indexes(&self) -> Result<IndexesFound> {
+        self.deadline(indexes::find_indexes(
+            &self.collection,
+            crate::principals::PRINCIPAL_INDEX,
+        ))
+        .await
     }
 
     /// Ask the server to answer (`ping`), within the operation deadline: for
