@@ -51,15 +51,21 @@ fn conflict_message(collection: &str, name: &str, found: &str) -> String {
     )
 }
 
+/// Every index of `collection`; none when the collection does not exist yet.
+pub(crate) async fn list_indexes(
+    collection: &Collection<RawDocumentBuf>,
+) -> Result<Vec<IndexModel>> {
+    match collection.list_indexes().await {
+        Ok(cursor) => cursor.try_collect().await.map_err(error::map),
+        Err(e) if error::code(&e) == Some(NAMESPACE_NOT_FOUND) => Ok(Vec::new()),
+        Err(e) => Err(error::map(e)),
+    }
+}
+
 /// The TTL index's name if a matching one exists, `None` if none is on the
 /// expiry field; a conflicting one is a clear [`Error::Config`].
 async fn find_ttl_index(collection: &Collection<RawDocumentBuf>) -> Result<Option<String>> {
-    let existing: Vec<IndexModel> = match collection.list_indexes().await {
-        Ok(cursor) => cursor.try_collect().await.map_err(error::map)?,
-        Err(e) if error::code(&e) == Some(NAMESPACE_NOT_FOUND) => Vec::new(),
-        Err(e) => return Err(error::map(e)),
-    };
-    for index in &existing {
+    for index in &list_indexes(collection).await? {
         let name = index
             .options
             .as_ref()

@@ -29,8 +29,8 @@ use crate::error::{self, DUPLICATE_KEY};
 use crate::store::{MAX_CLEANUP_BATCH, MongoStore};
 
 /// The field principal documents are found by, and its index's name.
-const P: &str = "p";
-const P_INDEX: &str = "principal";
+pub(crate) const P: &str = "p";
+pub(crate) const P_INDEX: &str = "principal";
 
 fn entry_id(p: &PrincipalHash, h: &SessionHandle) -> String {
     format!("p:{}:{}", p.as_str(), h.to_text())

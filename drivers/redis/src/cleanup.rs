@@ -12,7 +12,7 @@
 use redis::Value;
 use tiered_sessions::{CleanupBatch, CleanupCursor, Error, Result, UnixTime};
 
-use crate::connection::ScriptCall;
+use crate::connection::{Connection, ScriptCall};
 use crate::layout::scan_pattern;
 use crate::pool::{Call, NodeAddr};
 use crate::store::RedisStore;
@@ -58,7 +58,7 @@ pub(crate) async fn sweep(
 ) -> Result<CleanupBatch> {
     let max = max.max(1) as u64;
     let nodes = if store.is_cluster() {
-        primaries(store).await?
+        primaries(store.connection()).await?
     } else {
         Vec::new()
     };
@@ -172,9 +172,8 @@ fn parse_cursor(text: &str, nodes: &[NodeAddr]) -> Result<Position> {
 }
 
 /// Every primary of the cluster, sorted by address (from `CLUSTER SLOTS`).
-async fn primaries(store: &RedisStore) -> Result<Vec<NodeAddr>> {
-    let slots: Value = store
-        .connection()
+pub(crate) async fn primaries(conn: &Connection) -> Result<Vec<NodeAddr>> {
+    let slots: Value = conn
         .cmd(&redis::cmd("CLUSTER").arg("SLOTS").clone(), true)
         .await?;
     let bad = || Error::backend("redis", "unexpected CLUSTER SLOTS reply");
