@@ -11,7 +11,6 @@ mod doctor;
 mod inspect;
 mod output;
 mod schema;
-#[allow(dead_code)] // used by the subcommands as they are built (issue 10)
 mod stores;
 
 use std::process::ExitCode;
