@@ -15,13 +15,13 @@ fn schema_fix(table: &str) -> String {
     )
 }
 
-/// The check of a DynamoDB that did not answer `DescribeTable` on `table`.
+/// The check of a DynamoDB that did not answer a read of `table`.
 pub fn unreachable(e: &tiered_sessions::Error, table: &str) -> Check {
     unanswered("dynamodb.reachable", "DynamoDB", e, None)
         .target(table)
         .fix(format!(
             "check {} (or the SDK's endpoint settings), AWS_REGION and the credentials (the role \
-             needs dynamodb:DescribeTable and dynamodb:DescribeTimeToLive)",
+             needs dynamodb:GetItem, dynamodb:DescribeTable and dynamodb:DescribeTimeToLive)",
             env::ENDPOINT
         ))
 }
@@ -33,7 +33,7 @@ pub fn checks(found: &DynamoDiagnosis, table: &str, max_skew_ms: u64) -> Vec<Che
             "dynamodb.reachable",
             "DynamoDB",
             &found.round_trips,
-            "DescribeTable calls",
+            "reads",
         )
         .target(table),
     ];

@@ -7,18 +7,24 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_dynamodb::types::AttributeValue;
 use tiered_sessions::Result;
 
 use crate::error::code;
+use crate::item::PK;
 use crate::store::DynamoStore;
 use crate::table::TableCheck;
+
+/// The key [`DynamoStore::diagnose`] reads: no store key looks like it.
+const PROBE_KEY: &str = "tiered-sessions-doctor-probe";
 
 /// What [`DynamoStore::diagnose`] found.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct DynamoDiagnosis {
-    /// The round trip of each `DescribeTable` (a first one, which may open
-    /// the connection, is sent and not counted).
+    /// The round trip of each probe read (a strongly consistent `GetItem` of
+    /// a key no session has; a first one, which may open the connection, is
+    /// sent and not counted).
     pub round_trips: Vec<Duration>,
     /// [`DynamoStore::check_table`]'s answer: the table exists with the right
     /// key schema and the state of TTL, or an [`tiered_sessions::Error::Config`]
@@ -32,15 +38,17 @@ pub struct DynamoDiagnosis {
 }
 
 impl DynamoStore {
-    /// `pings` timed `DescribeTable` calls (an answer that the table does
-    /// not exist counts as an answer), the server's clock from their `Date`
-    /// headers, then [`DynamoStore::check_table`]. Read-only: creates and
-    /// enables nothing.
+    /// `pings` timed probe reads (strongly consistent `GetItem`s of a key no
+    /// session has, 1 read unit each, the same path as a session read; an
+    /// answer that the table does not exist counts as an answer), the
+    /// server's clock from their `Date` headers, then
+    /// [`DynamoStore::check_table`]. Read-only: creates, enables and writes
+    /// nothing.
     ///
     /// # Errors
     /// [`tiered_sessions::Error::Unavailable`] or
     /// [`tiered_sessions::Error::Timeout`] when DynamoDB does not answer, a
-    /// backend error for another failure of `DescribeTable` (e.g. access
+    /// backend error for another failure of the probe read (e.g. access
     /// denied).
     pub async fn diagnose(&self, pings: usize) -> Result<DynamoDiagnosis> {
         let mut round_trips = Vec::with_capacity(pings);
@@ -49,10 +57,16 @@ impl DynamoStore {
             let date = Arc::new(Mutex::new(None));
             let sent = SystemTime::now();
             let start = Instant::now();
+            // What a session read costs: a strongly consistent GetItem (of a
+            // key no session has; 1 read unit), not a control-plane call.
             let answer = self
                 .client
-                .describe_table()
+                .get_item()
                 .table_name(&*self.table)
+                .key(PK, AttributeValue::S(PROBE_KEY.to_owned()))
+                .consistent_read(true)
+                .projection_expression("#pk")
+                .expression_attribute_names("#pk", PK)
                 .customize()
                 .interceptor(CaptureDate(date.clone()))
                 .send()
