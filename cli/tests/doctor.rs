@@ -232,13 +232,67 @@ impl OwnRedis {
 
     /// `CONFIG SET name value` (on the test's own server only).
     async fn config_set(&self, name: &str, value: &str) {
-        let admin = RedisCacheBuilder::standalone(&self.url)
-            .build_store()
-            .expect("a client");
-        let _: String = admin
+        let _: String = self
             .query(redis::cmd("CONFIG").arg("SET").arg(name).arg(value))
+            .await;
+    }
+
+    /// Any command, on this server alone.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        RedisCacheBuilder::standalone(&self.url)
+            .call_timeout(std::time::Duration::from_secs(5))
+            .build_store()
+            .expect("a client")
+            .query(cmd)
             .await
-            .expect("CONFIG SET");
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
+    }
+
+    /// A cluster of two of the test's own: `primary` holding every slot and
+    /// `replica` replicating it (each started with `cluster-enabled`).
+    async fn make_cluster(primary: &OwnRedis, replica: &OwnRedis) {
+        let _: String = primary
+            .query(redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(0).arg(16383))
+            .await;
+        let id: String = primary
+            .query(&redis::cmd("CLUSTER").arg("MYID").clone())
+            .await;
+        let port = primary
+            .url
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let _: String = replica
+            .query(
+                redis::cmd("CLUSTER")
+                    .arg("MEET")
+                    .arg("127.0.0.1")
+                    .arg(&port),
+            )
+            .await;
+        let nodes = redis::cmd("CLUSTER").arg("NODES").clone();
+        let slots = redis::cmd("CLUSTER").arg("SLOTS").clone();
+        for _ in 0..200 {
+            let known: String = replica.query(&nodes).await;
+            if known.contains(&id) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _: String = replica
+            .query(redis::cmd("CLUSTER").arg("REPLICATE").arg(&id))
+            .await;
+        for _ in 0..200 {
+            let listed: redis::Value = primary.query(&slots).await;
+            // One range: [start, end, primary, replica].
+            if matches!(&listed, redis::Value::Array(r) if matches!(r.first(), Some(redis::Value::Array(n)) if n.len() == 4))
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the replica never showed in CLUSTER SLOTS");
     }
 
     async fn start(args: &[&str]) -> Self {
@@ -576,6 +630,48 @@ fn allkeys_lru_is_fine_for_a_cache(env: Env) -> Pin<Box<dyn Future<Output = ()> 
     })
 }
 
+fn replicas_are_checked_too(_: Env) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async {
+        let cluster = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+        ];
+        let mut primary_args = cluster.to_vec();
+        primary_args.extend(["--save", "", "--appendonly", "no"]);
+        // CLUSTER SLOTS lists a replica once it has synced and its offset
+        // moved: sync at once (not after 5 s) and ping it every second.
+        primary_args.extend(["--repl-diskless-sync-delay", "0"]);
+        primary_args.extend(["--repl-ping-replica-period", "1"]);
+        primary_args.extend(["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"]);
+        let primary = OwnRedis::start(&primary_args).await;
+        let mut replica_args = cluster.to_vec();
+        replica_args.extend(["--appendonly", "yes"]);
+        let replica = OwnRedis::start(&replica_args).await;
+        OwnRedis::make_cluster(&primary, &replica).await;
+        let vars = [("TIERED_SESSIONS_REDIS_CLUSTER_URLS", primary.url.clone())];
+        let (text, json) = doctor_all(&vars, "redis");
+        assert_eq!(json.code, 0, "warnings only: {}", text.stdout);
+        let on = |check: &str, server: &OwnRedis| -> Value {
+            let target = server.url.trim_start_matches("redis://");
+            json.checks(check)
+                .into_iter()
+                .find(|c| c["target"] == target)
+                .unwrap_or_else(|| panic!("no {check} for {target}: {}", text.stdout))
+        };
+        assert_eq!(on("redis.reachable", &primary)["data"]["primary"], true);
+        assert_eq!(on("redis.reachable", &replica)["data"]["primary"], false);
+        assert!(text.stdout.contains("(replica) answers"), "{}", text.stdout);
+        // Each node judged on its own settings.
+        assert_eq!(on("redis.persistence", &primary)["status"], "warn");
+        assert_eq!(on("redis.persistence", &replica)["status"], "ok");
+        assert_eq!(on("redis.eviction", &primary)["status"], "warn");
+        assert_eq!(on("redis.eviction", &replica)["status"], "ok");
+        drop((primary, replica));
+    })
+}
+
 fn every_cluster_node_is_checked(env: Env) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
         let urls = env.get(CLUSTER);
@@ -644,7 +740,10 @@ fn main() -> ExitCode {
             "doctor::own_redis",
             &[],
             RedisServer,
-            &[("allkeys_lru_on_a_store_warns", allkeys_lru_on_a_redis_store)],
+            &[
+                ("allkeys_lru_on_a_store_warns", allkeys_lru_on_a_redis_store),
+                ("cluster_replicas_are_checked", replicas_are_checked_too),
+            ],
         ),
         (
             "doctor::cluster",

@@ -41,7 +41,7 @@ pub fn checks(found: tiered_sessions::Result<Vec<NodeReport>>, settings: &Settin
             node.node
         };
         match node.state {
-            Ok(state) => node_checks(&target, &state, settings, &mut checks),
+            Ok(state) => node_checks(&target, node.primary, &state, settings, &mut checks),
             Err(e) => checks.push(unreachable(target, &e, settings.role)),
         }
     }
@@ -66,11 +66,18 @@ fn unreachable(target: String, e: &tiered_sessions::Error, role: Role) -> Check 
         ))
 }
 
-fn node_checks(target: &str, state: &NodeState, settings: &Settings, checks: &mut Vec<Check>) {
+fn node_checks(
+    target: &str,
+    primary: bool,
+    state: &NodeState,
+    settings: &Settings,
+    checks: &mut Vec<Check>,
+) {
     let rtt = median(&state.round_trips);
+    let role = if primary { "primary" } else { "replica" };
     let mut reach = answered(
         "redis.reachable",
-        &format!("Redis {} ({})", state.version, state.role),
+        &format!("Redis {} ({role})", state.version),
         &state.round_trips,
         "pings",
     );
@@ -91,6 +98,7 @@ fn node_checks(target: &str, state: &NodeState, settings: &Settings, checks: &mu
             env::TIMEOUT_MS
         ));
     }
+    reach.data["primary"] = primary.into();
     checks.push(reach.target(target));
     if settings.role == Role::Store {
         checks.push(persistence(state).target(target));

@@ -17,9 +17,12 @@ use crate::store::RedisStore;
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct NodeReport {
-    /// `host:port` of a cluster primary (as `CLUSTER SLOTS` announces it), or
+    /// `host:port` of a cluster node (as `CLUSTER SLOTS` announces it), or
     /// `standalone`.
     pub node: String,
+    /// Whether `CLUSTER SLOTS` lists it as a primary (always true for a
+    /// standalone server; its `INFO` role is in [`NodeState::role`]).
+    pub primary: bool,
     /// What the node answered, or why it could not be asked.
     pub state: Result<NodeState>,
 }
@@ -53,8 +56,8 @@ pub struct NodeState {
 }
 
 impl RedisCache {
-    /// Check every node this cache uses (each primary of a cluster, or the
-    /// standalone server): `pings` timed `PING`s, then `INFO`, `CONFIG GET`
+    /// Check every node this cache uses (each primary and replica of a
+    /// cluster, or the standalone server): `pings` timed `PING`s, then `INFO`, `CONFIG GET`
     /// of `save` and `appendfsync` (tolerating a server that refuses
     /// `CONFIG`) and `TIME`. Read-only.
     ///
@@ -80,13 +83,15 @@ async fn diagnose(conn: &Connection, pings: usize) -> Result<Vec<NodeReport>> {
     if !conn.is_cluster() {
         return Ok(vec![NodeReport {
             node: "standalone".to_owned(),
+            primary: true,
             state: node_state(conn, None, pings).await,
         }]);
     }
     let mut reports = Vec::new();
-    for node in crate::cleanup::primaries(conn).await? {
+    for (node, primary) in crate::cleanup::cluster_nodes(conn).await? {
         reports.push(NodeReport {
             node: format!("{}:{}", node.host, node.port),
+            primary,
             state: node_state(conn, Some(&node), pings).await,
         });
     }
