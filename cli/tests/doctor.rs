@@ -512,7 +512,8 @@ fn dynamodb_ttl_off_and_missing_table(env: Env) -> Pin<Box<dyn Future<Output = (
         let (text, json) = doctor_all(&vars, "dynamodb");
         assert_eq!(json.code, 0, "a warning only: {}", text.stdout);
         assert_eq!(json.status("dynamodb.table"), "ok");
-        json.named("dynamodb.ttl", "warn", &["TTL is off"]);
+        let ttl = json.named("dynamodb.ttl", "warn", &["TTL is off"]);
+        assert_eq!(ttl["data"]["state"], "off");
         store.delete_table().await.expect("drop the table");
     })
 }

@@ -91,26 +91,35 @@ pub fn checks(found: &DynamoDiagnosis, table: &str, max_skew_ms: u64) -> Vec<Che
 }
 
 fn ttl(ttl: Option<TtlSetup>, table: &str) -> Check {
-    match ttl {
-        None => Check::new(
-            "dynamodb.ttl",
-            Status::Warn,
-            "TTL is off: expired sessions stay in the table (stored and billed) until \
-             `tiered-sessions cleanup` deletes them; reads ignore them either way",
-        )
-        .fix(schema_fix(table)),
-        Some(TtlSetup::Unsupported) => Check::new(
-            "dynamodb.ttl",
-            Status::Warn,
-            "this DynamoDB engine does not support TTL (an emulator): expired sessions stay until \
-             `tiered-sessions cleanup` deletes them",
-        )
-        .fix("run `tiered-sessions cleanup` on a schedule; real DynamoDB has TTL"),
-        Some(_) => Check::new(
-            "dynamodb.ttl",
-            Status::Ok,
-            "TTL is enabled on `exp`: DynamoDB deletes expired sessions for free",
+    let (state, check) = match ttl {
+        None => (
+            "off",
+            Check::new(
+                "dynamodb.ttl",
+                Status::Warn,
+                "TTL is off: expired sessions stay in the table (stored and billed) until \
+                 `tiered-sessions cleanup` deletes them; reads ignore them either way",
+            )
+            .fix(schema_fix(table)),
         ),
-    }
-    .data(serde_json::json!({ "attribute": "exp", "state": format!("{ttl:?}") }))
+        Some(TtlSetup::Unsupported) => (
+            "unsupported",
+            Check::new(
+                "dynamodb.ttl",
+                Status::Warn,
+                "this DynamoDB engine does not support TTL (an emulator): expired sessions stay \
+                 until `tiered-sessions cleanup` deletes them",
+            )
+            .fix("run `tiered-sessions cleanup` on a schedule; real DynamoDB has TTL"),
+        ),
+        Some(_) => (
+            "enabled",
+            Check::new(
+                "dynamodb.ttl",
+                Status::Ok,
+                "TTL is enabled on `exp`: DynamoDB deletes expired sessions for free",
+            ),
+        ),
+    };
+    check.data(serde_json::json!({ "attribute": "exp", "state": state }))
 }

@@ -129,7 +129,7 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
                 "in-process memory: nothing to reach; sessions live in one process and are lost \
                  when it exits",
             ));
-            checks.push(limits(None, *limit, None));
+            checks.push(limits(None, *limit, None, None));
         }
         Parts::Redis(store) => {
             let settings = redis::Settings {
@@ -138,7 +138,12 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
                 max_skew_ms: skew,
             };
             checks.extend(redis::checks(store.diagnose(pings).await, &settings));
-            checks.push(limits(None, SessionStore::max_record_bytes(store), None));
+            checks.push(limits(
+                None,
+                SessionStore::max_record_bytes(store),
+                None,
+                None,
+            ));
         }
         Parts::Tiered(cache, durable) => {
             let settings = redis::Settings {
@@ -152,12 +157,22 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
             let (durable_checks, server_max) = durable_checks;
             checks.extend(durable_checks);
             let cache_limit = CacheTier::max_record_bytes(cache);
-            checks.push(limits(Some(cache_limit), durable.limit(), server_max));
+            checks.push(limits(
+                Some(cache_limit),
+                durable.limit(),
+                server_max,
+                durable_limit_var(),
+            ));
         }
         Parts::Durable(durable) => {
             let (durable_checks, server_max) = durable_checks(durable, pings, skew).await;
             checks.extend(durable_checks);
-            checks.push(limits(None, durable.limit(), server_max));
+            checks.push(limits(
+                None,
+                durable.limit(),
+                server_max,
+                durable_limit_var(),
+            ));
         }
     }
     spinner.finish_and_clear();
@@ -225,9 +240,15 @@ fn durable_limit_var() -> Option<(&'static str, String)> {
 }
 
 /// The record limits: the cache tier's against the durable tier's (the
-/// tiered store takes the smaller), and MongoDB's against the largest
-/// document its server takes.
-fn limits(cache: Option<usize>, durable: usize, server_max: Option<usize>) -> Check {
+/// tiered store takes the smaller; `set_by` is the variable that set the
+/// durable one, if any), and MongoDB's against the largest document its
+/// server takes.
+fn limits(
+    cache: Option<usize>,
+    durable: usize,
+    server_max: Option<usize>,
+    set_by: Option<(&'static str, String)>,
+) -> Check {
     let show = |n: usize| {
         if n == usize::MAX {
             "no limit".to_owned()
@@ -261,7 +282,7 @@ fn limits(cache: Option<usize>, durable: usize, server_max: Option<usize>) -> Ch
         ))
         .data(data);
     }
-    match (cache, durable_limit_var()) {
+    match (cache, set_by) {
         (Some(cache), Some((var, value))) if cache < durable => Check::new(
             "store.record-limits",
             Status::Warn,
@@ -292,5 +313,60 @@ fn limits(cache: Option<usize>, durable: usize, server_max: Option<usize>) -> Ch
             format!("sessions up to {}", show(durable)),
         )
         .data(data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MONGO_VAR: &str = tiered_sessions_redis_mongodb::env::MAX_RECORD_BYTES;
+
+    #[test]
+    fn the_smaller_limit_wins_and_defaults_are_not_blamed() {
+        let check = limits(Some(1 << 20), 409_088, None, None);
+        assert_eq!(check.status, Status::Ok);
+        assert!(check.message.contains("409088 bytes"), "{}", check.message);
+        // A durable default above the cache's is nobody's choice: ok.
+        assert_eq!(
+            limits(Some(1 << 20), 16 << 20, None, None).status,
+            Status::Ok
+        );
+        assert_eq!(
+            limits(None, usize::MAX, None, None).message,
+            "sessions up to no limit"
+        );
+    }
+
+    #[test]
+    fn a_durable_limit_the_cache_never_lets_through_warns() {
+        let set = Some((MONGO_VAR, "4000000".to_owned()));
+        let check = limits(Some(1 << 20), 4_000_000, None, set.clone());
+        assert_eq!(check.status, Status::Warn);
+        assert!(check.message.contains(&format!("{MONGO_VAR}=4000000")));
+        assert!(check.fix.is_some_and(|f| f.contains("1048576")));
+        // Set, but at or below the cache's: fine.
+        assert_eq!(limits(Some(1 << 20), 500_000, None, set).status, Status::Ok);
+    }
+
+    #[test]
+    fn records_the_mongodb_server_cannot_hold_fail() {
+        let server = 16 * 1024 * 1024;
+        let ok = limits(
+            None,
+            tiered_sessions_redis_mongodb::MAX_RECORD_BYTES,
+            Some(server),
+            None,
+        );
+        assert_eq!(ok.status, Status::Ok);
+        // A server that takes smaller documents than MongoDB's usual 16 MiB.
+        let small = limits(
+            None,
+            tiered_sessions_redis_mongodb::MAX_RECORD_BYTES,
+            Some(server / 2),
+            None,
+        );
+        assert_eq!(small.status, Status::Fail, "{}", small.message);
+        assert!(small.fix.is_some_and(|f| f.contains(MONGO_VAR)));
     }
 }
