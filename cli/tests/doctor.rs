@@ -24,6 +24,7 @@ use tiered_sessions_redis_mongodb::MongoStore;
 
 const REDIS: &str = "TS_REDIS_URL";
 const CLUSTER: &str = "TS_REDIS_CLUSTER_URLS";
+const REDIS_TLS: &str = "TS_REDIS_TLS_URL";
 const MOTO: &str = "TS_DYNAMODB_MOTO_ENDPOINT";
 const MONGO: &str = "TS_MONGO_RS_URI";
 const AWS: &str = "AWS_ACCESS_KEY_ID";
@@ -673,6 +674,16 @@ fn replicas_are_checked_too(_: Env) -> Pin<Box<dyn Future<Output = ()> + Send>> 
     })
 }
 
+fn tls_without_the_ca_is_named(env: Env) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        // The server's certificate is from the test CA, which is not given.
+        let vars = [("TIERED_SESSIONS_REDIS_URL", env.get(REDIS_TLS))];
+        let (text, json) = doctor_all(&vars, "redis");
+        assert_eq!(json.code, 1, "{}", text.stdout);
+        json.named("redis.reachable", "fail", &["refuses the check", "TLS"]);
+    })
+}
+
 fn every_cluster_node_is_checked(env: Env) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
         let urls = env.get(CLUSTER);
@@ -726,7 +737,7 @@ fn group(prefix: &str, vars: &[&str], needs: Needs, cases: &[(&'static str, Case
 fn main() -> ExitCode {
     use Needs::{Nothing, RedisServer};
     let args = Arguments::from_args();
-    let groups: [Group; 6] = [
+    let groups: [Group; 7] = [
         (
             "doctor::usage",
             &[],
@@ -751,6 +762,12 @@ fn main() -> ExitCode {
             &[CLUSTER],
             Nothing,
             &[("every_node_is_checked", every_cluster_node_is_checked)],
+        ),
+        (
+            "doctor::tls",
+            &[REDIS_TLS],
+            Nothing,
+            &[("without_the_ca_is_named", tls_without_the_ca_is_named)],
         ),
         (
             "doctor::dynamodb",

@@ -273,8 +273,8 @@ pub fn answered(check: &'static str, who: &str, samples: &[Duration], calls: &st
     .data(latency_data(samples))
 }
 
-/// The `reachable` check of a service `who` that did not answer: what that
-/// means (`consequence`), and that its other checks were not run.
+/// The `reachable` check of a service `who` that did not answer or refused:
+/// what that means (`consequence`), and that its other checks were not run.
 pub fn unanswered(
     check: &'static str,
     who: &str,
@@ -282,11 +282,18 @@ pub fn unanswered(
     consequence: Option<&str>,
 ) -> Check {
     let consequence = consequence.map(|c| format!("; {c}")).unwrap_or_default();
+    // Unreachable or timed out, or an answer that refuses (credentials,
+    // permissions, TLS).
+    let what = if e.is_retryable() {
+        "does not answer"
+    } else {
+        "refuses the check"
+    };
     Check::new(
         check,
         Status::Fail,
         format!(
-            "{who} does not answer ({}){consequence}; the other {who} checks were not run",
+            "{who} {what} ({}){consequence}; the other {who} checks were not run",
             explain(e)
         ),
     )
