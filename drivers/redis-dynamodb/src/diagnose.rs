@@ -97,12 +97,10 @@ impl DynamoStore {
 /// The middle of the server's second `server_secs` minus the local clock at
 /// the middle of a round trip that started at `sent` and took `rtt`, in ms.
 fn clock_offset_ms(server_secs: i64, sent: SystemTime, rtt: Duration) -> i64 {
-    let sent_ms = match sent.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    };
-    let middle = sent_ms + i64::try_from(rtt.as_millis() / 2).unwrap_or(0);
-    server_secs.saturating_mul(1000) + 500 - middle
+    let middle = (sent + rtt / 2)
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    server_secs.saturating_mul(1000) + 500 - i64::try_from(middle.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Keeps the `Date` header of the answer, as seconds since the epoch.

@@ -123,11 +123,10 @@ fn number(d: &Document, field: &str) -> Option<usize> {
 /// `server_ms` minus the local clock at the middle of a round trip that
 /// started at `sent` and took `rtt`.
 fn clock_offset_ms(server_ms: i64, sent: SystemTime, rtt: Duration) -> i64 {
-    let sent_ms = match sent.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    };
-    server_ms - (sent_ms + i64::try_from(rtt.as_millis() / 2).unwrap_or(0))
+    let middle = (sent + rtt / 2)
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    server_ms - i64::try_from(middle.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -168,12 +168,10 @@ fn parse_time(secs: &str, micros: &str) -> Result<i128> {
 /// `server_micros` minus the local clock at the middle of a round trip that
 /// started at `sent` and took `rtt`, in milliseconds.
 fn clock_offset_ms(server_micros: i128, sent: SystemTime, rtt: Duration) -> i64 {
-    let sent_micros = match sent.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_micros() as i128,
-        Err(e) => -(e.duration().as_micros() as i128),
-    };
-    let middle = sent_micros + (rtt.as_micros() / 2) as i128;
-    i64::try_from((server_micros - middle) / 1000).unwrap_or(i64::MAX)
+    let middle = (sent + rtt / 2)
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from((server_micros - middle.as_micros() as i128) / 1000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
