@@ -2,6 +2,7 @@
 
 mod builder;
 mod cleanup;
+mod diagnose;
 mod error;
 mod item;
 mod principals;
@@ -9,6 +10,7 @@ mod store;
 mod table;
 
 pub use crate::builder::{DEFAULT_CONNECT_TIMEOUT, DynamoStoreBuilder, env};
+pub use crate::diagnose::DynamoDiagnosis;
 pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;
 pub use crate::table::{TableCheck, TableSetup, TtlSetup};

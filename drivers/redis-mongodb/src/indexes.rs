@@ -64,7 +64,9 @@ pub struct IndexesFound {
 }
 
 /// The collection's indexes (none for a collection not created yet).
-async fn list_indexes(collection: &Collection<RawDocumentBuf>) -> Result<Vec<IndexModel>> {
+pub(crate) async fn list_indexes(
+    collection: &Collection<RawDocumentBuf>,
+) -> Result<Vec<IndexModel>> {
     match collection.list_indexes().await {
         Ok(cursor) => cursor.try_collect().await.map_err(error::map),
         Err(e) if error::code(&e) == Some(NAMESPACE_NOT_FOUND) => Ok(Vec::new()),

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod builder;
+mod diagnose;
 mod document;
 mod error;
 mod indexes;
@@ -11,6 +12,7 @@ pub use crate::builder::{
     DEFAULT_COLLECTION, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_OPERATION_TIMEOUT,
     MongoStoreBuilder, env,
 };
+pub use crate::diagnose::MongoDiagnosis;
 pub use crate::document::{MAX_BSON_DOCUMENT_BYTES, MAX_RECORD_BYTES};
 pub use crate::indexes::{IndexOutcome, IndexesFound, TTL_INDEX_NAME};
 pub use crate::store::{MAX_CLEANUP_BATCH, MongoStore};

@@ -29,7 +29,7 @@ use crate::error::{self, DUPLICATE_KEY};
 use crate::store::{MAX_CLEANUP_BATCH, MongoStore};
 
 /// The field principal documents are found by, and its index's name.
-const P: &str = "p";
+pub(crate) const P: &str = "p";
 /// The name of the sparse index on `p` that listings use.
 pub(crate) const PRINCIPAL_INDEX: &str = "principal";
 

@@ -200,7 +200,7 @@ impl MongoStore {
     }
 
     /// Run `fut` within the operation deadline.
-    async fn deadline<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    pub(crate) async fn deadline<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         match tokio::time::timeout(self.operation_timeout, fut).await {
             Ok(out) => out,
             Err(_) => Err(Error::Timeout {

@@ -106,6 +106,10 @@ impl RedisCache {
         self.conn.cmd(cmd, false).await
     }
 
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Check that Redis answers (`PING`).
     ///
     /// # Errors

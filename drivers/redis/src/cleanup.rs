@@ -12,7 +12,7 @@
 use redis::Value;
 use tiered_sessions::{CleanupBatch, CleanupCursor, Error, Result, UnixTime};
 
-use crate::connection::ScriptCall;
+use crate::connection::{Connection, ScriptCall};
 use crate::layout::scan_pattern;
 use crate::pool::{Call, NodeAddr};
 use crate::store::RedisStore;
@@ -58,7 +58,7 @@ pub(crate) async fn sweep(
 ) -> Result<CleanupBatch> {
     let max = max.max(1) as u64;
     let nodes = if store.is_cluster() {
-        primaries(store).await?
+        primaries(store.connection()).await?
     } else {
         Vec::new()
     };
@@ -172,9 +172,19 @@ fn parse_cursor(text: &str, nodes: &[NodeAddr]) -> Result<Position> {
 }
 
 /// Every primary of the cluster, sorted by address (from `CLUSTER SLOTS`).
-async fn primaries(store: &RedisStore) -> Result<Vec<NodeAddr>> {
-    let slots: Value = store
-        .connection()
+pub(crate) async fn primaries(conn: &Connection) -> Result<Vec<NodeAddr>> {
+    Ok(cluster_nodes(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(node, primary)| primary.then_some(node))
+        .collect())
+}
+
+/// Every node `CLUSTER SLOTS` lists, sorted by address, each with whether it
+/// is a primary. A replica that announces no address is left out (it cannot
+/// be reached); a primary that announces none is an error.
+pub(crate) async fn cluster_nodes(conn: &Connection) -> Result<Vec<(NodeAddr, bool)>> {
+    let slots: Value = conn
         .cmd(&redis::cmd("CLUSTER").arg("SLOTS").clone(), true)
         .await?;
     let bad = || Error::backend("redis", "unexpected CLUSTER SLOTS reply");
@@ -183,33 +193,42 @@ async fn primaries(store: &RedisStore) -> Result<Vec<NodeAddr>> {
     };
     let mut nodes = Vec::new();
     for range in ranges {
-        // [start, end, [host, port, id, …], replicas…]
+        // [start, end, [host, port, id, …] of the primary, then of each replica]
         let Value::Array(range) = range else {
             return Err(bad());
         };
-        let Some(Value::Array(primary)) = range.get(2) else {
+        if range.len() < 3 {
             return Err(bad());
-        };
-        let host = match primary.first() {
-            Some(Value::BulkString(b)) => String::from_utf8(b.clone()).map_err(|_| bad())?,
-            Some(Value::SimpleString(s)) => s.clone(),
-            _ => return Err(bad()),
-        };
-        let port = match primary.get(1) {
-            Some(Value::Int(p)) => u16::try_from(*p).map_err(|_| bad())?,
-            _ => return Err(bad()),
-        };
-        if host.is_empty() || host == "?" {
-            return Err(Error::backend(
-                "redis",
-                "a cluster primary announces no address; cannot scan it",
-            ));
         }
-        nodes.push(NodeAddr { host, port });
+        for (i, node) in range.iter().enumerate().skip(2) {
+            let primary = i == 2;
+            let Value::Array(node) = node else {
+                return Err(bad());
+            };
+            let host = match node.first() {
+                Some(Value::BulkString(b)) => String::from_utf8(b.clone()).map_err(|_| bad())?,
+                Some(Value::SimpleString(s)) => s.clone(),
+                _ => return Err(bad()),
+            };
+            let port = match node.get(1) {
+                Some(Value::Int(p)) => u16::try_from(*p).map_err(|_| bad())?,
+                _ => return Err(bad()),
+            };
+            if host.is_empty() || host == "?" {
+                if primary {
+                    return Err(Error::backend(
+                        "redis",
+                        "a cluster primary announces no address; cannot scan it",
+                    ));
+                }
+                continue;
+            }
+            nodes.push((NodeAddr { host, port }, primary));
+        }
     }
     nodes.sort();
     nodes.dedup();
-    if nodes.is_empty() {
+    if !nodes.iter().any(|(_, primary)| *primary) {
         return Err(Error::unavailable("redis", "the cluster has no primaries"));
     }
     Ok(nodes)

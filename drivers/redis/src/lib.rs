@@ -4,6 +4,7 @@ mod builder;
 mod cache;
 mod cleanup;
 mod connection;
+mod diagnose;
 mod error;
 mod layout;
 mod pool;
@@ -21,6 +22,7 @@ pub use crate::builder::{
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_STORE_KEY_PREFIX, RedisCacheBuilder, env,
 };
 pub use crate::cache::RedisCache;
+pub use crate::diagnose::{NodeReport, NodeState};
 pub use crate::store::RedisStore;
 pub use crate::tiered::RedisTiered;
 
