@@ -152,15 +152,10 @@ impl<'a> Iterator for RawEntries<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let r = &mut self.reader;
-        let entry = (self.left > 0)
-            .then(|| {
-                let klen = r.len().ok()?;
-                let key = r.take(klen).ok()?;
-                let vlen = r.len().ok()?;
-                Some((key, r.take(vlen).ok()?))
-            })
-            .flatten();
+        if self.left == 0 {
+            return None;
+        }
+        let entry = self.reader.entry();
         // A malformed entry ends the iteration.
         self.left = if entry.is_some() { self.left - 1 } else { 0 };
         entry
@@ -183,7 +178,10 @@ impl EncodedData {
         for _ in 0..count {
             let klen = r.len()?;
             let key = r.take(klen)?;
-            std::str::from_utf8(key).map_err(Error::codec)?;
+            // ASCII first: cheaper than the full check on a short key.
+            if !key.is_ascii() {
+                std::str::from_utf8(key).map_err(Error::codec)?;
+            }
             if previous.is_some_and(|p| p >= key) {
                 return Err(Error::codec("keys out of order or duplicated"));
             }
@@ -259,9 +257,8 @@ impl EncodedData {
 
     /// The encoded value under `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
-        self.raw_entries()
-            .find(|(k, _)| *k == key.as_bytes())
-            .map(|(_, v)| v)
+        let key = key.as_bytes();
+        self.raw_entries().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The keys, in order.
@@ -310,6 +307,7 @@ pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut n: u64) {
 pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn byte(&mut self) -> Result<u8> {
         let (&b, rest) = self
             .0
@@ -319,7 +317,15 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    #[inline]
     pub(crate) fn uvarint(&mut self) -> Result<u64> {
+        // One byte: every key length, most value lengths and counts.
+        if let Some((&b, rest)) = self.0.split_first() {
+            if b < 0x80 {
+                self.0 = rest;
+                return Ok(u64::from(b));
+            }
+        }
         let mut n: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -335,6 +341,16 @@ impl<'a> Reader<'a> {
         Err(Error::codec("varint too long"))
     }
 
+    /// One `key, value` entry, or `None` when it is malformed.
+    #[inline]
+    fn entry(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        let klen = self.len().ok()?;
+        let key = self.take(klen).ok()?;
+        let vlen = self.len().ok()?;
+        Some((key, self.take(vlen).ok()?))
+    }
+
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.0.len() {
             return Err(Error::codec("truncated"));
@@ -344,6 +360,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    #[inline]
     pub(crate) fn len(&mut self) -> Result<usize> {
         let n = self.uvarint()?;
         // A length can never exceed what is left; this also bounds allocations.
