@@ -44,6 +44,17 @@ fn outcome<T>(result: &Result<T>) -> &'static str {
     }
 }
 
+/// A DEBUG span, made only when DEBUG is enabled at all: a disabled span
+/// still costs (the callsite's checks, the `log` fallback, every record into
+/// it), and the untouched request must stay free.
+pub(crate) fn debug_span(make: impl FnOnce() -> Span) -> Span {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        make()
+    } else {
+        Span::none()
+    }
+}
+
 /// One store call in flight: its span and, when anyone looks, its start.
 /// Dropped before [`Call::finish`] (the caller gave up on it), it records
 /// the outcome `cancelled`.
@@ -56,13 +67,15 @@ pub(crate) struct Call {
 
 impl Call {
     pub(crate) fn start(tier: &'static str, operation: &'static str) -> Self {
-        let span = tracing::debug_span!(
-            "session.store",
-            tier,
-            operation,
-            outcome = Empty,
-            duration_ms = Empty
-        );
+        let span = debug_span(|| {
+            tracing::debug_span!(
+                "session.store",
+                tier,
+                operation,
+                outcome = Empty,
+                duration_ms = Empty
+            )
+        });
         let timed = cfg!(feature = "metrics") || !span.is_disabled();
         Call {
             tier,
@@ -314,12 +327,14 @@ pub(crate) struct RequestSpan {
 
 impl RequestSpan {
     pub(crate) fn new() -> Self {
-        let span = tracing::debug_span!(
-            "session.request",
-            outcome = Empty,
-            status = Empty,
-            duration_ms = Empty
-        );
+        let span = debug_span(|| {
+            tracing::debug_span!(
+                "session.request",
+                outcome = Empty,
+                status = Empty,
+                duration_ms = Empty
+            )
+        });
         // Only a span someone listens to is timed.
         let start = Cell::new((!span.is_disabled()).then(Instant::now));
         RequestSpan { span, start }
@@ -331,7 +346,9 @@ impl RequestSpan {
 
     /// Record that the handler never touched the session.
     pub(crate) fn untouched(&self) {
-        self.span.record("outcome", "untouched");
+        if !self.span.is_disabled() {
+            self.span.record("outcome", "untouched");
+        }
     }
 
     /// Record what the session's save did: `ok` or the error's kind.
@@ -341,7 +358,9 @@ impl RequestSpan {
 
     /// [`RequestSpan::saved`] on a clone of the span (a boxed save).
     pub(crate) fn record_saved<T>(span: &Span, saved: &Result<T>) {
-        span.record("outcome", outcome(saved));
+        if !span.is_disabled() {
+            span.record("outcome", outcome(saved));
+        }
     }
 
     /// Record the request's end: the response status and the duration.

@@ -122,12 +122,7 @@ impl Session {
                 FromCookie::Fetch(fetch) => Some(fetch),
             };
             if let Some(fetch) = fetch {
-                // A span costs even when nothing records it: only when wanted.
-                let span = if tracing::enabled!(tracing::Level::DEBUG) {
-                    tracing::debug_span!("session.load")
-                } else {
-                    tracing::Span::none()
-                };
+                let span = crate::instrument::debug_span(|| tracing::debug_span!("session.load"));
                 *state = State::Ready(self.fetch(fetch).instrument(span).await?);
             }
         }
@@ -361,11 +356,7 @@ impl Session {
     /// The save of a touched session that may need the store (the layer
     /// calls it when [`Session::finish_without_store`] could not finish).
     pub(crate) async fn finish_with_store(&self, status: u16) -> Result<ResponseCookies> {
-        let span = if tracing::enabled!(tracing::Level::DEBUG) {
-            tracing::debug_span!("session.save", status)
-        } else {
-            tracing::Span::none()
-        };
+        let span = crate::instrument::debug_span(|| tracing::debug_span!("session.save", status));
         self.finish_touched(status).instrument(span).await
     }
 }
