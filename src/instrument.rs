@@ -16,6 +16,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -165,28 +166,80 @@ impl<S: fmt::Debug> fmt::Debug for Instrumented<S> {
     }
 }
 
-#[async_trait]
+/// A store call's future, as `async_trait` returns it.
+type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// Whether a store call is timed and traced: with the `metrics` feature, or
+/// when a subscriber takes DEBUG spans. Otherwise the wrapped store's future
+/// is handed on as it is: the wrapper costs no allocation.
+fn observed() -> bool {
+    cfg!(feature = "metrics") || tracing::enabled!(tracing::Level::DEBUG)
+}
+
+impl<S> Instrumented<S> {
+    /// `fut`, timed and traced as `operation` when observed.
+    fn call<'a, T: Send + 'a>(
+        &self,
+        operation: &'static str,
+        fut: CallFuture<'a, T>,
+    ) -> CallFuture<'a, T> {
+        if observed() {
+            Box::pin(timed(self.tier, operation, fut))
+        } else {
+            fut
+        }
+    }
+}
+
+// Written out rather than through `#[async_trait]`, which would box a second
+// future around every call even when nothing observes it.
 impl<S: SessionStore> SessionStore for Instrumented<S> {
     fn max_record_bytes(&self) -> usize {
         self.inner.max_record_bytes()
     }
 
-    async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
-        timed(self.tier, "load", self.inner.load(key, now)).await
+    fn load<'a, 'k, 't>(
+        &'a self,
+        key: &'k StoreKey,
+        now: UnixTime,
+    ) -> CallFuture<'t, Option<Record>>
+    where
+        'a: 't,
+        'k: 't,
+        Self: 't,
+    {
+        self.call("load", self.inner.load(key, now))
     }
 
-    async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
-        timed(self.tier, "create", self.inner.create(key, record, now)).await
+    fn create<'a, 'k, 'r, 't>(
+        &'a self,
+        key: &'k StoreKey,
+        record: &'r Record,
+        now: UnixTime,
+    ) -> CallFuture<'t, ()>
+    where
+        'a: 't,
+        'k: 't,
+        'r: 't,
+        Self: 't,
+    {
+        self.call("create", self.inner.create(key, record, now))
     }
 
-    async fn save(
-        &self,
-        key: &StoreKey,
-        record: &Record,
+    fn save<'a, 'k, 'r, 't>(
+        &'a self,
+        key: &'k StoreKey,
+        record: &'r Record,
         expected_version: u64,
         durability: Durability,
         now: UnixTime,
-    ) -> Result<()> {
+    ) -> CallFuture<'t, ()>
+    where
+        'a: 't,
+        'k: 't,
+        'r: 't,
+        Self: 't,
+    {
         let operation = match durability {
             Durability::Quick => "save_quick",
             Durability::Durable => "save",
@@ -194,42 +247,61 @@ impl<S: SessionStore> SessionStore for Instrumented<S> {
         let fut = self
             .inner
             .save(key, record, expected_version, durability, now);
-        timed(self.tier, operation, fut).await
+        self.call(operation, fut)
     }
 
-    async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
-        timed(self.tier, "delete", self.inner.delete(key, now)).await
+    fn delete<'a, 'k, 't>(&'a self, key: &'k StoreKey, now: UnixTime) -> CallFuture<'t, ()>
+    where
+        'a: 't,
+        'k: 't,
+        Self: 't,
+    {
+        self.call("delete", self.inner.delete(key, now))
     }
 
-    async fn delete_unless_newer(
-        &self,
-        key: &StoreKey,
+    fn delete_unless_newer<'a, 'k, 't>(
+        &'a self,
+        key: &'k StoreKey,
         expected_version: u64,
         now: UnixTime,
-    ) -> Result<()> {
+    ) -> CallFuture<'t, ()>
+    where
+        'a: 't,
+        'k: 't,
+        Self: 't,
+    {
         let fut = self.inner.delete_unless_newer(key, expected_version, now);
-        timed(self.tier, "delete_unless_newer", fut).await
+        self.call("delete_unless_newer", fut)
     }
 
-    async fn touch(
-        &self,
-        key: &StoreKey,
+    fn touch<'a, 'k, 't>(
+        &'a self,
+        key: &'k StoreKey,
         expires_at: UnixTime,
         last_active: UnixTime,
         now: UnixTime,
-    ) -> Result<()> {
+    ) -> CallFuture<'t, ()>
+    where
+        'a: 't,
+        'k: 't,
+        Self: 't,
+    {
         let fut = self.inner.touch(key, expires_at, last_active, now);
-        timed(self.tier, "touch", fut).await
+        self.call("touch", fut)
     }
 
-    async fn delete_expired(
-        &self,
+    fn delete_expired<'a, 't>(
+        &'a self,
         now: UnixTime,
         max: usize,
         cursor: Option<CleanupCursor>,
-    ) -> Result<CleanupBatch> {
+    ) -> CallFuture<'t, CleanupBatch>
+    where
+        'a: 't,
+        Self: 't,
+    {
         let fut = self.inner.delete_expired(now, max, cursor);
-        timed(self.tier, "delete_expired", fut).await
+        self.call("delete_expired", fut)
     }
 
     fn principal_index(&self) -> Option<&dyn PrincipalIndex> {
