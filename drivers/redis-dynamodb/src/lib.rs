@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod builder;
+mod capacity;
 mod cleanup;
 mod error;
 mod item;
@@ -9,6 +10,7 @@ mod store;
 mod table;
 
 pub use crate::builder::{DEFAULT_CONNECT_TIMEOUT, DynamoStoreBuilder, env};
+pub use crate::capacity::CapacityUsage;
 pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;
 pub use crate::table::{TableCheck, TableSetup, TtlSetup};
