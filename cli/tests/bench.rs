@@ -240,6 +240,34 @@ fn html_report() -> Result<Completion, Failed> {
     Ok(Completion::Completed)
 }
 
+fn default_stores_follow_the_environment() -> Result<Completion, Failed> {
+    // No driver variable: cookie-only and memory only.
+    let out = bench(
+        &[
+            "--json",
+            "--sizes",
+            "256",
+            "--concurrency",
+            "1",
+            "--mix",
+            "read",
+            "--requests",
+            "10",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    let stores: Vec<&str> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["store"].as_str().expect("a store"))
+        .collect();
+    assert_eq!(stores, ["cookie-only", "memory"], "{report}");
+    Ok(Completion::Completed)
+}
+
 fn bad_arguments_exit_2() -> Result<Completion, Failed> {
     for args in [
         &["--sizes", "0"][..],
@@ -305,6 +333,10 @@ fn main() {
     let trials = vec![
         Trial::ignorable_test("bench::short_matrix_against_the_services", short_matrix),
         Trial::ignorable_test("bench::html_report_is_self_contained", html_report),
+        Trial::ignorable_test(
+            "bench::default_stores_follow_the_environment",
+            default_stores_follow_the_environment,
+        ),
         Trial::ignorable_test("bench::bad_arguments_exit_2", bad_arguments_exit_2),
         Trial::ignorable_test(
             "bench::unreachable_store_fails_with_1",
