@@ -369,7 +369,7 @@ fn progress(total_configs: u64, stop: Stop) -> ProgressBar {
     )
     .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
-    bar.set_prefix(format!("0/{total_configs}"));
+    bar.set_prefix(format!("1/{total_configs}"));
     if let Stop::After(_) = stop {
         bar.enable_steady_tick(Duration::from_millis(200));
     }
@@ -413,9 +413,9 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
                 config.mix,
                 config.concurrency
             ));
+            bar.set_prefix(format!("{}/{total}", done + 1));
             results.push(run_one(&target, config, &args, stop, &bar, done).await?);
             done += 1;
-            bar.set_prefix(format!("{done}/{total}"));
         }
     }
     bar.finish_and_clear();
