@@ -280,6 +280,8 @@ fn bad_arguments_exit_2() -> Result<Completion, Failed> {
         &["--duration", "soon"],
         &["--price-rru", "-1"],
         &["--capacity-source", "guess"],
+        &["--html", "/nonexistent-folder/report.html"],
+        &["--html", "/tmp"],
         // A store whose environment is missing: a configuration error.
         &["--stores", "dynamodb", "--requests", "1"],
     ] {

@@ -378,6 +378,15 @@ fn progress(total_configs: u64, stop: Stop) -> ProgressBar {
 
 /// Run `bench`.
 pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
+    if let Some(path) = &args.html {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if dir.is_some_and(|d| !d.is_dir()) || path.is_dir() {
+            return Err(CliError::Usage(format!(
+                "--html {}: not a file in an existing folder",
+                path.display()
+            )));
+        }
+    }
     let storages = if args.stores.is_empty() {
         default_stores()
     } else {
