@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use tiered_sessions::{FromEnv, SessionStore, TieredStore};
+use tiered_sessions::{FromEnv, Metrics, SessionStore, TieredStore};
 use tiered_sessions_memory::{MemoryCache, MemoryStore};
 use tiered_sessions_redis::{RedisCacheBuilder, RedisTiered};
-use tiered_sessions_redis_dynamodb::DynamoStoreBuilder;
+use tiered_sessions_redis_dynamodb::{DynamoStore, DynamoStoreBuilder};
 use tiered_sessions_redis_mongodb::MongoStoreBuilder;
 
 use crate::CliError;
@@ -49,18 +49,67 @@ impl StoreKind {
 /// [`CliError::Usage`] for missing or malformed settings, [`CliError::Failure`]
 /// when a service cannot be reached or its start-up check fails.
 pub async fn open(kind: StoreKind) -> Result<Arc<dyn SessionStore>, CliError> {
+    Ok(open_with_metrics(kind, Arc::default()).await?.store)
+}
+
+/// A store opened by [`open_with_metrics`].
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn SessionStore>,
+    /// The DynamoDB tier, when there is one (for its consumed capacity).
+    pub dynamo: Option<DynamoStore>,
+}
+
+/// Like [`open`], a two-tier store counting into `metrics`, and the DynamoDB
+/// tier kept at hand.
+///
+/// # Errors
+/// As [`open`].
+pub async fn open_with_metrics(kind: StoreKind, metrics: Arc<Metrics>) -> Result<Opened, CliError> {
+    let dynamo = || async { Ok::<_, CliError>(DynamoStoreBuilder::from_env()?.build().await?) };
     Ok(match kind {
-        StoreKind::Memory => Arc::new(TieredStore::new(MemoryCache::new(), MemoryStore::new())),
-        StoreKind::Redis => Arc::new(RedisCacheBuilder::from_env()?.build_store()?),
+        StoreKind::Memory => Opened {
+            store: Arc::new(
+                TieredStore::new(MemoryCache::new(), MemoryStore::new()).with_metrics(metrics),
+            ),
+            dynamo: None,
+        },
+        StoreKind::Redis => Opened {
+            store: Arc::new(RedisCacheBuilder::from_env()?.build_store()?),
+            dynamo: None,
+        },
         StoreKind::RedisDynamodb => {
-            let durable = DynamoStoreBuilder::from_env()?.build().await?;
-            Arc::new(RedisTiered::from_env()?.build(durable)?)
+            let durable = dynamo().await?;
+            Opened {
+                store: Arc::new(
+                    RedisTiered::from_env()?
+                        .build(durable.clone())?
+                        .with_metrics(metrics),
+                ),
+                dynamo: Some(durable),
+            }
         }
         StoreKind::RedisMongodb => {
             let durable = MongoStoreBuilder::from_env()?.build().await?;
-            Arc::new(RedisTiered::from_env()?.build(durable)?)
+            Opened {
+                store: Arc::new(
+                    RedisTiered::from_env()?
+                        .build(durable)?
+                        .with_metrics(metrics),
+                ),
+                dynamo: None,
+            }
         }
-        StoreKind::Dynamodb => Arc::new(DynamoStoreBuilder::from_env()?.build().await?),
-        StoreKind::Mongodb => Arc::new(MongoStoreBuilder::from_env()?.build().await?),
+        StoreKind::Dynamodb => {
+            let durable = dynamo().await?;
+            Opened {
+                store: Arc::new(durable.clone()),
+                dynamo: Some(durable),
+            }
+        }
+        StoreKind::Mongodb => Opened {
+            store: Arc::new(MongoStoreBuilder::from_env()?.build().await?),
+            dynamo: None,
+        },
     })
 }

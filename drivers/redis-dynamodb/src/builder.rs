@@ -224,6 +224,7 @@ impl DynamoStoreBuilder {
             timeout: self.operation_timeout,
             requests,
             max_record_bytes: self.max_record_bytes,
+            capacity: Arc::default(),
         };
         if self.ensure_table {
             store.ensure_table().await?;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod builder;
+mod capacity;
 mod cleanup;
 mod diagnose;
 mod error;
@@ -10,6 +11,7 @@ mod store;
 mod table;
 
 pub use crate::builder::{DEFAULT_CONNECT_TIMEOUT, DynamoStoreBuilder, env};
+pub use crate::capacity::CapacityUsage;
 pub use crate::diagnose::DynamoDiagnosis;
 pub use crate::item::{MAX_ITEM_BYTES, MAX_RECORD_BYTES};
 pub use crate::store::DynamoStore;

@@ -8,13 +8,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+};
 use tiered_sessions::{
     CleanupBatch, CleanupCursor, Durability, Error, Record, Result, SessionStore, StoreKey,
     UnixTime,
 };
 
 use crate::builder::DynamoStoreBuilder;
+use crate::capacity::{Access, CapacityMeter, CapacityUsage, Size, item_size};
 use crate::cleanup;
 use crate::error::sdk_error;
 use crate::item::{
@@ -44,6 +47,7 @@ pub struct DynamoStore {
     pub(crate) timeout: Duration,
     pub(crate) requests: Arc<AtomicU64>,
     pub(crate) max_record_bytes: usize,
+    pub(crate) capacity: Arc<CapacityMeter>,
 }
 
 impl DynamoStore {
@@ -66,6 +70,13 @@ impl DynamoStore {
     /// attempt, retries included).
     pub fn requests_sent(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The capacity units the session calls (load, create, save, delete,
+    /// touch) of this store and its clones consumed so far, as the server
+    /// reported them and as computed from item sizes (see [`CapacityUsage`]).
+    pub fn capacity_usage(&self) -> CapacityUsage {
+        self.capacity.usage()
     }
 
     fn fail<E, R>(&self, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> Error
@@ -139,9 +150,12 @@ impl DynamoStore {
             .table_name(&*self.table)
             .set_key(Some(key_of(key)))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| self.fail(e))?;
+        self.capacity
+            .read(out.consumed_capacity(), out.item.as_ref());
         Ok(out.item)
     }
 }
@@ -188,6 +202,7 @@ impl SessionStore for DynamoStore {
 
     async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
         let item = to_item(key, record, self.max_record_bytes)?;
+        let size = Size::Known(item_size(&item));
         let out = self
             .client
             .put_item()
@@ -196,8 +211,11 @@ impl SessionStore for DynamoStore {
             .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
             .set_expression_attribute_names(names(&[("#pk", PK), ("#exp", EXPIRES)]))
             .set_expression_attribute_values(values(vec![(":now", num(now))]))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        let reported = out.as_ref().ok().and_then(|o| o.consumed_capacity());
+        self.capacity.record(Access::Write, reported, size);
         match out {
             Ok(_) => Ok(()),
             Err(e)
@@ -220,6 +238,7 @@ impl SessionStore for DynamoStore {
     ) -> Result<()> {
         record.check_follows(expected_version)?;
         let item = to_item(key, record, self.max_record_bytes)?;
+        let size = Size::Known(item_size(&item));
         let out = self
             .client
             .put_item()
@@ -229,8 +248,11 @@ impl SessionStore for DynamoStore {
             .set_expression_attribute_names(not_newer_names())
             .set_expression_attribute_values(not_newer_values(now, expected_version))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        let reported = out.as_ref().ok().and_then(|o| o.consumed_capacity());
+        self.capacity.record(Access::Write, reported, size);
         let failed = match out {
             Ok(_) => return Ok(()),
             Err(e) => match e.as_service_error() {
@@ -247,13 +269,17 @@ impl SessionStore for DynamoStore {
     }
 
     async fn delete(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
-        self.client
+        let out = self
+            .client
             .delete_item()
             .table_name(&*self.table)
             .set_key(Some(key_of(key)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| self.fail(e))?;
+        self.capacity
+            .record(Access::Write, out.consumed_capacity(), Size::Last);
         Ok(())
     }
 
@@ -272,8 +298,11 @@ impl SessionStore for DynamoStore {
             .set_expression_attribute_names(not_newer_names())
             .set_expression_attribute_values(not_newer_values(now, expected_version))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        let reported = out.as_ref().ok().and_then(|o| o.consumed_capacity());
+        self.capacity.record(Access::Write, reported, Size::Last);
         let failed = match out {
             Ok(_) => return Ok(()),
             Err(e) => match e.as_service_error() {
@@ -310,8 +339,11 @@ impl SessionStore for DynamoStore {
                 (":l", num(last_active)),
                 (":now", num(now)),
             ]))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        let reported = out.as_ref().ok().and_then(|o| o.consumed_capacity());
+        self.capacity.record(Access::Write, reported, Size::Last);
         match out {
             Ok(_) => Ok(()),
             Err(e)
