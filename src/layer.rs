@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::header::SET_COOKIE;
+use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -195,4 +195,11 @@ fn apply<B: Default>(
     }
 }
 
-crate::response_policy::impl_response_headers!(HeaderMap, HeaderName, HeaderValue, SET_COOKIE);
+crate::response_policy::impl_response_headers!(
+    HeaderMap,
+    HeaderName,
+    HeaderValue,
+    SET_COOKIE,
+    VARY,
+    CACHE_CONTROL
+);

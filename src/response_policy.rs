@@ -30,18 +30,25 @@ use crate::session::{ResponseCookies, Session};
 /// once, the rest are summarized once per window.
 pub(crate) const LOG_WINDOW: Duration = Duration::from_secs(10);
 
-/// The header map of a response, as the policy needs it. Names are
-/// lower-case.
+/// A header the policy reads or writes (each adapter maps it to its
+/// framework's constant, so no name is parsed per request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Header {
+    Vary,
+    CacheControl,
+}
+
+/// The header map of a response, as the policy needs it.
 pub(crate) trait ResponseHeaders {
-    /// Whether a value of header `name` lists `token` (comma-separated,
+    /// Whether a value of `header` lists one of `tokens` (comma-separated,
     /// ASCII case-insensitive).
-    fn lists(&self, name: &'static str, token: &str) -> bool;
-    /// Whether the handler set header `name` at all.
-    fn has(&self, name: &'static str) -> bool;
+    fn lists_any(&self, header: Header, tokens: &[&str]) -> bool;
+    /// Whether the handler set `header` at all.
+    fn has(&self, header: Header) -> bool;
     /// Add a value after the existing ones.
-    fn append(&mut self, name: &'static str, value: &'static str);
-    /// Replace every value of `name` with `value`.
-    fn replace(&mut self, name: &'static str, value: &'static str);
+    fn append(&mut self, header: Header, value: &'static str);
+    /// Replace every value of `header` with `value`.
+    fn replace(&mut self, header: Header, value: &'static str);
     /// Add a `Set-Cookie` value; `false` when it is not a valid header value.
     fn append_set_cookie(&mut self, value: String) -> bool;
 }
@@ -76,18 +83,18 @@ pub(crate) fn after_handler(
             return Outcome::Replace(BAD_COOKIE_STATUS);
         }
     }
-    if !(headers.lists("vary", "cookie") || headers.lists("vary", "*")) {
-        headers.append("vary", "Cookie");
+    if !headers.lists_any(Header::Vary, &["cookie", "*"]) {
+        headers.append(Header::Vary, "Cookie");
     }
-    if sets_cookie || !headers.has("cache-control") {
-        headers.replace("cache-control", "no-store");
+    if sets_cookie || !headers.has(Header::CacheControl) {
+        headers.replace(Header::CacheControl, "no-store");
     }
     Outcome::Keep
 }
 
 /// The headers of the empty response that replaces the handler's.
 pub(crate) fn on_replaced(headers: &mut impl ResponseHeaders) {
-    headers.replace("cache-control", "no-store");
+    headers.replace(Header::CacheControl, "no-store");
 }
 
 /// Count a failed save every time; log it once per kind and window.
@@ -162,28 +169,33 @@ pub(crate) fn value_lists(value: &[u8], token: &str) -> bool {
 /// `ResponseHeaders` for a framework's header map: the tower layer's
 /// (`http` 1) and actix-web's have the same shape under different types.
 macro_rules! impl_response_headers {
-    ($map:ty, $name:ty, $value:ty, $set_cookie:expr) => {
+    ($map:ty, $name:ty, $value:ty, $set_cookie:expr, $vary:expr, $cache_control:expr) => {
+        fn policy_header(header: $crate::response_policy::Header) -> $name {
+            match header {
+                $crate::response_policy::Header::Vary => $vary,
+                $crate::response_policy::Header::CacheControl => $cache_control,
+            }
+        }
+
         impl $crate::response_policy::ResponseHeaders for $map {
-            fn lists(&self, name: &'static str, token: &str) -> bool {
-                self.get_all(name)
-                    .into_iter()
-                    .any(|v| $crate::response_policy::value_lists(v.as_bytes(), token))
+            fn lists_any(&self, header: $crate::response_policy::Header, tokens: &[&str]) -> bool {
+                self.get_all(policy_header(header)).into_iter().any(|v| {
+                    tokens
+                        .iter()
+                        .any(|t| $crate::response_policy::value_lists(v.as_bytes(), t))
+                })
             }
 
-            fn has(&self, name: &'static str) -> bool {
-                self.contains_key(name)
+            fn has(&self, header: $crate::response_policy::Header) -> bool {
+                self.contains_key(policy_header(header))
             }
 
-            fn append(&mut self, name: &'static str, value: &'static str) {
-                <$map>::append(
-                    self,
-                    <$name>::from_static(name),
-                    <$value>::from_static(value),
-                );
+            fn append(&mut self, header: $crate::response_policy::Header, value: &'static str) {
+                <$map>::append(self, policy_header(header), <$value>::from_static(value));
             }
 
-            fn replace(&mut self, name: &'static str, value: &'static str) {
-                self.insert(<$name>::from_static(name), <$value>::from_static(value));
+            fn replace(&mut self, header: $crate::response_policy::Header, value: &'static str) {
+                self.insert(policy_header(header), <$value>::from_static(value));
             }
 
             fn append_set_cookie(&mut self, value: String) -> bool {

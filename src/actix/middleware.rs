@@ -10,7 +10,9 @@ use actix_web::HttpResponse;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
+use actix_web::http::header::{
+    CACHE_CONTROL, COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE, VARY,
+};
 use pin_project_lite::pin_project;
 
 use crate::instrument::RequestSpan;
@@ -189,4 +191,11 @@ async fn finish<B>(
     }
 }
 
-crate::response_policy::impl_response_headers!(HeaderMap, HeaderName, HeaderValue, SET_COOKIE);
+crate::response_policy::impl_response_headers!(
+    HeaderMap,
+    HeaderName,
+    HeaderValue,
+    SET_COOKIE,
+    VARY,
+    CACHE_CONTROL
+);
