@@ -16,7 +16,6 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -32,7 +31,7 @@ use crate::principal::{
 use crate::record::Record;
 use crate::response_policy::failure_kind;
 use crate::session_id::StoreKey;
-use crate::store::{CleanupBatch, CleanupCursor, Durability, SessionStore};
+use crate::store::{CallFuture, CleanupBatch, CleanupCursor, Durability, SessionStore};
 
 /// The histogram of store-call latencies, in seconds.
 #[cfg(feature = "metrics")]
@@ -165,9 +164,6 @@ impl<S: fmt::Debug> fmt::Debug for Instrumented<S> {
         self.inner.fmt(f)
     }
 }
-
-/// A store call's future, as `async_trait` returns it.
-type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
 /// Whether a store call is timed and traced: with the `metrics` feature, or
 /// when a subscriber takes DEBUG spans. Otherwise the wrapped store's future

@@ -2,6 +2,8 @@
 //! the fast, volatile tier that [`crate::TieredStore`] puts in front of one.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -249,60 +251,106 @@ pub trait CacheTier: Send + Sync + fmt::Debug {
     ) -> Result<()>;
 }
 
+/// A store or cache call's future, as `async_trait` declares it.
+pub(crate) type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+// The forwarding impls for `Arc`/`Box` hand on the inner store's future
+// as it is (through `#[async_trait]` they would box a second future around
+// every call).
 macro_rules! forward_store {
     ($ty:ty) => {
-        #[async_trait]
         impl<S: SessionStore + ?Sized> SessionStore for $ty {
             fn max_record_bytes(&self) -> usize {
                 (**self).max_record_bytes()
             }
-            async fn load(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
-                (**self).load(key, now).await
+            fn load<'a, 'k, 't>(
+                &'a self,
+                key: &'k StoreKey,
+                now: UnixTime,
+            ) -> CallFuture<'t, Option<Record>>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).load(key, now)
             }
-            async fn create(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
-                (**self).create(key, record, now).await
+            fn create<'a, 'k, 'r, 't>(
+                &'a self,
+                key: &'k StoreKey,
+                record: &'r Record,
+                now: UnixTime,
+            ) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                'r: 't,
+                Self: 't,
+            {
+                (**self).create(key, record, now)
             }
-            async fn save(
-                &self,
-                key: &StoreKey,
-                record: &Record,
+            fn save<'a, 'k, 'r, 't>(
+                &'a self,
+                key: &'k StoreKey,
+                record: &'r Record,
                 expected_version: u64,
                 durability: Durability,
                 now: UnixTime,
-            ) -> Result<()> {
-                (**self)
-                    .save(key, record, expected_version, durability, now)
-                    .await
+            ) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                'r: 't,
+                Self: 't,
+            {
+                (**self).save(key, record, expected_version, durability, now)
             }
-            async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
-                (**self).delete(key, now).await
+            fn delete<'a, 'k, 't>(&'a self, key: &'k StoreKey, now: UnixTime) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).delete(key, now)
             }
-            async fn delete_unless_newer(
-                &self,
-                key: &StoreKey,
+            fn delete_unless_newer<'a, 'k, 't>(
+                &'a self,
+                key: &'k StoreKey,
                 expected_version: u64,
                 now: UnixTime,
-            ) -> Result<()> {
-                (**self)
-                    .delete_unless_newer(key, expected_version, now)
-                    .await
+            ) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).delete_unless_newer(key, expected_version, now)
             }
-            async fn touch(
-                &self,
-                key: &StoreKey,
+            fn touch<'a, 'k, 't>(
+                &'a self,
+                key: &'k StoreKey,
                 expires_at: UnixTime,
                 last_active: UnixTime,
                 now: UnixTime,
-            ) -> Result<()> {
-                (**self).touch(key, expires_at, last_active, now).await
+            ) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).touch(key, expires_at, last_active, now)
             }
-            async fn delete_expired(
-                &self,
+            fn delete_expired<'a, 't>(
+                &'a self,
                 now: UnixTime,
                 max: usize,
                 cursor: Option<CleanupCursor>,
-            ) -> Result<CleanupBatch> {
-                (**self).delete_expired(now, max, cursor).await
+            ) -> CallFuture<'t, CleanupBatch>
+            where
+                'a: 't,
+                Self: 't,
+            {
+                (**self).delete_expired(now, max, cursor)
             }
             fn principal_index(&self) -> Option<&dyn PrincipalIndex> {
                 (**self).principal_index()
@@ -316,55 +364,93 @@ forward_store!(Box<S>);
 
 macro_rules! forward_cache {
     ($ty:ty) => {
-        #[async_trait]
         impl<C: CacheTier + ?Sized> CacheTier for $ty {
             fn max_record_bytes(&self) -> usize {
                 (**self).max_record_bytes()
             }
-            async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
-                (**self).get(key, now).await
-            }
-            async fn put_if_newer(
-                &self,
-                key: &StoreKey,
-                record: &Record,
+            fn get<'a, 'k, 't>(
+                &'a self,
+                key: &'k StoreKey,
                 now: UnixTime,
-            ) -> Result<()> {
-                (**self).put_if_newer(key, record, now).await
+            ) -> CallFuture<'t, Option<Record>>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).get(key, now)
             }
-            async fn compare_and_swap(
-                &self,
-                key: &StoreKey,
-                record: &Record,
+            fn put_if_newer<'a, 'k, 'r, 't>(
+                &'a self,
+                key: &'k StoreKey,
+                record: &'r Record,
+                now: UnixTime,
+            ) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                'r: 't,
+                Self: 't,
+            {
+                (**self).put_if_newer(key, record, now)
+            }
+            fn compare_and_swap<'a, 'k, 'r, 't>(
+                &'a self,
+                key: &'k StoreKey,
+                record: &'r Record,
                 expected_version: u64,
                 now: UnixTime,
-            ) -> Result<CacheOutcome> {
-                (**self)
-                    .compare_and_swap(key, record, expected_version, now)
-                    .await
+            ) -> CallFuture<'t, CacheOutcome>
+            where
+                'a: 't,
+                'k: 't,
+                'r: 't,
+                Self: 't,
+            {
+                (**self).compare_and_swap(key, record, expected_version, now)
             }
-            async fn invalidate(
-                &self,
-                key: &StoreKey,
+            fn invalidate<'a, 'k, 't>(
+                &'a self,
+                key: &'k StoreKey,
                 expected_version: u64,
                 now: UnixTime,
-            ) -> Result<CacheOutcome> {
-                (**self).invalidate(key, expected_version, now).await
+            ) -> CallFuture<'t, CacheOutcome>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).invalidate(key, expected_version, now)
             }
-            async fn evict(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
-                (**self).evict(key, now).await
+            fn evict<'a, 'k, 't>(&'a self, key: &'k StoreKey, now: UnixTime) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).evict(key, now)
             }
-            async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
-                (**self).delete(key, now).await
+            fn delete<'a, 'k, 't>(&'a self, key: &'k StoreKey, now: UnixTime) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).delete(key, now)
             }
-            async fn touch(
-                &self,
-                key: &StoreKey,
+            fn touch<'a, 'k, 't>(
+                &'a self,
+                key: &'k StoreKey,
                 expires_at: UnixTime,
                 last_active: UnixTime,
                 now: UnixTime,
-            ) -> Result<()> {
-                (**self).touch(key, expires_at, last_active, now).await
+            ) -> CallFuture<'t, ()>
+            where
+                'a: 't,
+                'k: 't,
+                Self: 't,
+            {
+                (**self).touch(key, expires_at, last_active, now)
             }
         }
     };
