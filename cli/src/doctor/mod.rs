@@ -11,11 +11,7 @@ mod mongodb;
 mod redis;
 mod report;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
-
-use indicatif::ProgressBar;
 
 use tiered_sessions::{CacheTier, FromEnv, SessionStore};
 use tiered_sessions_redis::{RedisCacheBuilder, RedisTiered};
@@ -117,7 +113,7 @@ async fn parts(kind: StoreKind) -> Result<Parts, CliError> {
 /// Run `doctor`.
 pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
     let parts = parts(args.store).await?;
-    let spinner = spinner(args.store);
+    let spinner = crate::output::spinner(&format!("checking the {} store…", args.store.name()));
     let pings = usize::from(args.pings);
     let skew = args.max_clock_skew_ms;
     let mut checks = Vec::new();
@@ -175,7 +171,9 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
             ));
         }
     }
-    spinner.finish_and_clear();
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
     let report = Report::new(args.store.name(), checks);
     let json = serde_json::to_value(&report)
         .map_err(|e| CliError::Failure(format!("cannot encode the report: {e}")))?;
@@ -190,18 +188,6 @@ pub async fn run(args: Args, out: &Output) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// A spinner on stderr while the services are asked (a service that does not
-/// answer takes seconds to time out); hidden unless stderr is a terminal.
-fn spinner(store: StoreKind) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_message(format!("checking the {} store…", store.name()));
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    spinner
 }
 
 /// The durable tier's checks, and the largest document its server takes
