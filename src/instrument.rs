@@ -90,6 +90,19 @@ impl Call {
         self.span.clone()
     }
 
+    /// Whether anything looks at this call: the `metrics` feature, or a
+    /// subscriber that takes its span. An unobserved call records nothing.
+    pub(crate) fn observed(&self) -> bool {
+        self.start.is_some()
+    }
+
+    /// Run `fut` in the call's span, and record it.
+    pub(crate) async fn time<T>(self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        let out = fut.instrument(self.span()).await;
+        self.finish(&out);
+        out
+    }
+
     /// Record the call's outcome and duration.
     pub(crate) fn finish<T>(mut self, result: &Result<T>) {
         self.record(outcome(result));
@@ -129,18 +142,6 @@ impl fmt::Debug for Call {
     }
 }
 
-/// Run `fut`, one call to `tier`, in its span, and record it.
-pub(crate) async fn timed<T>(
-    tier: &'static str,
-    operation: &'static str,
-    fut: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    let call = Call::start(tier, operation);
-    let out = fut.instrument(call.span()).await;
-    call.finish(&out);
-    out
-}
-
 /// A store whose every call (principal index included) is timed and traced
 /// as one `tier`.
 pub(crate) struct Instrumented<S> {
@@ -165,22 +166,17 @@ impl<S: fmt::Debug> fmt::Debug for Instrumented<S> {
     }
 }
 
-/// Whether a store call is timed and traced: with the `metrics` feature, or
-/// when a subscriber takes DEBUG spans. Otherwise the wrapped store's future
-/// is handed on as it is: the wrapper costs no allocation.
-fn observed() -> bool {
-    cfg!(feature = "metrics") || tracing::enabled!(tracing::Level::DEBUG)
-}
-
 impl<S> Instrumented<S> {
-    /// `fut`, timed and traced as `operation` when observed.
+    /// `fut`, timed and traced as `operation` when anything observes it;
+    /// otherwise the wrapped store's future as it is (no allocation).
     fn call<'a, T: Send + 'a>(
         &self,
         operation: &'static str,
         fut: CallFuture<'a, T>,
     ) -> CallFuture<'a, T> {
-        if observed() {
-            Box::pin(timed(self.tier, operation, fut))
+        let call = Call::start(self.tier, operation);
+        if call.observed() {
+            Box::pin(call.time(fut))
         } else {
             fut
         }
@@ -326,7 +322,7 @@ impl<S: SessionStore> PrincipalIndex for Instrumented<S> {
     ) -> Result<Revocations> {
         let index = self.index()?;
         let fut = index.put_session(principal, entry, now);
-        timed(self.tier, "put_session", fut).await
+        self.call("put_session", fut).await
     }
 
     async fn load_principal(
@@ -335,17 +331,14 @@ impl<S: SessionStore> PrincipalIndex for Instrumented<S> {
         now: UnixTime,
     ) -> Result<PrincipalSessions> {
         let index = self.index()?;
-        timed(
-            self.tier,
-            "load_principal",
-            index.load_principal(principal, now),
-        )
-        .await
+        self.call("load_principal", index.load_principal(principal, now))
+            .await
     }
 
     async fn revocations(&self, principal: &PrincipalHash, now: UnixTime) -> Result<Revocations> {
         let index = self.index()?;
-        timed(self.tier, "revocations", index.revocations(principal, now)).await
+        self.call("revocations", index.revocations(principal, now))
+            .await
     }
 
     async fn remove_session(
@@ -356,7 +349,7 @@ impl<S: SessionStore> PrincipalIndex for Instrumented<S> {
     ) -> Result<()> {
         let index = self.index()?;
         let fut = index.remove_session(principal, handle, now);
-        timed(self.tier, "remove_session", fut).await
+        self.call("remove_session", fut).await
     }
 
     async fn revoke(
@@ -368,7 +361,7 @@ impl<S: SessionStore> PrincipalIndex for Instrumented<S> {
     ) -> Result<()> {
         let index = self.index()?;
         let fut = index.revoke(principal, revocation, keep_until, now);
-        timed(self.tier, "revoke", fut).await
+        self.call("revoke", fut).await
     }
 
     async fn delete_expired_index(
@@ -379,7 +372,7 @@ impl<S: SessionStore> PrincipalIndex for Instrumented<S> {
     ) -> Result<CleanupBatch> {
         let index = self.index()?;
         let fut = index.delete_expired_index(now, max, cursor);
-        timed(self.tier, "delete_expired_index", fut).await
+        self.call("delete_expired_index", fut).await
     }
 }
 

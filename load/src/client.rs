@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{COOKIE, HOST, SET_COOKIE};
+use http::header::{COOKIE, HOST};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
@@ -120,12 +120,7 @@ impl Client {
                 return Err(format!("{method} {path}: {e}"));
             }
         };
-        self.jar.update(
-            res.headers()
-                .get_all(SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
+        self.jar.update_from_headers(res.headers());
         let status = res.status();
         let body = res
             .into_body()

@@ -88,8 +88,8 @@ impl Binding {
     /// to the reserved key are read (it sorts first), so an unbound session
     /// pays for one or two key comparisons.
     pub(crate) fn in_encoded(data: &EncodedData) -> Found {
-        for (key, value) in data.entries() {
-            match key.cmp(BINDING_KEY) {
+        for (key, value) in data.raw_entries() {
+            match key.cmp(BINDING_KEY.as_bytes()) {
                 std::cmp::Ordering::Less => continue,
                 std::cmp::Ordering::Equal => return Binding::from_bytes(value),
                 std::cmp::Ordering::Greater => break,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::COOKIE;
 use axum::http::{Method, Request};
 use axum::routing::{get, post};
 use hdrhistogram::Histogram;
@@ -99,12 +99,7 @@ impl Browser {
             Ok(r) => r,
             Err(never) => match never {},
         };
-        self.jar.update(
-            res.headers()
-                .get_all(SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
+        self.jar.update_from_headers(res.headers());
         let status = res.status();
         let body = axum::body::to_bytes(res.into_body(), BODY_LIMIT).await;
         if !status.is_success() {

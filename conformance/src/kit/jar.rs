@@ -51,6 +51,17 @@ impl Jar {
         self.update(&cookies.set_cookie);
     }
 
+    /// Apply a response's `Set-Cookie` headers, in order (values that are not
+    /// text are skipped, as a browser would).
+    pub fn update_from_headers(&mut self, headers: &http::HeaderMap) {
+        self.update(
+            headers
+                .get_all(http::header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+    }
+
     /// The `Cookie` request header value, or `None` when the jar is empty.
     pub fn header(&self) -> Option<String> {
         (!self.0.is_empty()).then(|| {

@@ -75,12 +75,7 @@ impl Browser {
             .await
             .unwrap_or_else(|_| panic!("{method} {uri} hung for {HANG:?}"))
             .expect("infallible");
-        self.jar.update(
-            res.headers()
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
+        self.jar.update_from_headers(res.headers());
         let status = res.status();
         let body = res.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())

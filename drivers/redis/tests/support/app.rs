@@ -90,11 +90,6 @@ pub async fn call(app: &Router, path: &str, cookie: Option<&str>) -> Response<Bo
 pub async fn session(app: &Router) -> String {
     let res = call(app, "/init", None).await;
     let mut jar = tiered_sessions_conformance::kit::Jar::new();
-    jar.update(
-        res.headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    );
+    jar.update_from_headers(res.headers());
     jar.header().expect("a session cookie on create")
 }
