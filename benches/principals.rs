@@ -51,8 +51,8 @@ fn session(rt: &tokio::runtime::Runtime, bound: bool, padded: bool) -> (SessionM
             s.bind_principal("alice@example.com").await.unwrap();
         }
         if padded {
-            // Encoded like the binding: a 6-byte key and a 57-byte value.
-            s.insert("zbound", &"p".repeat(56)).await.unwrap();
+            // Encoded like the binding: a 2-byte key and a 41-byte value.
+            s.insert("zb", &"p".repeat(40)).await.unwrap();
         }
         let mut jar = Jar::new();
         jar.update_from(&s.finish(200).await.unwrap());

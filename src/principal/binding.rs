@@ -3,22 +3,28 @@
 //! under a reserved key that handlers can neither see nor set.
 //!
 //! ```text
-//! value = format(1) principal-hash(32) handle(16) bound_at(8, big-endian) description
+//! key   = "\0b"
+//! value = format(2) principal-hash(16) handle(16) bound_at(8, big-endian) description
 //! ```
+//!
+//! It is short on purpose: every byte of it is base64-encoded, MACed and
+//! checked on each read of a bound cookie-only session.
 
 use crate::clock::UnixTime;
 use crate::codec::EncodedData;
 use crate::record::SessionData;
 
 use super::entry::{MAX_DESCRIPTION_LEN, cut};
-use super::{PrincipalHash, SESSION_HANDLE_LEN, SessionHandle};
+use super::{PRINCIPAL_HASH_LEN, PrincipalHash, SESSION_HANDLE_LEN, SessionHandle};
 
 /// The reserved data key. It starts with NUL, which handlers' keys may not
 /// (see [`is_reserved`]), and sorts before every other key but the empty one.
-pub(crate) const BINDING_KEY: &str = "\0bound";
+pub(crate) const BINDING_KEY: &str = "\0b";
 
-const FORMAT: u8 = 1;
-const FIXED_LEN: usize = 1 + 32 + SESSION_HANDLE_LEN + 8;
+const FORMAT: u8 = 2;
+const HANDLE_AT: usize = 1 + PRINCIPAL_HASH_LEN;
+const BOUND_AT: usize = HANDLE_AT + SESSION_HANDLE_LEN;
+const FIXED_LEN: usize = BOUND_AT + 8;
 
 /// Whether a handler's `key` is reserved for the library.
 pub(crate) fn is_reserved(key: impl AsRef<[u8]>) -> bool {
@@ -29,7 +35,7 @@ pub(crate) fn is_reserved(key: impl AsRef<[u8]>) -> bool {
 /// everywhere" compares with).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Binding {
-    pub(crate) principal: [u8; 32],
+    pub(crate) principal: [u8; PRINCIPAL_HASH_LEN],
     pub(crate) handle: SessionHandle,
     pub(crate) bound_at: UnixTime,
     pub(crate) description: String,
@@ -67,12 +73,12 @@ impl Binding {
         {
             return Found::Malformed;
         }
-        let mut principal = [0u8; 32];
-        principal.copy_from_slice(&bytes[1..33]);
+        let mut principal = [0u8; PRINCIPAL_HASH_LEN];
+        principal.copy_from_slice(&bytes[1..HANDLE_AT]);
         let mut handle = [0u8; SESSION_HANDLE_LEN];
-        handle.copy_from_slice(&bytes[33..33 + SESSION_HANDLE_LEN]);
+        handle.copy_from_slice(&bytes[HANDLE_AT..BOUND_AT]);
         let mut at = [0u8; 8];
-        at.copy_from_slice(&bytes[33 + SESSION_HANDLE_LEN..FIXED_LEN]);
+        at.copy_from_slice(&bytes[BOUND_AT..FIXED_LEN]);
         let Ok(description) = std::str::from_utf8(&bytes[FIXED_LEN..]) else {
             return Found::Malformed;
         };
@@ -111,7 +117,7 @@ mod tests {
 
     fn binding() -> Binding {
         Binding {
-            principal: [9; 32],
+            principal: [9; PRINCIPAL_HASH_LEN],
             handle: SessionHandle::from_bytes([3; 16]),
             bound_at: 1234,
             description: "Firefox".into(),
@@ -139,7 +145,9 @@ mod tests {
     #[test]
     fn a_mangled_binding_is_malformed_not_a_panic() {
         let bytes = binding().to_bytes();
-        for bad in [&bytes[..10], &[2u8; 57][..], &[]] {
+        let mut old_format = bytes.clone();
+        old_format[0] = 1;
+        for bad in [&bytes[..10], &[2u8; 40][..], &[], &old_format] {
             assert!(matches!(Binding::from_bytes(bad), Found::Malformed));
         }
         assert!(is_reserved(BINDING_KEY) && !is_reserved("user"));

@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::clock::UnixTime;
 
-use super::{Revocations, SessionHandle};
+use super::{PRINCIPAL_HASH_LEN, Revocations, SessionHandle};
 
 /// How many principals are cached at most; past it, stale entries go first,
 /// then everything (the next loads simply ask the store again).
@@ -57,7 +57,7 @@ impl BuildHasher for Prehashed {
 
 pub(crate) struct RevocationCache {
     interval: u64,
-    map: RwLock<HashMap<[u8; 32], Cached, Prehashed>>,
+    map: RwLock<HashMap<[u8; PRINCIPAL_HASH_LEN], Cached, Prehashed>>,
 }
 
 impl RevocationCache {
@@ -72,7 +72,7 @@ impl RevocationCache {
     /// `bound_at`, from what was fetched within the interval.
     pub(crate) fn check(
         &self,
-        principal: &[u8; 32],
+        principal: &[u8; PRINCIPAL_HASH_LEN],
         handle: &SessionHandle,
         bound_at: UnixTime,
         now: UnixTime,
@@ -94,7 +94,7 @@ impl RevocationCache {
     }
 
     /// Remember what the store said at `now`.
-    pub(crate) fn put(&self, principal: &[u8; 32], revocations: Revocations, now: UnixTime) {
+    pub(crate) fn put(&self, principal: &[u8; PRINCIPAL_HASH_LEN], revocations: Revocations, now: UnixTime) {
         if self.interval == 0 {
             return;
         }
@@ -117,7 +117,7 @@ impl RevocationCache {
 
     /// Drop what is cached for `principal` (after this process revoked some
     /// of its sessions: the next load asks the store).
-    pub(crate) fn forget(&self, principal: &[u8; 32]) {
+    pub(crate) fn forget(&self, principal: &[u8; PRINCIPAL_HASH_LEN]) {
         self.map
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn verdicts_hold_for_the_interval_then_expire() {
         let cache = RevocationCache::new(10);
-        let (p, h) = ([5u8; 32], SessionHandle::from_bytes([1; 16]));
+        let (p, h) = ([5u8; PRINCIPAL_HASH_LEN], SessionHandle::from_bytes([1; 16]));
         assert_eq!(cache.check(&p, &h, 100, 100), Verdict::Unknown);
         let r = Revocations {
             not_before: 150,
