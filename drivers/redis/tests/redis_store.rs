@@ -356,9 +356,10 @@ async fn a_malformed_stored_value_is_an_error(s: Store) {
     assert_eq!(s.load(&k, NOW).await.unwrap().map(|r| r.version), Some(5));
 }
 
-/// Something of another type under a store key (a `RedisCache` hash under a
-/// shared prefix): every operation fails with a permanent error naming the
-/// likely cause, and nothing overwrites or deletes it but `delete`.
+/// Something of another type under a store key (another application's hash,
+/// or a `RedisCache` entry of the earlier HASH layout, under a shared prefix):
+/// every operation fails with a permanent error naming the likely cause, and
+/// nothing overwrites or deletes it but `delete`.
 async fn wrong_type_under_the_key_is_a_permanent_error(s: Store) {
     let k = key();
     s.query::<i64>(redis::cmd("HSET").arg(s.redis_key(&k)).arg("v").arg("1"))
