@@ -13,9 +13,9 @@ mod support;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use support::{Case, env, trials, unique};
+use support::{Case, env, private_redis, trials, unique};
 use tiered_sessions::{CacheOutcome, CacheTier, Error, Record, StoreKey};
-use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
+use tiered_sessions_conformance::kit::redis_server;
 use tiered_sessions_redis::{RedisCache, redis};
 
 type Cache = Arc<RedisCache>;
@@ -847,17 +847,7 @@ const OFFLINE: &[(&str, Case<()>)] = &[
 /// are denied (an ACL without `GETRANGE`) fails the call. Taken for an empty
 /// key, it would let every refill overwrite newer records, markers and floors.
 async fn a_denied_read_in_a_script_is_an_error_not_an_empty_key(_: ()) {
-    let port = free_port().unwrap();
-    let log = std::env::temp_dir().join(format!("{}.log", unique()));
-    let args = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
+    let acl = [
         "--user",
         "default",
         "on",
@@ -866,12 +856,10 @@ async fn a_denied_read_in_a_script_is_an_error_not_an_empty_key(_: ()) {
         "&*",
         "+@all",
         "-getrange",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    let server = Server::start(redis_server().unwrap(), args, port, log.clone()).await;
+    ];
+    let (server, log) = private_redis(&acl).await;
     let c: Cache = Arc::new(
-        RedisCache::standalone(format!("redis://127.0.0.1:{port}"))
+        RedisCache::standalone(format!("redis://127.0.0.1:{}", server.port))
             .call_timeout(Duration::from_secs(2))
             .build()
             .unwrap(),

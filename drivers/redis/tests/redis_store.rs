@@ -16,13 +16,13 @@ mod web;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{Case, env, trials, unique};
+use support::{Case, env, private_redis, trials, unique};
 use tiered_sessions::CacheTier;
 use tiered_sessions::{
     Durability, Error, Record, SessionStore, SessionStoreExt, StoreKey,
     codec::{encode_data, encode_record},
 };
-use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
+use tiered_sessions_conformance::kit::redis_server;
 use tiered_sessions_redis::{RedisCache, RedisStore, redis};
 
 type Store = Arc<RedisStore>;
@@ -594,22 +594,8 @@ const OFFLINE: &[(&str, Case<()>)] = &[
 /// again: the first read after it is retried once on a new connection, and
 /// everything after works — for the store and the cache alike.
 async fn both_recover_after_a_server_restart(_: ()) {
-    let port = free_port().unwrap();
-    let log = std::env::temp_dir().join(format!("{}.log", unique()));
-    let args = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    let mut server = Server::start(redis_server().unwrap(), args, port, log.clone()).await;
-    let url = format!("redis://127.0.0.1:{port}");
+    let (mut server, log) = private_redis(&[]).await;
+    let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::standalone(url.clone())
         .call_timeout(Duration::from_secs(2))
         .build_store()
