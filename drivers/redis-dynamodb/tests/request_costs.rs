@@ -3,9 +3,9 @@
 //!
 //! | request | Redis commands | DynamoDB requests |
 //! | --- | --- | --- |
-//! | read-only, session in the cache | 1 (`HMGET`) | 0 |
-//! | quick write (load + quick save) | 2 (`HMGET`, `EVALSHA`) | 0 |
-//! | durable write | 3 (`HMGET`, invalidate, refill) | 1 (`PutItem`) |
+//! | read-only, session in the cache | 1 (`GET`) | 0 |
+//! | quick write (load + quick save) | 2 (`GET`, `EVALSHA`) | 0 |
+//! | durable write | 3 (`GET`, invalidate, refill) | 1 (`PutItem`) |
 //! | new session | 1 (fill) | 1 (`PutItem`) |
 //!
 //! Needs `TS_REDIS_URL`, `TS_REDIS_CLUSTER_URLS`, `TS_DYNAMODB_MOTO_ENDPOINT`

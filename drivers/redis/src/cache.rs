@@ -5,18 +5,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::{Cmd, FromRedisValue, Script};
-use tiered_sessions::codec::{decode_record, encode_record};
 use tiered_sessions::{CacheOutcome, CacheTier, Error, Record, Result, StoreKey, UnixTime};
 
 use crate::builder::RedisCacheBuilder;
 use crate::connection::{Connection, ScriptCall};
-use crate::layout::{self, parse_u64, ttl};
-use crate::scripts::{self, FLOOR_SECS};
+use crate::error::is_wrong_type;
+use crate::layout::{self, ttl};
+use crate::scripts;
+use crate::store_value::{self, be, be_pair};
 
 /// A Redis cache tier: standalone Redis or Redis Cluster.
 ///
-/// Each session is one hash under `{prefix}{<store key>}` (the store key is the
-/// cluster hash tag), expiring with the session. Reads are one `HMGET`;
+/// Each session is one STRING under `{prefix}{<store key>}` (the store key is
+/// the cluster hash tag), expiring with the session: the record as a
+/// [`crate::RedisStore`] keeps it (a 32-byte header then the data), or a short
+/// deletion marker or version floor. Reads are one `GET`; a delete one `SET`;
 /// conditional writes are one Lua script each (`EVALSHA`, loaded on first use).
 /// Every call has a deadline ([`RedisCacheBuilder::call_timeout`]); connection
 /// failures are [`Error::Unavailable`], deadlines [`Error::Timeout`].
@@ -122,74 +125,36 @@ impl RedisCache {
         self.conn.script(call, idempotent).await
     }
 
-    fn check_size(&self, bytes: &[u8]) -> Result<()> {
-        if bytes.len() > self.max_record_bytes {
-            return Err(Error::TooLarge {
-                size: bytes.len(),
-                limit: self.max_record_bytes,
-            });
-        }
-        Ok(())
-    }
-
-    /// A write of `record`: ARGV = now, version, bytes, expires_at, last_active, ttl.
-    fn write_invocation(
+    /// A write of `record`: ARGV = now and `n` (16 bytes), the value, ttl.
+    fn write(
         &self,
         script: &'static Script,
         key: &StoreKey,
         record: &Record,
-        bytes: Vec<u8>,
+        n: u64,
         now: UnixTime,
-    ) -> ScriptCall {
+    ) -> Result<ScriptCall> {
+        let value = store_value::encode(record, self.max_record_bytes)?;
         let mut inv = ScriptCall::new(script, self.redis_key(key));
-        inv.arg(now)
-            .arg(record.version)
-            .arg(bytes)
-            .arg(record.expires_at)
-            .arg(record.last_active)
+        inv.arg(&be_pair(now, n)[..])
+            .arg(value)
             .arg(ttl(record.expires_at, now));
-        inv
-    }
-}
-
-/// The fields `HMGET key r e l x v` returns.
-type Fields = (
-    Option<Vec<u8>>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-impl RedisCache {
-    /// Drop the cached record unless it is newer than `unless_above`, leaving
-    /// a floor at `floor` (empty: at the dropped record's version).
-    async fn drop_record(
-        &self,
-        key: &StoreKey,
-        unless_above: u64,
-        floor: &str,
-    ) -> Result<CacheOutcome> {
-        let mut inv = ScriptCall::new(&scripts::INVALIDATE, self.redis_key(key));
-        inv.arg(unless_above).arg(floor).arg(FLOOR_SECS);
-        match self.script::<i64>(&inv, true).await? {
-            0 => Ok(CacheOutcome::Conflict),
-            _ => Ok(CacheOutcome::Done),
-        }
+        Ok(inv)
     }
 
-    /// An entry that cannot be served (over the size limit, or a `v` field
-    /// other than its record's version, which would make every compare fail):
-    /// a miss, and the entry is dropped so the next read refills it.
+    /// A value the scripts take for a record but that cannot be served (over
+    /// the size limit, shorter than a record's header, data that does not
+    /// decode): a miss, and the entry is dropped so the next write replaces
+    /// it — unless it was rewritten or touched since.
     async fn drop_unusable(
         &self,
         key: &StoreKey,
-        v: Option<String>,
-        why: &'static str,
+        value: &[u8],
+        why: &Error,
     ) -> Result<Option<Record>> {
-        tracing::warn!(%key, why, "unusable session cache entry dropped");
+        tracing::warn!(%key, error = %why, "unusable session cache entry dropped");
         let mut inv = ScriptCall::new(&scripts::DROP_UNUSABLE, self.redis_key(key));
-        inv.arg(v.unwrap_or_default());
+        inv.arg(&value[..value.len().min(store_value::HEADER)]);
         self.script::<i64>(&inv, true).await?;
         Ok(None)
     }
@@ -202,40 +167,31 @@ impl CacheTier for RedisCache {
     }
 
     async fn get(&self, key: &StoreKey, now: UnixTime) -> Result<Option<Record>> {
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.redis_key(key)).arg(&["r", "e", "l", "x", "v"]);
-        let (bytes, expires_at, last_active, marker, v): Fields = self.conn.cmd(&cmd, true).await?;
-        let (Some(bytes), None) = (bytes, marker) else {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.redis_key(key));
+        let value: Option<Vec<u8>> = match self.conn.cmd(&cmd, true).await {
+            Ok(value) => value,
+            // Another type (a HASH of this crate's earlier layout): a miss,
+            // which the next write replaces.
+            Err(e) if is_wrong_type(&e) => None,
+            Err(e) => return Err(e),
+        };
+        // Nothing, a deletion marker, a version floor, or a string too short
+        // for the scripts to take for a record: a miss.
+        let Some(value) = value.filter(|v| v.len() >= scripts::READ_BY_SCRIPTS) else {
             return Ok(None);
         };
-        if bytes.len() > self.max_record_bytes {
-            return self
-                .drop_unusable(key, v, "over the record size limit")
-                .await;
+        match store_value::decode(&value, self.max_record_bytes, now) {
+            Ok(record) => Ok(record),
+            Err(e) => self.drop_unusable(key, &value, &e).await,
         }
-        let mut record = decode_record(&bytes)?;
-        if v.as_deref() != Some(record.version.to_string().as_str()) {
-            return self
-                .drop_unusable(key, v, "version field disagrees with the record")
-                .await;
-        }
-        // `touch` updates these two fields without rewriting the record.
-        if let Some(e) = expires_at {
-            record.expires_at = parse_u64("e", &e)?;
-        }
-        if let Some(l) = last_active {
-            record.last_active = parse_u64("l", &l)?;
-        }
-        Ok((!record.is_expired(now)).then_some(record))
     }
 
     async fn put_if_newer(&self, key: &StoreKey, record: &Record, now: UnixTime) -> Result<()> {
         if record.is_expired(now) {
             return Ok(());
         }
-        let bytes = encode_record(record);
-        self.check_size(&bytes)?;
-        let inv = self.write_invocation(&scripts::PUT_IF_NEWER, key, record, bytes, now);
+        let inv = self.write(&scripts::PUT_IF_NEWER, key, record, record.version, now)?;
         self.script::<i64>(&inv, true).await.map(drop)
     }
 
@@ -246,10 +202,13 @@ impl CacheTier for RedisCache {
         expected_version: u64,
         now: UnixTime,
     ) -> Result<CacheOutcome> {
-        let bytes = encode_record(record);
-        self.check_size(&bytes)?;
-        let mut inv = self.write_invocation(&scripts::COMPARE_AND_SWAP, key, record, bytes, now);
-        inv.arg(expected_version);
+        let inv = self.write(
+            &scripts::COMPARE_AND_SWAP,
+            key,
+            record,
+            expected_version,
+            now,
+        )?;
         // Not retried: a swap whose answer was lost would come back as Conflict.
         match self.script::<i64>(&inv, false).await? {
             1 => Ok(CacheOutcome::Done),
@@ -269,20 +228,28 @@ impl CacheTier for RedisCache {
         _now: UnixTime,
     ) -> Result<CacheOutcome> {
         // Before a durable save of `expected + 1`: refuse older refills until then.
-        let floor = expected_version.saturating_add(1).to_string();
-        self.drop_record(key, expected_version, &floor).await
+        let floor = expected_version.saturating_add(1);
+        let mut inv = ScriptCall::new(&scripts::INVALIDATE, self.redis_key(key));
+        inv.arg(&be_pair(expected_version, floor)[..]);
+        match self.script::<i64>(&inv, true).await? {
+            0 => Ok(CacheOutcome::Conflict),
+            _ => Ok(CacheOutcome::Done),
+        }
     }
 
     async fn evict(&self, key: &StoreKey, _now: UnixTime) -> Result<()> {
-        // No version condition, and the floor is the dropped record's own.
-        self.drop_record(key, u64::MAX, "").await.map(drop)
+        let inv = ScriptCall::new(&scripts::EVICT, self.redis_key(key));
+        self.script::<i64>(&inv, true).await.map(drop)
     }
 
     async fn delete(&self, key: &StoreKey, now: UnixTime) -> Result<()> {
-        let mut inv = ScriptCall::new(&scripts::DELETE, self.redis_key(key));
-        inv.arg(now.saturating_add(self.marker_secs))
+        let marker = scripts::marker(now.saturating_add(self.marker_secs));
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.redis_key(key))
+            .arg(&marker[..])
+            .arg("EX")
             .arg(self.marker_secs);
-        self.script::<i64>(&inv, true).await.map(drop)
+        self.conn.cmd::<()>(&cmd, true).await
     }
 
     async fn touch(
@@ -293,9 +260,8 @@ impl CacheTier for RedisCache {
         now: UnixTime,
     ) -> Result<()> {
         let mut inv = ScriptCall::new(&scripts::TOUCH, self.redis_key(key));
-        inv.arg(now)
-            .arg(expires_at)
-            .arg(last_active)
+        inv.arg(&be(now)[..])
+            .arg(&be_pair(expires_at, last_active)[..])
             .arg(ttl(expires_at, now));
         self.script::<i64>(&inv, true).await.map(drop)
     }

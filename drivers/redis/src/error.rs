@@ -42,16 +42,17 @@ pub(crate) fn redis_error(e: RedisError) -> Error {
 }
 
 /// A `WRONGTYPE` answer on a store key: something that is not a store record
-/// (a [`crate::RedisCache`] entry, another application's key) sits under the
-/// store's prefix. Kept as the source's wrapper so the message says why.
+/// (another application's key, a [`crate::RedisCache`] entry of the earlier
+/// HASH layout) sits under the store's prefix. Kept as the source's wrapper so
+/// the message says why.
 #[derive(Debug)]
 struct NotAStoreRecord(BoxError);
 
 impl fmt::Display for NotAStoreRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "a key under the RedisStore's prefix is not a store record (does a RedisCache or \
-             another application share the key prefix?)",
+            "a key under the RedisStore's prefix is not a store record (does another \
+             application, or a RedisCache of an earlier release, share the key prefix?)",
         )
     }
 }
@@ -62,16 +63,24 @@ impl std::error::Error for NotAStoreRecord {
     }
 }
 
+/// Whether Redis answered `WRONGTYPE`: the key holds another type than the
+/// command works on.
+pub(crate) fn is_wrong_type(e: &Error) -> bool {
+    matches!(e, Error::Backend { source, .. } if wrong_type(source))
+}
+
+fn wrong_type(source: &BoxError) -> bool {
+    source
+        .downcast_ref::<RedisError>()
+        .and_then(RedisError::code)
+        == Some("WRONGTYPE")
+}
+
 /// [`Error::Backend`] naming the likely cause when Redis answered
 /// `WRONGTYPE`; any other error as it is.
 pub(crate) fn not_a_store_record(e: Error) -> Error {
     match e {
-        Error::Backend { backend, source }
-            if source
-                .downcast_ref::<RedisError>()
-                .and_then(RedisError::code)
-                == Some("WRONGTYPE") =>
-        {
+        Error::Backend { backend, source } if wrong_type(&source) => {
             Error::backend(backend, NotAStoreRecord(source))
         }
         other => other,

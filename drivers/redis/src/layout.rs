@@ -2,13 +2,11 @@
 //! `{prefix}{<store key>}` (the store key is the cluster hash tag), with a TTL
 //! of the session's remaining lifetime.
 //!
-//! What the key holds differs. The cache's is a HASH (described in
-//! `scripts`): `v` (version), `r` (the `encode_record` bytes), `e`
-//! (expires_at) and `l` (last_active), numbers as canonical decimal strings
-//! that its scripts compare digit by digit (see `scripts::CMP`). The store's
-//! is a STRING with a binary header (see `store_value`).
+//! Both keep a record as the same STRING, a binary header then the data (see
+//! `store_value`). The cache's key may instead hold a short deletion marker
+//! or version floor (see `scripts`); the store keeps neither.
 
-use tiered_sessions::{Error, Result, StoreKey, UnixTime};
+use tiered_sessions::{StoreKey, UnixTime};
 
 /// Longest TTL set on a key: far enough for any session, short enough that
 /// Redis never rejects it as out of range.
@@ -28,12 +26,6 @@ pub(crate) fn redis_key(prefix: &str, key: &StoreKey) -> String {
 /// [`MAX_TTL_SECS`].
 pub(crate) fn ttl(expires_at: UnixTime, now: UnixTime) -> u64 {
     expires_at.saturating_sub(now).clamp(1, MAX_TTL_SECS)
-}
-
-/// A numeric field as stored.
-pub(crate) fn parse_u64(field: &str, text: &str) -> Result<u64> {
-    text.parse()
-        .map_err(|_| Error::codec(format!("stored field `{field}` is not a number")))
 }
 
 /// The `SCAN MATCH` pattern of every session key under `prefix`: the prefix

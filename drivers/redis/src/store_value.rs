@@ -1,5 +1,6 @@
-//! How [`crate::RedisStore`] keeps a session: one STRING under
-//! `{prefix}{<store key>}`, a fixed 32-byte header then the session data.
+//! How [`crate::RedisStore`] keeps a session, and [`crate::RedisCache`] a
+//! cached record: one STRING under `{prefix}{<store key>}`, a fixed 32-byte
+//! header then the session data.
 //!
 //! ```text
 //! offset  0: version      u64, big-endian

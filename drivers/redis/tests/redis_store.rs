@@ -16,13 +16,13 @@ mod web;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{Case, env, trials, unique};
+use support::{Case, env, private_redis, trials, unique};
 use tiered_sessions::CacheTier;
 use tiered_sessions::{
     Durability, Error, Record, SessionStore, SessionStoreExt, StoreKey,
     codec::{encode_data, encode_record},
 };
-use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
+use tiered_sessions_conformance::kit::redis_server;
 use tiered_sessions_redis::{RedisCache, RedisStore, redis};
 
 type Store = Arc<RedisStore>;
@@ -356,9 +356,10 @@ async fn a_malformed_stored_value_is_an_error(s: Store) {
     assert_eq!(s.load(&k, NOW).await.unwrap().map(|r| r.version), Some(5));
 }
 
-/// Something of another type under a store key (a `RedisCache` hash under a
-/// shared prefix): every operation fails with a permanent error naming the
-/// likely cause, and nothing overwrites or deletes it but `delete`.
+/// Something of another type under a store key (another application's hash,
+/// or a `RedisCache` entry of the earlier HASH layout, under a shared prefix):
+/// every operation fails with a permanent error naming the likely cause, and
+/// nothing overwrites or deletes it but `delete`.
 async fn wrong_type_under_the_key_is_a_permanent_error(s: Store) {
     let k = key();
     s.query::<i64>(redis::cmd("HSET").arg(s.redis_key(&k)).arg("v").arg("1"))
@@ -593,22 +594,8 @@ const OFFLINE: &[(&str, Case<()>)] = &[
 /// again: the first read after it is retried once on a new connection, and
 /// everything after works — for the store and the cache alike.
 async fn both_recover_after_a_server_restart(_: ()) {
-    let port = free_port().unwrap();
-    let log = std::env::temp_dir().join(format!("{}.log", unique()));
-    let args = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    let mut server = Server::start(redis_server().unwrap(), args, port, log.clone()).await;
-    let url = format!("redis://127.0.0.1:{port}");
+    let (mut server, log) = private_redis(&[]).await;
+    let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::standalone(url.clone())
         .call_timeout(Duration::from_secs(2))
         .build_store()
