@@ -94,7 +94,12 @@ impl RevocationCache {
     }
 
     /// Remember what the store said at `now`.
-    pub(crate) fn put(&self, principal: &[u8; PRINCIPAL_HASH_LEN], revocations: Revocations, now: UnixTime) {
+    pub(crate) fn put(
+        &self,
+        principal: &[u8; PRINCIPAL_HASH_LEN],
+        revocations: Revocations,
+        now: UnixTime,
+    ) {
         if self.interval == 0 {
             return;
         }
@@ -140,7 +145,10 @@ mod tests {
     #[test]
     fn verdicts_hold_for_the_interval_then_expire() {
         let cache = RevocationCache::new(10);
-        let (p, h) = ([5u8; PRINCIPAL_HASH_LEN], SessionHandle::from_bytes([1; 16]));
+        let (p, h) = (
+            [5u8; PRINCIPAL_HASH_LEN],
+            SessionHandle::from_bytes([1; 16]),
+        );
         assert_eq!(cache.check(&p, &h, 100, 100), Verdict::Unknown);
         let r = Revocations {
             not_before: 150,
