@@ -69,6 +69,34 @@ impl Server {
         server
     }
 
+    /// A `redis-server` of the test's own ([`redis_server`]) on a free port
+    /// of 127.0.0.1, keeping nothing on disk, with `extra` arguments after
+    /// those, logging to `log`.
+    ///
+    /// # Panics
+    /// When there is no `redis-server` or no free port (check
+    /// [`redis_server`] first to skip instead), and as [`Server::start`].
+    pub async fn redis(extra: &[&str], log: PathBuf) -> Self {
+        let program = redis_server().unwrap_or_else(|e| panic!("{e}"));
+        let port = free_port().expect("a free port");
+        let port_text = port.to_string();
+        let args = [
+            "--port",
+            &port_text,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|a| (*a).to_owned())
+        .collect();
+        Server::start(program, args, port, log).await
+    }
+
     /// Start it again with the same arguments (after [`Server::kill`]).
     ///
     /// # Panics

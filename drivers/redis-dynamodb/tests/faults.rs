@@ -178,35 +178,16 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 /// the stored session are refused at once (503); nothing acknowledged is
 /// lost, and after SIGCONT the cache serves again and writes go through.
 async fn hung_redis_costs_only_the_first_requests_the_cache_deadline() {
-    use tiered_sessions_conformance::kit::{Server, free_port, redis_server};
+    use tiered_sessions_conformance::kit::Server;
     let moto = var("TS_DYNAMODB_MOTO_ENDPOINT").unwrap_or_default();
-    let port = free_port().expect("a free port");
     let dir = std::env::temp_dir().join(unique("hung-redis"));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let args = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    let redis = Server::start(
-        redis_server().expect("checked before"),
-        args,
-        port,
-        dir.join("redis.log"),
-    )
-    .await;
+    let redis = Server::redis(&[], dir.join("redis.log")).await;
     let deadline = Duration::from_millis(100);
     let ns = unique("hung");
     let store = Arc::new(
         app::store(
-            RedisCacheBuilder::standalone(format!("redis://127.0.0.1:{port}"))
+            RedisCacheBuilder::standalone(format!("redis://127.0.0.1:{}", redis.port))
                 .key_prefix(format!("{ns}:"))
                 .call_timeout(deadline),
             &moto,

@@ -146,23 +146,11 @@ impl Drop for Scratch {
 }
 
 async fn start_redis(dir: &std::path::Path) -> Server {
-    let port = free_port().expect("free port");
-    let args = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        &dir.display().to_string(),
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    let program = redis_server().expect("checked before");
-    Server::start(program, args, port, dir.join("redis.log")).await
+    Server::redis(
+        &["--dir", &dir.display().to_string()],
+        dir.join("redis.log"),
+    )
+    .await
 }
 
 /// The app over the Redis on `redis_port` (100 ms call deadline) and a fresh
