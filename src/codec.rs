@@ -45,6 +45,13 @@ pub fn encode_data(data: &SessionData) -> Vec<u8> {
     out
 }
 
+/// [`encode_data`], appended to `out`: for drivers that keep a header of
+/// their own in front of the data, in one buffer (size it with
+/// [`data_len`]).
+pub fn encode_data_into(data: &SessionData, out: &mut Vec<u8>) {
+    put_data(out, data);
+}
+
 /// The length of [`encode_data`]'s output, computed without encoding.
 pub fn data_len(data: &SessionData) -> usize {
     uvarint_len(data.len() as u64)

@@ -30,6 +30,10 @@ fn lengths_match_the_encoders() {
         r.data.insert("blob".into(), vec![7; 300]);
         assert_eq!(record_len(&r), encode_record(&r).len());
         assert_eq!(data_len(&r.data), encode_data(&r.data).len());
+        // Appended after a header, the data is what encode_data gives.
+        let mut out = b"header".to_vec();
+        encode_data_into(&r.data, &mut out);
+        assert_eq!(out[6..], encode_data(&r.data));
     }
     assert_eq!(
         record_len(&Record::default()),

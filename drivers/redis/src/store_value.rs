@@ -17,7 +17,7 @@
 //! compares 8-byte strings safely. `touch` rewrites bytes 8..24 in place
 //! (`SETRANGE`), which is why expiry and last activity sit side by side.
 
-use tiered_sessions::codec::{decode_data, encode_data, record_len_with_data};
+use tiered_sessions::codec::{data_len, decode_data, encode_data_into, record_len_with_data};
 use tiered_sessions::{Error, Record, Result, UnixTime};
 
 /// Bytes before the data.
@@ -39,12 +39,12 @@ pub(crate) fn be_pair(a: u64, b: u64) -> [u8; 16] {
 /// The stored value of `record`, or [`Error::TooLarge`] when the record (as
 /// `codec::record_len` measures it) is above `limit`.
 pub(crate) fn encode(record: &Record, limit: usize) -> Result<Vec<u8>> {
-    let data = encode_data(&record.data);
-    let size = record_len_with_data(record, data.len());
+    let data_len = data_len(&record.data);
+    let size = record_len_with_data(record, data_len);
     if size > limit {
         return Err(Error::TooLarge { size, limit });
     }
-    let mut value = Vec::with_capacity(HEADER + data.len());
+    let mut value = Vec::with_capacity(HEADER + data_len);
     for n in [
         record.version,
         record.expires_at,
@@ -53,7 +53,7 @@ pub(crate) fn encode(record: &Record, limit: usize) -> Result<Vec<u8>> {
     ] {
         value.extend_from_slice(&n.to_be_bytes());
     }
-    value.extend_from_slice(&data);
+    encode_data_into(&record.data, &mut value);
     Ok(value)
 }
 
@@ -95,6 +95,7 @@ pub(crate) fn decode(value: &[u8], limit: usize, now: UnixTime) -> Result<Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tiered_sessions::codec::encode_data;
 
     fn sample() -> Record {
         let mut r = Record {
