@@ -58,8 +58,8 @@ fn session(
             s.bind_principal("alice@example.com").await.unwrap();
         }
         if padded {
-            // Encoded like the binding: a 2-byte key and a 41-byte value.
-            s.insert("zb", &"p".repeat(40)).await.unwrap();
+            // Encoded like the binding: a 2-byte key and a 30-byte value.
+            s.insert("zb", &"p".repeat(29)).await.unwrap();
         }
         let mut jar = Jar::new();
         jar.update_from(&s.finish(200).await.unwrap());

@@ -179,25 +179,32 @@ impl EncodedData {
     /// [`Error::Codec`] on truncated or malformed input, duplicate or unsorted
     /// keys, or trailing bytes.
     pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
-        let mut r = Reader(&bytes);
-        let count = r.len()?;
+        match Self::check(&bytes) {
+            Ok(()) => Ok(EncodedData(bytes)),
+            Err(why) => Err(Error::codec(why)),
+        }
+    }
+
+    fn check(bytes: &[u8]) -> std::result::Result<(), Stop> {
+        let mut r = Reader(bytes);
+        let count = r.next_len()?;
         let mut previous: Option<&[u8]> = None;
         for _ in 0..count {
-            let klen = r.len()?;
-            let key = r.take(klen)?;
+            let (key, _) = r.next_entry()?;
             // ASCII first: cheaper than the full check on a short key.
-            if !key.is_ascii() {
-                std::str::from_utf8(key).map_err(Error::codec)?;
+            if !key.is_ascii() && std::str::from_utf8(key).is_err() {
+                return Err("key is not UTF-8");
             }
             if previous.is_some_and(|p| p >= key) {
-                return Err(Error::codec("keys out of order or duplicated"));
+                return Err("keys out of order or duplicated");
             }
             previous = Some(key);
-            let vlen = r.len()?;
-            r.take(vlen)?;
         }
-        r.finish()?;
-        Ok(EncodedData(bytes))
+        if r.0.is_empty() {
+            Ok(())
+        } else {
+            Err("trailing bytes")
+        }
     }
 
     /// Encode `data`.
@@ -252,7 +259,7 @@ impl EncodedData {
     /// checked them). A malformed entry ends the iteration.
     pub(crate) fn raw_entries(&self) -> RawEntries<'_> {
         let mut reader = Reader(&self.0);
-        let left = reader.len().unwrap_or(0);
+        let left = reader.next_len().unwrap_or(0);
         RawEntries { reader, left }
     }
 
@@ -313,68 +320,107 @@ pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut n: u64) {
 
 pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
+/// Why a [`Reader`] stopped (a `&'static str`, so the walks over entries
+/// carry no [`Error`] until one is returned).
+pub(crate) type Stop = &'static str;
+const TRUNCATED: Stop = "truncated";
+const BEYOND: Stop = "length beyond input";
+
 impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn byte(&mut self) -> Result<u8> {
         let (&b, rest) = self
             .0
             .split_first()
-            .ok_or_else(|| Error::codec("truncated"))?;
+            .ok_or_else(|| Error::codec(TRUNCATED))?;
         self.0 = rest;
         Ok(b)
     }
 
     #[inline]
     pub(crate) fn uvarint(&mut self) -> Result<u64> {
-        // One byte: every key length, most value lengths and counts.
-        if let Some((&b, rest)) = self.0.split_first() {
-            if b < 0x80 {
+        self.next_uvarint().map_err(Error::codec)
+    }
+
+    /// One LEB128 number. Inline for the one-byte case (every key length,
+    /// most value lengths and counts).
+    #[inline]
+    pub(crate) fn next_uvarint(&mut self) -> std::result::Result<u64, Stop> {
+        match self.0.split_first() {
+            Some((&b, rest)) if b < 0x80 => {
                 self.0 = rest;
-                return Ok(u64::from(b));
+                Ok(u64::from(b))
             }
+            _ => self.long_uvarint(),
         }
+    }
+
+    #[inline(never)]
+    fn long_uvarint(&mut self) -> std::result::Result<u64, Stop> {
         let mut n: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
+        for (i, &b) in self.0.iter().enumerate().take(10) {
             let part = u64::from(b & 0x7f);
-            if shift == 63 && part > 1 {
-                return Err(Error::codec("varint overflow"));
+            if i == 9 && part > 1 {
+                return Err("varint overflow");
             }
-            n |= part << shift;
+            n |= part << (7 * i);
             if b & 0x80 == 0 {
+                self.0 = &self.0[i + 1..];
                 return Ok(n);
             }
         }
-        Err(Error::codec("varint too long"))
+        Err(if self.0.len() < 10 {
+            TRUNCATED
+        } else {
+            "varint too long"
+        })
+    }
+
+    /// A length, which can never exceed what is left (this also bounds
+    /// allocations).
+    #[inline]
+    fn next_len(&mut self) -> std::result::Result<usize, Stop> {
+        let n = self.next_uvarint()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= self.0.len())
+            .ok_or(BEYOND)
+    }
+
+    /// The next `n` bytes; `n` is at most what is left (a checked length).
+    #[inline]
+    fn split(&mut self, n: usize) -> &'a [u8] {
+        let (head, rest) = self.0.split_at(n.min(self.0.len()));
+        self.0 = rest;
+        head
+    }
+
+    /// One `key, value` entry.
+    #[inline]
+    fn next_entry(&mut self) -> std::result::Result<(&'a [u8], &'a [u8]), Stop> {
+        let klen = self.next_len()?;
+        let key = self.split(klen);
+        let vlen = self.next_len()?;
+        Ok((key, self.split(vlen)))
     }
 
     /// One `key, value` entry, or `None` when it is malformed.
     #[inline]
     fn entry(&mut self) -> Option<(&'a [u8], &'a [u8])> {
-        let klen = self.len().ok()?;
-        let key = self.take(klen).ok()?;
-        let vlen = self.len().ok()?;
-        Some((key, self.take(vlen).ok()?))
+        self.next_entry().ok()
     }
 
     #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.0.len() {
-            return Err(Error::codec("truncated"));
+            return Err(Error::codec(TRUNCATED));
         }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
+        Ok(self.split(n))
     }
 
     #[inline]
     pub(crate) fn len(&mut self) -> Result<usize> {
-        let n = self.uvarint()?;
-        // A length can never exceed what is left; this also bounds allocations.
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= self.0.len())
-            .ok_or_else(|| Error::codec("length beyond input"))
+        self.next_len().map_err(Error::codec)
     }
 
     pub(crate) fn data(&mut self) -> Result<SessionData> {

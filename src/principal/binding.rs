@@ -4,14 +4,15 @@
 //!
 //! ```text
 //! key   = "\0b"
-//! value = format(2) principal-hash(16) handle(16) bound_at(8, big-endian) description
+//! value = format(3) principal-hash(16) handle(8) bound_at(LEB128) description
 //! ```
 //!
-//! It is short on purpose: every byte of it is base64-encoded, MACed and
-//! checked on each read of a bound cookie-only session.
+//! It is short on purpose (34 bytes with its framing, the time being 5
+//! bytes until 2038): every byte of it is base64-encoded, MACed and checked
+//! on each read of a bound cookie-only session.
 
 use crate::clock::UnixTime;
-use crate::codec::EncodedData;
+use crate::codec::{EncodedData, Reader, put_uvarint};
 use crate::record::SessionData;
 
 use super::entry::{MAX_DESCRIPTION_LEN, cut};
@@ -21,10 +22,9 @@ use super::{PRINCIPAL_HASH_LEN, PrincipalHash, SESSION_HANDLE_LEN, SessionHandle
 /// (see [`is_reserved`]), and sorts before every other key but the empty one.
 pub(crate) const BINDING_KEY: &str = "\0b";
 
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
 const HANDLE_AT: usize = 1 + PRINCIPAL_HASH_LEN;
 const BOUND_AT: usize = HANDLE_AT + SESSION_HANDLE_LEN;
-const FIXED_LEN: usize = BOUND_AT + 8;
 
 /// Whether a handler's `key` is reserved for the library.
 pub(crate) fn is_reserved(key: impl AsRef<[u8]>) -> bool {
@@ -57,36 +57,40 @@ impl Binding {
 
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let description = cut(&self.description, MAX_DESCRIPTION_LEN);
-        let mut out = Vec::with_capacity(FIXED_LEN + description.len());
+        let mut out = Vec::with_capacity(BOUND_AT + 10 + description.len());
         out.push(FORMAT);
         out.extend_from_slice(&self.principal);
         out.extend_from_slice(self.handle.as_bytes());
-        out.extend_from_slice(&self.bound_at.to_be_bytes());
+        put_uvarint(&mut out, self.bound_at);
         out.extend_from_slice(description.as_bytes());
         out
     }
 
     fn from_bytes(bytes: &[u8]) -> Found {
-        if bytes.len() < FIXED_LEN
-            || bytes[0] != FORMAT
-            || bytes.len() - FIXED_LEN > MAX_DESCRIPTION_LEN
-        {
+        if bytes.len() <= BOUND_AT || bytes[0] != FORMAT {
             return Found::Malformed;
         }
         let mut principal = [0u8; PRINCIPAL_HASH_LEN];
         principal.copy_from_slice(&bytes[1..HANDLE_AT]);
         let mut handle = [0u8; SESSION_HANDLE_LEN];
         handle.copy_from_slice(&bytes[HANDLE_AT..BOUND_AT]);
-        let mut at = [0u8; 8];
-        at.copy_from_slice(&bytes[BOUND_AT..FIXED_LEN]);
-        let Ok(description) = std::str::from_utf8(&bytes[FIXED_LEN..]) else {
+        let mut rest = Reader(&bytes[BOUND_AT..]);
+        let Ok(bound_at) = rest.next_uvarint() else {
             return Found::Malformed;
+        };
+        let description = match rest.0 {
+            [] => String::new(),
+            text if text.len() <= MAX_DESCRIPTION_LEN => match std::str::from_utf8(text) {
+                Ok(text) => text.to_owned(),
+                Err(_) => return Found::Malformed,
+            },
+            _ => return Found::Malformed,
         };
         Found::Bound(Binding {
             principal,
             handle: SessionHandle::from_bytes(handle),
-            bound_at: u64::from_be_bytes(at),
-            description: description.to_owned(),
+            bound_at,
+            description,
         })
     }
 
@@ -118,7 +122,7 @@ mod tests {
     fn binding() -> Binding {
         Binding {
             principal: [9; PRINCIPAL_HASH_LEN],
-            handle: SessionHandle::from_bytes([3; 16]),
+            handle: SessionHandle::from_bytes([3; 8]),
             bound_at: 1234,
             description: "Firefox".into(),
         }
@@ -143,13 +147,53 @@ mod tests {
     }
 
     #[test]
+    fn extreme_times_and_descriptions_round_trip() {
+        for (bound_at, description) in [
+            (0, String::new()),
+            (u64::MAX, "d".repeat(MAX_DESCRIPTION_LEN)),
+            (1_800_000_000, "Firefox on Linux".into()),
+        ] {
+            let b = Binding {
+                bound_at,
+                description,
+                ..binding()
+            };
+            assert!(matches!(Binding::from_bytes(&b.to_bytes()), Found::Bound(x) if x == b));
+        }
+        // The size the module documents for a binding without description.
+        let plain = Binding {
+            bound_at: 1_800_000_000,
+            description: String::new(),
+            ..binding()
+        };
+        assert_eq!(2 + BINDING_KEY.len() + plain.to_bytes().len(), 34);
+    }
+
+    #[test]
     fn a_mangled_binding_is_malformed_not_a_panic() {
         let bytes = binding().to_bytes();
         let mut old_format = bytes.clone();
-        old_format[0] = 1;
-        for bad in [&bytes[..10], &[2u8; 40][..], &[], &old_format] {
+        old_format[0] = 2;
+        let mut long_time = bytes[..BOUND_AT].to_vec();
+        long_time.extend_from_slice(&[0xff; 11]);
+        let mut bad_text = bytes.clone();
+        bad_text.push(0xff);
+        for bad in [
+            &bytes[..10],
+            &bytes[..BOUND_AT],
+            &[2u8; 40][..],
+            &[],
+            &old_format,
+            &long_time,
+            &bad_text,
+        ] {
             assert!(matches!(Binding::from_bytes(bad), Found::Malformed));
         }
+        let mut too_long = binding();
+        too_long.description = "d".repeat(MAX_DESCRIPTION_LEN);
+        let mut over = too_long.to_bytes();
+        over.push(b'd');
+        assert!(matches!(Binding::from_bytes(&over), Found::Malformed));
         assert!(is_reserved(BINDING_KEY) && !is_reserved("user"));
     }
 }

@@ -145,10 +145,7 @@ mod tests {
     #[test]
     fn verdicts_hold_for_the_interval_then_expire() {
         let cache = RevocationCache::new(10);
-        let (p, h) = (
-            [5u8; PRINCIPAL_HASH_LEN],
-            SessionHandle::from_bytes([1; 16]),
-        );
+        let (p, h) = ([5u8; PRINCIPAL_HASH_LEN], SessionHandle::from_bytes([1; 8]));
         assert_eq!(cache.check(&p, &h, 100, 100), Verdict::Unknown);
         let r = Revocations {
             not_before: 150,

@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn entries_round_trip_and_reject_what_they_did_not_write() {
-        let h = SessionHandle::from_bytes([7; 16]);
+        let h = SessionHandle::from_bytes([7; 8]);
         for key in [None, Some(StoreKey::from_stored("ab".repeat(32)))] {
             let e = IndexEntry {
                 handle: h,
@@ -188,8 +188,8 @@ mod tests {
     #[test]
     fn revocations_cover_older_bindings_but_not_the_exception() {
         let (a, b) = (
-            SessionHandle::from_bytes([1; 16]),
-            SessionHandle::from_bytes([2; 16]),
+            SessionHandle::from_bytes([1; 8]),
+            SessionHandle::from_bytes([2; 8]),
         );
         let r = Revocations {
             not_before: 100,

@@ -109,11 +109,13 @@ impl fmt::Debug for PrincipalHasher {
 }
 
 /// The length of a [`SessionHandle`] in bytes.
-pub const SESSION_HANDLE_LEN: usize = 16;
+pub const SESSION_HANDLE_LEN: usize = 8;
 
 /// An opaque, random name for one bound session, given out by listings and
 /// taken by revocations. It is not the session id: knowing it lets nobody
-/// use the session. It stays the same for the session's life (across
+/// use the session. It names a session only among its principal's sessions
+/// (every index keys it under the principal), so 64 random bits make two of
+/// one principal's sessions collide only by a 2^-38 chance at 10 000 of them. It stays the same for the session's life (across
 /// `regenerate_id()` and moves between the cookie and the store).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionHandle([u8; SESSION_HANDLE_LEN]);
@@ -139,7 +141,7 @@ impl SessionHandle {
         &self.0
     }
 
-    /// The handle as 32 lowercase hex digits (for a form field or a URL).
+    /// The handle as 16 lowercase hex digits (for a form field or a URL).
     pub fn to_text(&self) -> String {
         let mut s = String::with_capacity(2 * SESSION_HANDLE_LEN);
         for b in self.0 {
@@ -152,18 +154,18 @@ impl SessionHandle {
     /// Parse [`SessionHandle::to_text`]'s output.
     ///
     /// # Errors
-    /// [`Error::Codec`] unless `text` is exactly 32 hex digits.
+    /// [`Error::Codec`] unless `text` is exactly 16 hex digits.
     pub fn parse(text: &str) -> Result<Self> {
         let bytes = text.as_bytes();
         if bytes.len() != 2 * SESSION_HANDLE_LEN {
-            return Err(Error::codec("a session handle is 32 hex digits"));
+            return Err(Error::codec("a session handle is 16 hex digits"));
         }
         let digit = |c: u8| -> Result<u8> {
             match c {
                 b'0'..=b'9' => Ok(c - b'0'),
                 b'a'..=b'f' => Ok(c - b'a' + 10),
                 b'A'..=b'F' => Ok(c - b'A' + 10),
-                _ => Err(Error::codec("a session handle is 32 hex digits")),
+                _ => Err(Error::codec("a session handle is 16 hex digits")),
             }
         };
         let mut out = [0u8; SESSION_HANDLE_LEN];
