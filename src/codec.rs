@@ -148,6 +148,13 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record> {
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct EncodedData(Vec<u8>);
 
+impl Drop for EncodedData {
+    /// The buffer becomes the thread's spare for the next cookie decode.
+    fn drop(&mut self) {
+        crate::spare::give(std::mem::take(&mut self.0));
+    }
+}
+
 /// The entries of an [`EncodedData`], read in place (see
 /// [`EncodedData::raw_entries`]).
 pub(crate) struct RawEntries<'a> {
@@ -222,7 +229,7 @@ impl EncodedData {
         // The count leads the entries but is known only after them: one byte
         // is kept for it (under 128 entries, the usual case), and the rare
         // longer count is put in front afterwards.
-        let mut out = Vec::with_capacity(capacity + 1);
+        let mut out = crate::spare::take(capacity + 1);
         out.push(0);
         let mut count = 0u64;
         for (k, v) in entries {
@@ -241,8 +248,8 @@ impl EncodedData {
 
     /// The encoded bytes, owned.
     #[cfg(feature = "__internals")]
-    pub(crate) fn into_bytes(self) -> Vec<u8> {
-        self.0
+    pub(crate) fn into_bytes(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
     }
 
     /// The encoded bytes.

@@ -24,6 +24,7 @@ mod response_policy;
 mod rng;
 mod session;
 mod session_id;
+mod spare;
 mod store;
 mod tiered;
 

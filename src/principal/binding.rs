@@ -4,15 +4,18 @@
 //!
 //! ```text
 //! key   = "\0b"
-//! value = format(3) principal-hash(16) handle(8) bound_at(LEB128) description
+//! value = format(4) principal-hash(16) handle(8) bound_at(5, big-endian) description
+//!       | format(5) principal-hash(16) handle(8) bound_at(8, big-endian) description
 //! ```
 //!
-//! It is short on purpose (34 bytes with its framing, the time being 5
-//! bytes until 2038): every byte of it is base64-encoded, MACed and checked
-//! on each read of a bound cookie-only session.
+//! It is short on purpose (34 bytes with its framing): every byte of it is
+//! base64-encoded, MACed and checked on each read of a bound cookie-only
+//! session. The time has a fixed width, read without a loop; five bytes hold
+//! any time before the year 36 000, and format 5 takes whatever a clock
+//! might say beyond.
 
 use crate::clock::UnixTime;
-use crate::codec::{EncodedData, Reader, put_uvarint};
+use crate::codec::EncodedData;
 use crate::record::SessionData;
 
 use super::entry::{MAX_DESCRIPTION_LEN, cut};
@@ -22,7 +25,9 @@ use super::{PRINCIPAL_HASH_LEN, PrincipalHash, SESSION_HANDLE_LEN, SessionHandle
 /// (see [`is_reserved`]), and sorts before every other key but the empty one.
 pub(crate) const BINDING_KEY: &str = "\0b";
 
-const FORMAT: u8 = 3;
+/// The format with a 5-byte time, and the one with an 8-byte time.
+const FORMAT_TIME_40: u8 = 4;
+const FORMAT_TIME_64: u8 = 5;
 const HANDLE_AT: usize = 1 + PRINCIPAL_HASH_LEN;
 const BOUND_AT: usize = HANDLE_AT + SESSION_HANDLE_LEN;
 
@@ -57,28 +62,39 @@ impl Binding {
 
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let description = cut(&self.description, MAX_DESCRIPTION_LEN);
-        let mut out = Vec::with_capacity(BOUND_AT + 10 + description.len());
-        out.push(FORMAT);
+        let mut out = Vec::with_capacity(BOUND_AT + 8 + description.len());
+        let time = self.bound_at.to_be_bytes();
+        let time = if self.bound_at < 1 << 40 {
+            out.push(FORMAT_TIME_40);
+            &time[3..]
+        } else {
+            out.push(FORMAT_TIME_64);
+            &time[..]
+        };
         out.extend_from_slice(&self.principal);
         out.extend_from_slice(self.handle.as_bytes());
-        put_uvarint(&mut out, self.bound_at);
+        out.extend_from_slice(time);
         out.extend_from_slice(description.as_bytes());
         out
     }
 
     fn from_bytes(bytes: &[u8]) -> Found {
-        if bytes.len() <= BOUND_AT || bytes[0] != FORMAT {
-            return Found::Malformed;
-        }
-        let mut principal = [0u8; PRINCIPAL_HASH_LEN];
-        principal.copy_from_slice(&bytes[1..HANDLE_AT]);
-        let mut handle = [0u8; SESSION_HANDLE_LEN];
-        handle.copy_from_slice(&bytes[HANDLE_AT..BOUND_AT]);
-        let mut rest = Reader(&bytes[BOUND_AT..]);
-        let Ok(bound_at) = rest.next_uvarint() else {
+        let time_len = match bytes.first() {
+            Some(&FORMAT_TIME_40) => 5,
+            Some(&FORMAT_TIME_64) => 8,
+            _ => return Found::Malformed,
+        };
+        let Some((head, rest)) = bytes.split_at_checked(BOUND_AT + time_len) else {
             return Found::Malformed;
         };
-        let description = match rest.0 {
+        let mut principal = [0u8; PRINCIPAL_HASH_LEN];
+        principal.copy_from_slice(&head[1..HANDLE_AT]);
+        let mut handle = [0u8; SESSION_HANDLE_LEN];
+        handle.copy_from_slice(&head[HANDLE_AT..BOUND_AT]);
+        let mut time = [0u8; 8];
+        time[8 - time_len..].copy_from_slice(&head[BOUND_AT..]);
+        let bound_at = u64::from_be_bytes(time);
+        let description = match rest {
             [] => String::new(),
             text if text.len() <= MAX_DESCRIPTION_LEN => match std::str::from_utf8(text) {
                 Ok(text) => text.to_owned(),
@@ -152,13 +168,18 @@ mod tests {
             (0, String::new()),
             (u64::MAX, "d".repeat(MAX_DESCRIPTION_LEN)),
             (1_800_000_000, "Firefox on Linux".into()),
+            ((1 << 40) - 1, String::new()),
+            (1 << 40, "x".into()),
         ] {
             let b = Binding {
                 bound_at,
                 description,
                 ..binding()
             };
-            assert!(matches!(Binding::from_bytes(&b.to_bytes()), Found::Bound(x) if x == b));
+            let bytes = b.to_bytes();
+            let wide = bound_at >= 1 << 40;
+            assert_eq!(bytes[0], if wide { FORMAT_TIME_64 } else { FORMAT_TIME_40 });
+            assert!(matches!(Binding::from_bytes(&bytes), Found::Bound(x) if x == b));
         }
         // The size the module documents for a binding without description.
         let plain = Binding {
@@ -173,18 +194,20 @@ mod tests {
     fn a_mangled_binding_is_malformed_not_a_panic() {
         let bytes = binding().to_bytes();
         let mut old_format = bytes.clone();
-        old_format[0] = 2;
-        let mut long_time = bytes[..BOUND_AT].to_vec();
-        long_time.extend_from_slice(&[0xff; 11]);
+        old_format[0] = 3;
+        // A 5-byte time announced as an 8-byte one: 3 bytes short.
+        let mut short_time = bytes[..BOUND_AT + 5].to_vec();
+        short_time[0] = 5;
         let mut bad_text = bytes.clone();
         bad_text.push(0xff);
         for bad in [
             &bytes[..10],
             &bytes[..BOUND_AT],
+            &bytes[..BOUND_AT + 4],
             &[2u8; 40][..],
             &[],
             &old_format,
-            &long_time,
+            &short_time,
             &bad_text,
         ] {
             assert!(matches!(Binding::from_bytes(bad), Found::Malformed));
