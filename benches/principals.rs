@@ -13,19 +13,20 @@
 //!
 //! Criterion measures one function after another, and on a shared VM the
 //! machine drifts between them by more than the ~100 ns this bench is about.
-//! `PRINCIPALS_PAIRED=1 cargo bench --bench principals` measures the same
-//! requests interleaved instead: rounds of a short block of each case in
-//! turn, each block timed, so every difference is taken between blocks a
-//! few microseconds apart; it prints the median and quartiles of the
-//! per-round differences (`PRINCIPALS_ROUNDS`, default 20 000).
+//! So the `cookie_read_paired` groups measure the differences themselves:
+//! each iteration is one request of the case and one of `unbound`, run in
+//! alternating blocks of 32, each block timed, and the value criterion
+//! analyses is the case's time minus `unbound`'s (`PairedNanos`), so every
+//! difference is taken between blocks a few microseconds apart.
 
 #![allow(missing_docs, clippy::unwrap_used)] // A failed unwrap is a failed bench.
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tiered_sessions::{
     ManualClock, RequestCookies, Session, SessionConfig, SessionManager, SessionStore,
 };
@@ -119,68 +120,109 @@ fn read_once(rt: &tokio::runtime::Runtime, manager: &SessionManager, header: &st
     });
 }
 
-/// The interleaved measurement (see the module docs).
-fn paired() {
-    const BLOCK: u32 = 32;
-    let rounds: usize = std::env::var("PRINCIPALS_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+/// Nanoseconds of one case's request minus one `unbound` request, measured
+/// together (see the module docs). Only `iter_custom` can produce it.
+struct PairedNanos;
+
+impl Measurement for PairedNanos {
+    type Intermediate = ();
+    type Value = f64;
+    fn start(&self) {
+        panic!("PairedNanos is measured through iter_custom only");
+    }
+    fn end(&self, (): ()) -> f64 {
+        panic!("PairedNanos is measured through iter_custom only");
+    }
+    fn add(&self, a: &f64, b: &f64) -> f64 {
+        a + b
+    }
+    fn zero(&self) -> f64 {
+        0.0
+    }
+    fn to_f64(&self, v: &f64) -> f64 {
+        *v
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &Nanos
+    }
+}
+
+/// Differences in ns, kept in ns (they may be negative).
+struct Nanos;
+
+impl ValueFormatter for Nanos {
+    fn scale_values(&self, _: f64, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_throughputs(&self, _: f64, _: &Throughput, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+/// `iters` requests of `case` minus `iters` of `unbound`, interleaved in
+/// timed blocks, in ns.
+fn paired_difference(
+    rt: &tokio::runtime::Runtime,
+    unbound: &(SessionManager, String),
+    case: &(SessionManager, String),
+    iters: u64,
+) -> f64 {
+    const BLOCK: u64 = 32;
+    let block = |(manager, header): &(SessionManager, String), n: u64| {
+        let start = Instant::now();
+        for _ in 0..n {
+            read_once(rt, manager, header);
+        }
+        start.elapsed().as_nanos() as f64
+    };
+    let mut difference = 0.0;
+    let mut done = 0;
+    while done < iters {
+        let n = BLOCK.min(iters - done);
+        // Alternate which goes first, so neither always follows the other.
+        if (done / BLOCK) % 2 == 0 {
+            let u = block(unbound, n);
+            difference += block(case, n) - u;
+        } else {
+            let c = block(case, n);
+            difference += c - block(unbound, n);
+        }
+        done += n;
+    }
+    difference
+}
+
+fn paired_reads(c: &mut Criterion<PairedNanos>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let quartiles = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
-        (at(0.25), at(0.5), at(0.75))
-    };
-    for (group_name, prefs) in [("cookie_read", 14), ("cookie_read_larger", 15)] {
-        let cases = [(false, false), (false, true), (true, false)]
-            .map(|(bound, padded)| session(&rt, prefs, bound, padded));
-        let mut per_request = [0f64; 3];
-        let mut same_size = Vec::with_capacity(rounds);
-        let mut bound = Vec::with_capacity(rounds);
-        for round in 0..rounds {
-            let mut ns = [0f64; 3];
-            // Each round starts with another case, so none always runs
-            // first after the others.
-            for k in 0..3 {
-                let i = (round + k) % 3;
-                let (manager, header) = &cases[i];
-                let start = std::time::Instant::now();
-                for _ in 0..BLOCK {
-                    read_once(&rt, manager, header);
-                }
-                ns[i] = start.elapsed().as_nanos() as f64 / f64::from(BLOCK);
-            }
-            for i in 0..3 {
-                per_request[i] += ns[i];
-            }
-            same_size.push(ns[1] - ns[0]);
-            bound.push(ns[2] - ns[0]);
+    for (group_name, prefs) in [
+        ("cookie_read_paired", 14),
+        ("cookie_read_larger_paired", 15),
+    ] {
+        let unbound = session(&rt, prefs, false, false);
+        let mut group = c.benchmark_group(group_name);
+        for (name, bound, padded) in [
+            ("unbound_same_size_minus_unbound", false, true),
+            ("bound_minus_unbound", true, false),
+        ] {
+            let case = session(&rt, prefs, bound, padded);
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| paired_difference(&rt, &unbound, &case, iters));
+            });
         }
-        let mean = per_request.map(|t| t / rounds as f64);
-        println!(
-            "{group_name}: {rounds} rounds of {BLOCK} requests per case; mean per request: \
-             unbound {:.0} ns, unbound_same_size {:.0} ns, bound {:.0} ns",
-            mean[0], mean[1], mean[2]
-        );
-        for (name, diffs) in [("unbound_same_size", same_size), ("bound", bound)] {
-            let (q1, median, q3) = quartiles(diffs);
-            println!(
-                "  {name} - unbound, per round: median {median:+.0} ns (quartiles {q1:+.0} to {q3:+.0} ns)"
-            );
-        }
+        group.finish();
     }
 }
 
 criterion_group!(benches, read_paths);
-
-fn main() {
-    if std::env::var_os("PRINCIPALS_PAIRED").is_some() {
-        paired();
-        return;
-    }
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+criterion_group! {
+    name = paired;
+    // Plots assume positive times; these are differences.
+    config = Criterion::default().with_measurement(PairedNanos).without_plots();
+    targets = paired_reads
 }
+criterion_main!(benches, paired);
