@@ -70,12 +70,13 @@ pub fn secantusd() -> Result<PathBuf, String> {
     installed("TS_SECANTUSD", "secantus/bin/secantusd-py", "mongo-rs")
 }
 
-/// moto's server.
+/// moto's server, through `scripts/moto_server_atomic.py` (its conditional
+/// writes made atomic, as DynamoDB's are).
 ///
 /// # Errors
 /// Why it cannot run here (a skip reason).
 pub fn moto_server() -> Result<PathBuf, String> {
-    installed("TS_MOTO_SERVER", "moto/bin/moto_server", "moto")
+    installed("TS_MOTO_SERVER", "moto/bin/moto_server_atomic", "moto")
 }
 
 /// A scratch directory for servers' data and logs: removed when dropped,
