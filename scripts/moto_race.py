@@ -16,34 +16,64 @@ and the atomic launcher the same way (prepend the setswitchinterval line to
 a copy of moto_server_atomic.py). On 2026-12-02: plain moto, 5 versions of 80
 won twice; the atomic launcher, none of 83.
 """
+
 import collections
 import sys
 import threading
 
 import boto3
 
-port = sys.argv[1]
-c = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                 aws_access_key_id="x", aws_secret_access_key="x")
-try:
-    c.create_table(TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                   AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-except Exception: pass
-c.put_item(TableName="t", Item={"k": {"S": "a"}, "v": {"N": "0"}})
-wins = collections.Counter()
-lock = threading.Lock()
-def worker():
-    cl = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                      aws_access_key_id="x", aws_secret_access_key="x")
-    for _ in range(40):
-        v = int(cl.get_item(TableName="t", Key={"k": {"S": "a"}}, ConsistentRead=True)["Item"]["v"]["N"])
-        try:
-            cl.put_item(TableName="t", Item={"k": {"S": "a"}, "v": {"N": str(v + 1)}},
-                        ConditionExpression="v = :old", ExpressionAttributeValues={":old": {"N": str(v)}})
-            with lock: wins[v + 1] += 1
-        except cl.exceptions.ConditionalCheckFailedException:
-            pass
-ts = [threading.Thread(target=worker) for _ in range(16)]
-[t.start() for t in ts]; [t.join() for t in ts]
-double = sum(1 for n in wins.values() if n > 1)
-print(f"versions won: {len(wins)}, versions won twice or more (lost updates): {double}")
+
+def client(port):
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+
+
+def main(port):
+    c = client(port)
+    try:
+        c.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except c.exceptions.ResourceInUseException:
+        pass  # a second run on the same server
+    c.put_item(TableName="t", Item={"k": {"S": "a"}, "v": {"N": "0"}})
+    wins = collections.Counter()
+    lock = threading.Lock()
+
+    def worker():
+        cl = client(port)
+        for _ in range(40):
+            item = cl.get_item(TableName="t", Key={"k": {"S": "a"}}, ConsistentRead=True)
+            v = int(item["Item"]["v"]["N"])
+            try:
+                cl.put_item(
+                    TableName="t",
+                    Item={"k": {"S": "a"}, "v": {"N": str(v + 1)}},
+                    ConditionExpression="v = :old",
+                    ExpressionAttributeValues={":old": {"N": str(v)}},
+                )
+            except cl.exceptions.ConditionalCheckFailedException:
+                continue
+            with lock:
+                wins[v + 1] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    twice = sum(1 for n in wins.values() if n > 1)
+    print(f"versions won: {len(wins)}, versions won twice or more (lost updates): {twice}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -225,13 +225,12 @@ pub(crate) fn decode(
     if value.len() > max_len {
         return Err(CookieRejection::TooLong);
     }
-    // Into this thread's spare buffer: it comes back when the session's
-    // data is dropped (see `spare`).
-    let mut raw = crate::spare::take(value.len() / 4 * 3 + 3);
-    if URL_SAFE_NO_PAD.decode_append(value, &mut raw).is_err() {
-        crate::spare::give(raw);
-        return Err(CookieRejection::NotBase64);
-    }
+    // Into this thread's spare buffer (`decode_append` reserves what it
+    // needs): it comes back when the session's data is dropped (see `spare`).
+    let mut raw = crate::spare::take(0);
+    URL_SAFE_NO_PAD
+        .decode_append(value, &mut raw)
+        .map_err(|_| CookieRejection::NotBase64)?;
     if raw.len() < HEADER_LEN + TAG_LEN {
         return Err(CookieRejection::Truncated);
     }
