@@ -2,8 +2,9 @@
 //!
 //! Values use postcard (a small, well-kept, non-self-describing serde format:
 //! the fastest of those we measured for session-sized maps, see `benches/`).
-//! Maps and records use a fixed framing of LEB128 lengths, so decoding a map is
-//! one pass with one allocation per entry.
+//! Maps and records use a fixed framing of LEB128 lengths, so checking data is
+//! one pass with no allocation per entry, and data that is only read is never
+//! decoded into a map (see [`SessionData`]).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,6 +41,9 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 /// Encode session data.
 pub fn encode_data(data: &SessionData) -> Vec<u8> {
+    if let Some(e) = data.encoded() {
+        return e.as_bytes().to_vec();
+    }
     let mut out = Vec::with_capacity(data_len(data));
     put_data(&mut out, data);
     out
@@ -54,6 +58,9 @@ pub fn encode_data_into(data: &SessionData, out: &mut Vec<u8>) {
 
 /// The length of [`encode_data`]'s output, computed without encoding.
 pub fn data_len(data: &SessionData) -> usize {
+    if let Some(e) = data.encoded() {
+        return e.len();
+    }
     uvarint_len(data.len() as u64)
         + data
             .iter()
@@ -91,11 +98,23 @@ fn uvarint_len(n: u64) -> usize {
     (64 - n.leading_zeros() as usize).div_ceil(7).max(1)
 }
 
-/// Decode session data.
+/// Decode session data. Data as this crate writes it (keys in order) is
+/// checked in one pass and kept encoded: one allocation, whatever the number
+/// of keys.
 ///
 /// # Errors
-/// [`Error::Codec`] on truncated or malformed input, or trailing bytes.
+/// [`Error::Codec`] on truncated or malformed input, a key that is not UTF-8,
+/// a duplicate key, or trailing bytes.
 pub fn decode_data(bytes: &[u8]) -> Result<SessionData> {
+    if EncodedData::check(bytes).is_ok() {
+        // The thread's spare buffer when it is there (the data's drop hands
+        // it back): past glibc's per-thread cache a fresh one costs more.
+        let mut buf = crate::spare::take(bytes.len());
+        buf.extend_from_slice(bytes);
+        return Ok(SessionData::from_encoded(EncodedData(buf)));
+    }
+    // Anything else is decoded as before: keys out of order are accepted
+    // (and sorted), everything malformed is refused.
     let mut r = Reader(bytes);
     let data = r.data()?;
     r.finish()?;
@@ -131,8 +150,7 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record> {
     let expires_at = r.uvarint()?;
     let created_at = r.uvarint()?;
     let last_active = r.uvarint()?;
-    let data = r.data()?;
-    r.finish()?;
+    let data = decode_data(r.0)?;
     Ok(Record {
         data,
         expires_at,
@@ -287,11 +305,9 @@ impl EncodedData {
         self.entries().map(|(k, _)| k)
     }
 
-    /// Decode into a map.
-    pub(crate) fn decode(&self) -> SessionData {
-        self.entries()
-            .map(|(k, v)| (k.to_owned(), v.to_vec()))
-            .collect()
+    /// The number of entries (the count in front).
+    pub(crate) fn count(&self) -> usize {
+        Reader(&self.0).next_len().unwrap_or(0)
     }
 }
 
@@ -304,6 +320,10 @@ impl std::fmt::Debug for EncodedData {
 }
 
 fn put_data(out: &mut Vec<u8>, data: &SessionData) {
+    if let Some(e) = data.encoded() {
+        out.extend_from_slice(e.as_bytes());
+        return;
+    }
     put_uvarint(out, data.len() as u64);
     for (k, v) in data {
         put_entry(out, k.as_bytes(), v);

@@ -171,7 +171,10 @@ pub fn inspect_cookie(
     let c = decoded.contents;
     let (storage, data) = match c.body {
         CookieBody::Stored => (CookieStorage::Store, None),
-        CookieBody::Data(data) => (CookieStorage::CookieOnly, Some(data.decode())),
+        CookieBody::Data(data) => (
+            CookieStorage::CookieOnly,
+            Some(crate::record::SessionData::from_encoded(data)),
+        ),
     };
     Ok(InspectedCookie {
         id: c.id,

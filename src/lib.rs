@@ -23,6 +23,7 @@ mod request_cookies;
 mod response_policy;
 mod rng;
 mod session;
+mod session_data;
 mod session_id;
 mod spare;
 mod store;
@@ -51,6 +52,7 @@ pub use crate::principal::{
 pub use crate::record::{Record, SessionData};
 pub use crate::request_cookies::RequestCookies;
 pub use crate::session::{ResponseCookies, Session};
+pub use crate::session_data::Iter as SessionDataIter;
 pub use crate::session_id::{SESSION_ID_LEN, SessionId, StoreKey};
 pub use crate::store::{
     CacheOutcome, CacheTier, CleanupBatch, CleanupCursor, CleanupStopped, Durability, SessionStore,

@@ -1,15 +1,11 @@
 //! What a store keeps for one session.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 
-/// Session data: each key maps to its value in the compact binary encoding
-/// (see [`crate::codec`]). Keys are tracked one by one so that concurrent
-/// requests changing different keys can both be kept.
-pub type SessionData = BTreeMap<String, Vec<u8>>;
+pub use crate::session_data::SessionData;
 
 /// One session as a store keeps it.
 #[derive(Clone, PartialEq, Eq, Default)]

@@ -225,7 +225,6 @@ fn show_value(bytes: &[u8]) -> Value {
 fn describe_data(data: &SessionData, show_values: bool) -> Value {
     let keys: Vec<&str> = data
         .keys()
-        .map(String::as_str)
         .filter(|k| !inspect::is_reserved_key(k))
         .collect();
     let binding = match inspect::binding(data) {
@@ -246,7 +245,7 @@ fn describe_data(data: &SessionData, show_values: bool) -> Value {
         v["values"] = data
             .iter()
             .filter(|(k, _)| !inspect::is_reserved_key(k))
-            .map(|(k, bytes)| (k.clone(), show_value(bytes)))
+            .map(|(k, bytes)| (k.to_owned(), show_value(bytes)))
             .collect::<serde_json::Map<_, _>>()
             .into();
     }

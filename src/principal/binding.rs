@@ -127,7 +127,7 @@ impl Binding {
     /// The binding in a stored record's data.
     pub(crate) fn in_map(data: &SessionData) -> Found {
         data.get(BINDING_KEY)
-            .map_or(Found::Unbound, |v| Binding::from_bytes(v))
+            .map_or(Found::Unbound, Binding::from_bytes)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The session's data as one request sees it: the base it arrived with
-//! (still encoded for a cookie session, the record's map for a stored one),
-//! plus this request's changes.
+//! (still encoded, from the cookie or from the store), plus this request's
+//! changes.
 
 use std::collections::BTreeMap;
 use std::iter::Peekable;
@@ -23,7 +23,7 @@ enum Base {
     /// value, a write re-encodes by merging, never building a map.
     Encoded(EncodedData),
     /// A stored session's data, as loaded (or as last saved by this request).
-    Decoded(SessionData),
+    Stored(SessionData),
 }
 
 /// The session's data: a base and this request's changes over it. The
@@ -48,9 +48,9 @@ impl Data {
         }
     }
 
-    pub(super) fn decoded(base: SessionData) -> Self {
+    pub(super) fn stored(base: SessionData) -> Self {
         Data {
-            base: Base::Decoded(base),
+            base: Base::Stored(base),
             changes: BTreeMap::new(),
         }
     }
@@ -58,7 +58,7 @@ impl Data {
     /// Replace the base (a newer version of the record, or nothing after a
     /// `clear()`), keeping this request's changes on top of it.
     pub(super) fn rebase(&mut self, base: Option<SessionData>) {
-        self.base = base.map_or(Base::Empty, Base::Decoded);
+        self.base = base.map_or(Base::Empty, Base::Stored);
     }
 
     pub(super) fn has_changes(&self) -> bool {
@@ -75,7 +75,7 @@ impl Data {
             None => match &self.base {
                 Base::Empty => None,
                 Base::Encoded(b) => b.get(key),
-                Base::Decoded(m) => m.get(key).map(Vec::as_slice),
+                Base::Stored(m) => m.get(key),
             },
         }
     }
@@ -132,7 +132,8 @@ impl Data {
             _ => {
                 let capacity = match &self.base {
                     Base::Encoded(b) => b.len(),
-                    _ => 16,
+                    Base::Stored(m) => crate::codec::data_len(m),
+                    Base::Empty => 16,
                 } + self
                     .changes
                     .iter()
@@ -143,28 +144,25 @@ impl Data {
         }
     }
 
-    /// The whole data as a map, for a record to save. The base map is moved
-    /// out, not copied: hand the record's map back with [`Data::restore`]
+    /// The whole data, for a record to save: the base moved out when
+    /// nothing changed, else base and changes merged and encoded in one pass
+    /// (no map is built). Hand the record's data back with [`Data::restore`]
     /// once the save is done.
-    pub(super) fn take_map(&mut self) -> SessionData {
-        let mut map = match std::mem::replace(&mut self.base, Base::Empty) {
-            Base::Empty => SessionData::new(),
-            Base::Encoded(b) => b.decode(),
-            Base::Decoded(m) => m,
-        };
-        for (k, change) in &self.changes {
-            match &change.value {
-                Some(v) => map.insert(k.clone(), v.clone()),
-                None => map.remove(k),
+    pub(super) fn take_data(&mut self) -> SessionData {
+        if self.changes.is_empty() {
+            return match std::mem::replace(&mut self.base, Base::Empty) {
+                Base::Empty => SessionData::new(),
+                Base::Encoded(b) => SessionData::from_encoded(b),
+                Base::Stored(m) => m,
             };
         }
-        map
+        SessionData::from_encoded(self.to_encoded())
     }
 
-    /// Make `map` (from [`Data::take_map`], so the changes are already in
+    /// Make `data` (from [`Data::take_data`], so the changes are already in
     /// it) the base again.
-    pub(super) fn restore(&mut self, map: SessionData) {
-        self.base = Base::Decoded(map);
+    pub(super) fn restore(&mut self, data: SessionData) {
+        self.base = Base::Stored(data);
     }
 
     /// Every present entry in key order, keys as bytes (UTF-8, checked when
@@ -174,7 +172,7 @@ impl Data {
             base: match &self.base {
                 Base::Empty => BaseEntries::Empty,
                 Base::Encoded(b) => BaseEntries::Encoded(b.raw_entries()),
-                Base::Decoded(m) => BaseEntries::Decoded(m.iter()),
+                Base::Stored(m) => BaseEntries::Stored(m.raw_entries()),
             }
             .peekable(),
             changes: self.changes.iter().peekable(),
@@ -187,7 +185,7 @@ impl Data {
 enum BaseEntries<'a> {
     Empty,
     Encoded(crate::codec::RawEntries<'a>),
-    Decoded(std::collections::btree_map::Iter<'a, String, Vec<u8>>),
+    Stored(crate::session_data::RawIter<'a>),
 }
 
 impl<'a> Iterator for BaseEntries<'a> {
@@ -197,7 +195,7 @@ impl<'a> Iterator for BaseEntries<'a> {
         match self {
             BaseEntries::Empty => None,
             BaseEntries::Encoded(e) => e.next(),
-            BaseEntries::Decoded(m) => m.next().map(|(k, v)| (k.as_bytes(), v.as_slice())),
+            BaseEntries::Stored(m) => m.next(),
         }
     }
 }
@@ -251,7 +249,7 @@ mod tests {
     fn changes_merge_over_every_kind_of_base() {
         let base = map(&[("a", b"1"), ("m", b"2"), ("z", b"3")]);
         for mut data in [
-            Data::decoded(base.clone()),
+            Data::stored(base.clone()),
             Data::encoded(EncodedData::encode(&base)),
         ] {
             data.set("0", Some(b"new".to_vec()), Durability::Quick);
@@ -264,10 +262,10 @@ mod tests {
             assert_eq!(data.keys(), ["0", "a", "m"]);
             assert_eq!(data.to_encoded(), EncodedData::encode(&expected));
             assert_eq!(data.changes.len(), 3, "the absent key is no change");
-            let taken = data.take_map();
+            let taken = data.take_data();
             assert_eq!(taken, expected);
             data.restore(taken);
-            assert_eq!(data.take_map(), expected, "changes re-apply idempotently");
+            assert_eq!(data.take_data(), expected, "changes re-apply idempotently");
         }
     }
 
@@ -285,14 +283,14 @@ mod tests {
 
     #[test]
     fn rebase_keeps_this_requests_changes() {
-        let mut data = Data::decoded(map(&[("mine", b"old"), ("theirs", b"old")]));
+        let mut data = Data::stored(map(&[("mine", b"old"), ("theirs", b"old")]));
         data.set("mine", Some(b"new".to_vec()), Durability::Durable);
         data.rebase(Some(map(&[("mine", b"x"), ("theirs", b"newer")])));
         assert_eq!(
-            data.take_map(),
+            data.take_data(),
             map(&[("mine", b"new"), ("theirs", b"newer")])
         );
         data.rebase(None);
-        assert_eq!(data.take_map(), map(&[("mine", b"new")]));
+        assert_eq!(data.take_data(), map(&[("mine", b"new")]));
     }
 }

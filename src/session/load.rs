@@ -166,7 +166,7 @@ impl Session {
         active.last_active = record.last_active;
         active.expires_at = expires_at;
         let found = Binding::in_map(&record.data);
-        active.data = Data::decoded(record.data);
+        active.data = Data::stored(record.data);
         match self.vet(active, found, now) {
             Vetted::Ready(active) => Ok(active),
             Vetted::Ask(active) => self.check_revoked(active).await,

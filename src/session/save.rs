@@ -417,7 +417,7 @@ fn current_id(active: &Active) -> Result<SessionId> {
 /// with `Data::restore` after the store call.
 fn record(active: &mut Active, version: u64) -> Record {
     Record {
-        data: active.data.take_map(),
+        data: active.data.take_data(),
         expires_at: active.expires_at,
         created_at: active.created_at,
         last_active: active.last_active,

@@ -46,7 +46,7 @@ pub(crate) fn same(
                     .data
                     .keys()
                     .chain(w.data.keys())
-                    .filter(|k| g.data.get(*k) != w.data.get(*k))
+                    .filter(|k| g.data.get(k) != w.data.get(k))
                     .collect();
                 diffs.push(format!("data differs under {keys:?}"));
             }
