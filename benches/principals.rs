@@ -16,7 +16,8 @@
 //! So the `cookie_read_paired` groups measure the differences themselves:
 //! each iteration is one request of the case and one of `unbound`, run in
 //! alternating blocks of 32, each block timed, and the value criterion
-//! analyses is the case's time minus `unbound`'s (`PairedNanos`), so every
+//! analyses is the case's time minus `unbound`'s (the conformance crate's
+//! `bench::PairedNanos`), so every
 //! difference is taken between blocks a few microseconds apart.
 
 #![allow(missing_docs, clippy::unwrap_used)] // A failed unwrap is a failed bench.
@@ -25,11 +26,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use tiered_sessions::{
     ManualClock, RequestCookies, Session, SessionConfig, SessionManager, SessionStore,
 };
+use tiered_sessions_conformance::bench::{PairedNanos, paired_difference};
 use tiered_sessions_conformance::kit::Jar;
 use tiered_sessions_memory::MemoryStore;
 
@@ -120,79 +121,17 @@ fn read_once(rt: &tokio::runtime::Runtime, manager: &SessionManager, header: &st
     });
 }
 
-/// Nanoseconds of one case's request minus one `unbound` request, measured
-/// together (see the module docs). Only `iter_custom` can produce it.
-struct PairedNanos;
-
-impl Measurement for PairedNanos {
-    type Intermediate = ();
-    type Value = f64;
-    fn start(&self) {
-        panic!("PairedNanos is measured through iter_custom only");
-    }
-    fn end(&self, (): ()) -> f64 {
-        panic!("PairedNanos is measured through iter_custom only");
-    }
-    fn add(&self, a: &f64, b: &f64) -> f64 {
-        a + b
-    }
-    fn zero(&self) -> f64 {
-        0.0
-    }
-    fn to_f64(&self, v: &f64) -> f64 {
-        *v
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &Nanos
-    }
-}
-
-/// Differences in ns, kept in ns (they may be negative).
-struct Nanos;
-
-impl ValueFormatter for Nanos {
-    fn scale_values(&self, _: f64, _: &mut [f64]) -> &'static str {
-        "ns"
-    }
-    fn scale_throughputs(&self, _: f64, _: &Throughput, _: &mut [f64]) -> &'static str {
-        "ns"
-    }
-    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
-        "ns"
-    }
-}
-
-/// `iters` requests of `case` minus `iters` of `unbound`, interleaved in
-/// timed blocks, in ns.
-fn paired_difference(
+/// `n` requests of one session, in ns.
+fn timed_reads(
     rt: &tokio::runtime::Runtime,
-    unbound: &(SessionManager, String),
-    case: &(SessionManager, String),
-    iters: u64,
+    (manager, header): &(SessionManager, String),
+    n: u64,
 ) -> f64 {
-    const BLOCK: u64 = 32;
-    let block = |(manager, header): &(SessionManager, String), n: u64| {
-        let start = Instant::now();
-        for _ in 0..n {
-            read_once(rt, manager, header);
-        }
-        start.elapsed().as_nanos() as f64
-    };
-    let mut difference = 0.0;
-    let mut done = 0;
-    while done < iters {
-        let n = BLOCK.min(iters - done);
-        // Alternate which goes first, so neither always follows the other.
-        if (done / BLOCK) % 2 == 0 {
-            let u = block(unbound, n);
-            difference += block(case, n) - u;
-        } else {
-            let c = block(case, n);
-            difference += c - block(unbound, n);
-        }
-        done += n;
+    let start = Instant::now();
+    for _ in 0..n {
+        read_once(rt, manager, header);
     }
-    difference
+    start.elapsed().as_nanos() as f64
 }
 
 fn paired_reads(c: &mut Criterion<PairedNanos>) {
@@ -211,7 +150,13 @@ fn paired_reads(c: &mut Criterion<PairedNanos>) {
         ] {
             let case = session(&rt, prefs, bound, padded);
             group.bench_function(name, |b| {
-                b.iter_custom(|iters| paired_difference(&rt, &unbound, &case, iters));
+                b.iter_custom(|iters| {
+                    paired_difference(
+                        iters,
+                        |n| timed_reads(&rt, &case, n),
+                        |n| timed_reads(&rt, &unbound, n),
+                    )
+                });
             });
         }
         group.finish();

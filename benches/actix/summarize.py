@@ -59,3 +59,20 @@ for name, ours, theirs, limit in targets:
         continue
     r = a / b
     print(f"| {name} | {a:,.0f} | {b:,.0f} | {r:.2f} | ≤ {limit} | {'yes' if r <= limit else 'NO'} |")
+
+
+# The paired group (ours minus actix-session's, request for request), when run.
+paired = os.path.join(root, "paired")
+if os.path.isdir(paired):
+    print()
+    print("| paired case | ours - actix-session (ns, median) | 95 % interval |")
+    print("|---|---:|---|")
+    for case in sorted(os.listdir(paired)):
+        path = os.path.join(paired, case, "new", "estimates.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            m = json.load(f)["median"]
+        ci = m["confidence_interval"]
+        print(f"| {case} | {m['point_estimate']:+,.0f} | "
+              f"{ci['lower_bound']:+,.0f} to {ci['upper_bound']:+,.0f} |")

@@ -108,3 +108,77 @@ pub fn storage_path_group(
     });
     g.finish();
 }
+
+/// A criterion measurement of *differences*: nanoseconds of case A minus
+/// case B, measured together by [`paired_difference`] through
+/// `iter_custom`. On a shared machine criterion's one-case-after-another
+/// runs drift by more than a difference of a few percent; pairing takes each
+/// difference between blocks microseconds apart.
+///
+/// Use it with `Criterion::default().with_measurement(PairedNanos)
+/// .without_plots()` (plots assume positive times) and `iter_custom` only.
+pub struct PairedNanos;
+
+impl criterion::measurement::Measurement for PairedNanos {
+    type Intermediate = ();
+    type Value = f64;
+    fn start(&self) {
+        panic!("PairedNanos is measured through iter_custom only");
+    }
+    fn end(&self, (): ()) -> f64 {
+        panic!("PairedNanos is measured through iter_custom only");
+    }
+    fn add(&self, a: &f64, b: &f64) -> f64 {
+        a + b
+    }
+    fn zero(&self) -> f64 {
+        0.0
+    }
+    fn to_f64(&self, v: &f64) -> f64 {
+        *v
+    }
+    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
+        &Nanos
+    }
+}
+
+/// Differences in ns, kept in ns (they may be negative).
+struct Nanos;
+
+impl criterion::measurement::ValueFormatter for Nanos {
+    fn scale_values(&self, _: f64, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_throughputs(&self, _: f64, _: &criterion::Throughput, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+/// `iters` runs of `a` minus `iters` runs of `b`, in ns, for `iter_custom`
+/// with [`PairedNanos`]. Each closure runs the given number of iterations and
+/// returns their elapsed ns; they alternate in blocks of 32, and which goes
+/// first alternates too, so neither always follows the other.
+pub fn paired_difference(
+    iters: u64,
+    mut a: impl FnMut(u64) -> f64,
+    mut b: impl FnMut(u64) -> f64,
+) -> f64 {
+    const BLOCK: u64 = 32;
+    let mut difference = 0.0;
+    let mut done = 0;
+    while done < iters {
+        let n = BLOCK.min(iters - done);
+        if (done / BLOCK) % 2 == 0 {
+            let tb = b(n);
+            difference += a(n) - tb;
+        } else {
+            let ta = a(n);
+            difference += ta - b(n);
+        }
+        done += n;
+    }
+    difference
+}

@@ -34,6 +34,7 @@ use criterion::async_executor::AsyncExecutor;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
+use tiered_sessions_conformance::bench::PairedNanos;
 
 const READ_KEY: &str = "user_id";
 const WRITE_KEY: &str = "last_seen";
@@ -161,6 +162,19 @@ fn cases<S, B>(
     }
 }
 
+/// The bench's routes over the middleware `$mw`, to the handlers (`init`,
+/// `read`, `write`, `new`) of the module it is used in.
+macro_rules! routes {
+    ($mw:expr) => {
+        App::new()
+            .wrap($mw)
+            .route("/init", web::get().to(init))
+            .route("/read", web::get().to(read))
+            .route("/write", web::get().to(write))
+            .route("/new", web::get().to(new))
+    };
+}
+
 const STANDARD: &[(&str, &str, bool)] = &[
     ("read", "/read", true),
     ("write", "/write", true),
@@ -203,7 +217,7 @@ mod ours {
         HttpResponse::Ok().finish()
     }
 
-    fn config(threshold: usize) -> SessionConfig {
+    pub(super) fn config(threshold: usize) -> SessionConfig {
         SessionConfig::builder([[0x5au8; 32]])
             .cookie_only_threshold(threshold)
             .idle_timeout(Some(Duration::from_secs(3600)))
@@ -211,23 +225,15 @@ mod ours {
             .unwrap()
     }
 
-    async fn service(
+    pub(super) async fn service(
         manager: SessionManager,
     ) -> impl Service<
         actix_http::Request,
         Response = ServiceResponse<impl MessageBody>,
         Error = actix_web::Error,
     > {
-        test::init_service(
-            App::new()
-                .wrap(SessionMiddleware::new(manager))
-                .route("/init", web::get().to(init))
-                .route("/read", web::get().to(read))
-                .route("/write", web::get().to(write))
-                .route("/new", web::get().to(new))
-                .route("/untouched", web::get().to(plain)),
-        )
-        .await
+        let app = routes!(SessionMiddleware::new(manager));
+        test::init_service(app.route("/untouched", web::get().to(plain))).await
     }
 
     pub(super) fn bench(c: &mut Criterion) {
@@ -314,14 +320,22 @@ mod peer {
         mw: SessionMiddleware<St>,
         list: &[(&str, &str, bool)],
     ) {
-        let app = App::new()
-            .wrap(mw)
-            .route("/init", web::get().to(init))
-            .route("/read", web::get().to(read))
-            .route("/write", web::get().to(write))
-            .route("/new", web::get().to(new));
-        let app = rt.0.block_on(test::init_service(app));
+        let app = rt.0.block_on(service(mw));
         cases(g, rt, store, &app, list);
+    }
+
+    pub(super) async fn service<St: SessionStore + 'static>(
+        mw: SessionMiddleware<St>,
+    ) -> impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    > {
+        test::init_service(routes!(mw)).await
+    }
+
+    pub(super) async fn redis_store(url: String) -> RedisSessionStore {
+        RedisSessionStore::new(url).await.unwrap()
     }
 
     pub(super) fn bench(c: &mut Criterion) {
@@ -346,7 +360,7 @@ mod peer {
 
         match redis_url() {
             Some(url) => {
-                let store = rt.0.block_on(RedisSessionStore::new(url)).unwrap();
+                let store = rt.0.block_on(redis_store(url));
                 let mw = SessionMiddleware::new(store.clone(), key.clone());
                 run(&mut g, &rt, "redis", mw, STANDARD);
                 let mw = rolling(SessionMiddleware::builder(store, key.clone())).build();
@@ -358,5 +372,79 @@ mod peer {
     }
 }
 
+/// Ours minus actix-session's, request for request (see `PairedNanos` in the
+/// conformance crate): `redis/{read,write}`, whole requests through the same
+/// routes on the same actix `System`, one of each per iteration in alternating
+/// timed blocks. Both apps' routers are identical, so a negative difference
+/// means our session layer costs less than theirs. Criterion's separate cases
+/// drift between runs on a shared machine by more than the difference here.
+mod paired {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use tiered_sessions::SessionManager;
+    use tiered_sessions_conformance::bench::{PairedNanos, paired_difference};
+
+    use super::*;
+
+    /// `n` requests to `app`, in ns.
+    fn timed<S, B>(rt: &ActixRt, app: &S, path: &str, cookie: &str, n: u64) -> f64
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        rt.0.block_on(async {
+            let start = Instant::now();
+            for _ in 0..n {
+                black_box(call(app, path, Some(cookie)).await);
+            }
+            start.elapsed().as_nanos() as f64
+        })
+    }
+
+    pub(super) fn bench(c: &mut Criterion<PairedNanos>) {
+        let Some(url) = redis_url() else {
+            eprintln!("paired: no TS_BENCH_REDIS_URL, skipped");
+            return;
+        };
+        let rt = ActixRt(actix_web::rt::System::new());
+        let store = tiered_sessions_redis::RedisStore::standalone(url.clone())
+            .key_prefix("ts_actix_bench:")
+            .build_store()
+            .unwrap();
+        let manager = SessionManager::with_shared_store(ours::config(0), Arc::new(store));
+        let ours_app = rt.0.block_on(ours::service(manager));
+        let ours_cookie = cookie_header(&rt.0.block_on(call(&ours_app, "/init", None)));
+        let key = actix_web::cookie::Key::generate();
+        let store = rt.0.block_on(peer::redis_store(url));
+        let mw = actix_session::SessionMiddleware::new(store, key);
+        let peer_app = rt.0.block_on(peer::service(mw));
+        let peer_cookie = cookie_header(&rt.0.block_on(call(&peer_app, "/init", None)));
+
+        let mut g = c.benchmark_group("paired");
+        g.sample_size(30)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(5));
+        for (case, path) in [("read", "/read"), ("write", "/write")] {
+            g.bench_function(format!("redis_{case}_ours_minus_actix_session"), |b| {
+                b.iter_custom(|iters| {
+                    paired_difference(
+                        iters,
+                        |n| timed(&rt, &ours_app, path, &ours_cookie, n),
+                        |n| timed(&rt, &peer_app, path, &peer_cookie, n),
+                    )
+                });
+            });
+        }
+        g.finish();
+    }
+}
+
 criterion_group!(benches, ours::bench, peer::bench);
-criterion_main!(benches);
+criterion_group! {
+    name = paired_group;
+    // Plots assume positive times; these are differences.
+    config = Criterion::default().with_measurement(PairedNanos).without_plots();
+    targets = paired::bench
+}
+criterion_main!(benches, paired_group);
