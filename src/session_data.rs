@@ -129,11 +129,15 @@ impl Default for SessionData {
 }
 
 impl PartialEq for SessionData {
+    /// Equal when the keys and values are, whichever form each side is in
+    /// (the framing accepts more than one encoding of a length).
     fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (Repr::Encoded(a), Repr::Encoded(b)) => a.as_bytes() == b.as_bytes(),
-            _ => self.raw_entries().eq(other.raw_entries()),
+        if let (Repr::Encoded(a), Repr::Encoded(b)) = (&self.0, &other.0) {
+            if a.as_bytes() == b.as_bytes() {
+                return true;
+            }
         }
+        self.len() == other.len() && self.raw_entries().eq(other.raw_entries())
     }
 }
 
@@ -294,6 +298,21 @@ mod tests {
         assert_eq!(map, encoded);
         assert_eq!(encoded.keys().collect::<Vec<_>>(), ["a", "c", "é"]);
         assert_ne!(map, SessionData::new());
+    }
+
+    #[test]
+    fn equal_entries_are_equal_data_however_their_lengths_were_encoded() {
+        let (map, encoded) = both();
+        // The length of "a" (1) written as two bytes, 0x81 0x00.
+        let mut long = encode_data(&map);
+        assert_eq!(&long[..3], &[3, 1, b'a']);
+        long.splice(1..2, [0x81, 0x00]);
+        let long = decode_data(&long).unwrap();
+        assert!(long.encoded().is_some());
+        assert_eq!(long, encoded);
+        assert_eq!(long, map);
+        let other: SessionData = [("a".to_owned(), vec![2])].into();
+        assert_ne!(long, other);
     }
 
     #[test]
