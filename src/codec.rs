@@ -45,9 +45,6 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 /// Encode session data.
 pub fn encode_data(data: &SessionData) -> Vec<u8> {
-    if let Some(e) = data.encoded() {
-        return e.as_bytes().to_vec();
-    }
     let mut out = Vec::with_capacity(data_len(data));
     put_data(&mut out, data);
     out

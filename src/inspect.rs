@@ -210,7 +210,7 @@ pub struct BindingInfo {
 /// When the reserved entry is there but malformed (the layer then treats the
 /// session as none).
 pub fn binding(data: &SessionData) -> Result<Option<BindingInfo>, CookieRejection> {
-    match Binding::in_map(data) {
+    match Binding::in_data(data) {
         Found::Unbound => Ok(None),
         Found::Bound(b) => Ok(Some(BindingInfo {
             handle: b.handle,

@@ -134,7 +134,7 @@ impl SessionManager {
         let now = self.now();
         if store.principal_index().is_some() {
             if let Some(record) = store.load(&key, now).await? {
-                if let Found::Bound(b) = Binding::in_map(&record.data) {
+                if let Found::Bound(b) = Binding::in_data(&record.data) {
                     let scope = Scope::One(b.handle);
                     ops::revoke(&self.inner, &b.principal_hash(), scope, now).await?;
                 }

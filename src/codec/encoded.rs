@@ -141,10 +141,18 @@ impl EncodedData {
             .map_while(|(k, v)| Some((std::str::from_utf8(k).ok()?, v)))
     }
 
-    /// The encoded value under `key`.
+    /// The encoded value under `key`. Keys are in ascending order (checked
+    /// or written so), so the scan stops at the first key past `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
         let key = key.as_bytes();
-        self.raw_entries().find(|(k, _)| *k == key).map(|(_, v)| v)
+        for (k, v) in self.raw_entries() {
+            match k.cmp(key) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Some(v),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        None
     }
 
     /// The keys, in order.

@@ -15,7 +15,6 @@
 //! might say beyond.
 
 use crate::clock::UnixTime;
-use crate::codec::EncodedData;
 use crate::record::SessionData;
 
 use super::entry::{MAX_DESCRIPTION_LEN, cut};
@@ -110,22 +109,10 @@ impl Binding {
         })
     }
 
-    /// The binding in a cookie session's encoded data. Only the entries up
-    /// to the reserved key are read (it sorts first), so an unbound session
-    /// pays for one or two key comparisons.
-    pub(crate) fn in_encoded(data: &EncodedData) -> Found {
-        for (key, value) in data.raw_entries() {
-            match key.cmp(BINDING_KEY.as_bytes()) {
-                std::cmp::Ordering::Less => continue,
-                std::cmp::Ordering::Equal => return Binding::from_bytes(value),
-                std::cmp::Ordering::Greater => break,
-            }
-        }
-        Found::Unbound
-    }
-
-    /// The binding in a stored record's data.
-    pub(crate) fn in_map(data: &SessionData) -> Found {
+    /// The binding in a session's data, stored or from the cookie. Encoded
+    /// data is read only up to the reserved key (it sorts first), so an
+    /// unbound session pays for one or two key comparisons.
+    pub(crate) fn in_data(data: &SessionData) -> Found {
         data.get(BINDING_KEY)
             .map_or(Found::Unbound, Binding::from_bytes)
     }
@@ -134,6 +121,7 @@ impl Binding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::EncodedData;
 
     fn binding() -> Binding {
         Binding {
@@ -151,15 +139,17 @@ mod tests {
         map.insert("".into(), vec![1]);
         map.insert("user".into(), vec![2]);
         map.insert(BINDING_KEY.into(), b.to_bytes());
-        assert!(matches!(Binding::in_map(&map), Found::Bound(x) if x == b));
+        assert!(matches!(Binding::in_data(&map), Found::Bound(x) if x == b));
         let encoded = EncodedData::encode(&map);
-        assert!(matches!(Binding::in_encoded(&encoded), Found::Bound(x) if x == b));
+        assert!(
+            matches!(Binding::in_data(&SessionData::from_encoded(encoded)), Found::Bound(x) if x == b)
+        );
         map.remove(BINDING_KEY);
         assert!(matches!(
-            Binding::in_encoded(&EncodedData::encode(&map)),
+            Binding::in_data(&SessionData::from_encoded(EncodedData::encode(&map))),
             Found::Unbound
         ));
-        assert!(matches!(Binding::in_map(&map), Found::Unbound));
+        assert!(matches!(Binding::in_data(&map), Found::Unbound));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::iter::Peekable;
 use crate::codec::EncodedData;
 use crate::principal::binding::is_reserved;
 use crate::record::SessionData;
+use crate::session_data::RawIter;
 use crate::store::Durability;
 
 /// One key this request changed: its new value (`None`: removed) and how
@@ -17,40 +18,23 @@ pub(super) struct Change {
     pub(super) durability: Durability,
 }
 
-enum Base {
-    Empty,
-    /// A cookie session's data as the cookie carried it: a read decodes one
-    /// value, a write re-encodes by merging, never building a map.
-    Encoded(EncodedData),
-    /// A stored session's data, as loaded (or as last saved by this request).
-    Stored(SessionData),
-}
-
 /// The session's data: a base and this request's changes over it. The
 /// changes are exactly what a conflict re-applies onto a newer version.
 pub(super) struct Data {
-    base: Base,
+    /// The data as it arrived: still encoded, from the cookie or the store
+    /// (or as last saved by this request); empty for a new session.
+    base: SessionData,
     changes: BTreeMap<String, Change>,
 }
 
 impl Data {
     pub(super) fn empty() -> Self {
-        Data {
-            base: Base::Empty,
-            changes: BTreeMap::new(),
-        }
+        Data::new(SessionData::new())
     }
 
-    pub(super) fn encoded(base: EncodedData) -> Self {
+    pub(super) fn new(base: SessionData) -> Self {
         Data {
-            base: Base::Encoded(base),
-            changes: BTreeMap::new(),
-        }
-    }
-
-    pub(super) fn stored(base: SessionData) -> Self {
-        Data {
-            base: Base::Stored(base),
+            base,
             changes: BTreeMap::new(),
         }
     }
@@ -58,7 +42,7 @@ impl Data {
     /// Replace the base (a newer version of the record, or nothing after a
     /// `clear()`), keeping this request's changes on top of it.
     pub(super) fn rebase(&mut self, base: Option<SessionData>) {
-        self.base = base.map_or(Base::Empty, Base::Stored);
+        self.base = base.unwrap_or_default();
     }
 
     pub(super) fn has_changes(&self) -> bool {
@@ -72,11 +56,7 @@ impl Data {
     pub(super) fn get(&self, key: &str) -> Option<&[u8]> {
         match self.changes.get(key) {
             Some(change) => change.value.as_deref(),
-            None => match &self.base {
-                Base::Empty => None,
-                Base::Encoded(b) => b.get(key),
-                Base::Stored(m) => m.get(key),
-            },
+            None => self.base.get(key),
         }
     }
 
@@ -127,21 +107,16 @@ impl Data {
     /// The data in its encoded form: the encoded base itself when nothing
     /// changed, else base and changes merged in one pass.
     pub(super) fn to_encoded(&self) -> EncodedData {
-        match (&self.base, self.changes.is_empty()) {
-            (Base::Encoded(b), true) => b.clone(),
-            _ => {
-                let capacity = match &self.base {
-                    Base::Encoded(b) => b.len(),
-                    Base::Stored(m) => crate::codec::data_len(m),
-                    Base::Empty => 16,
-                } + self
-                    .changes
-                    .iter()
-                    .map(|(k, c)| k.len() + c.value.as_ref().map_or(0, Vec::len) + 4)
-                    .sum::<usize>();
-                EncodedData::encode_entries(capacity, self.entries())
-            }
+        if let (Some(b), true) = (self.base.encoded(), self.changes.is_empty()) {
+            return b.clone();
         }
+        let capacity = crate::codec::data_len(&self.base)
+            + self
+                .changes
+                .iter()
+                .map(|(k, c)| k.len() + c.value.as_ref().map_or(0, Vec::len) + 4)
+                .sum::<usize>();
+        EncodedData::encode_entries(capacity, self.entries())
     }
 
     /// The whole data, for a record to save: the base moved out when
@@ -150,11 +125,7 @@ impl Data {
     /// once the save is done.
     pub(super) fn take_data(&mut self) -> SessionData {
         if self.changes.is_empty() {
-            return match std::mem::replace(&mut self.base, Base::Empty) {
-                Base::Empty => SessionData::new(),
-                Base::Encoded(b) => SessionData::from_encoded(b),
-                Base::Stored(m) => m,
-            };
+            return std::mem::take(&mut self.base);
         }
         SessionData::from_encoded(self.to_encoded())
     }
@@ -162,40 +133,15 @@ impl Data {
     /// Make `data` (from [`Data::take_data`], so the changes are already in
     /// it) the base again.
     pub(super) fn restore(&mut self, data: SessionData) {
-        self.base = Base::Stored(data);
+        self.base = data;
     }
 
     /// Every present entry in key order, keys as bytes (UTF-8, checked when
     /// they entered): the base merged with the changes.
     fn entries(&self) -> Merge<'_> {
         Merge {
-            base: match &self.base {
-                Base::Empty => BaseEntries::Empty,
-                Base::Encoded(b) => BaseEntries::Encoded(b.raw_entries()),
-                Base::Stored(m) => BaseEntries::Stored(m.raw_entries()),
-            }
-            .peekable(),
+            base: self.base.raw_entries().peekable(),
             changes: self.changes.iter().peekable(),
-        }
-    }
-}
-
-/// The base's entries, whichever form it has (one type, so the merge is
-/// compiled once and called without dynamic dispatch).
-enum BaseEntries<'a> {
-    Empty,
-    Encoded(crate::codec::RawEntries<'a>),
-    Stored(crate::session_data::RawIter<'a>),
-}
-
-impl<'a> Iterator for BaseEntries<'a> {
-    type Item = (&'a [u8], &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            BaseEntries::Empty => None,
-            BaseEntries::Encoded(e) => e.next(),
-            BaseEntries::Stored(m) => m.next(),
         }
     }
 }
@@ -204,7 +150,7 @@ impl<'a> Iterator for BaseEntries<'a> {
 /// order is UTF-8 string order): a change replaces (or, with no value,
 /// removes) the base entry of its key.
 struct Merge<'a> {
-    base: Peekable<BaseEntries<'a>>,
+    base: Peekable<RawIter<'a>>,
     changes: Peekable<std::collections::btree_map::Iter<'a, String, Change>>,
 }
 
@@ -249,8 +195,8 @@ mod tests {
     fn changes_merge_over_every_kind_of_base() {
         let base = map(&[("a", b"1"), ("m", b"2"), ("z", b"3")]);
         for mut data in [
-            Data::stored(base.clone()),
-            Data::encoded(EncodedData::encode(&base)),
+            Data::new(base.clone()),
+            Data::new(SessionData::from_encoded(EncodedData::encode(&base))),
         ] {
             data.set("0", Some(b"new".to_vec()), Durability::Quick);
             data.set("m", Some(b"changed".to_vec()), Durability::Durable);
@@ -283,7 +229,7 @@ mod tests {
 
     #[test]
     fn rebase_keeps_this_requests_changes() {
-        let mut data = Data::stored(map(&[("mine", b"old"), ("theirs", b"old")]));
+        let mut data = Data::new(map(&[("mine", b"old"), ("theirs", b"old")]));
         data.set("mine", Some(b"new".to_vec()), Durability::Durable);
         data.rebase(Some(map(&[("mine", b"x"), ("theirs", b"newer")])));
         assert_eq!(

@@ -5,6 +5,7 @@ use crate::clock::UnixTime;
 use crate::cookie::{self as wire, CookieBody, CookieRejection};
 use crate::error::Result;
 use crate::metrics::Metrics;
+use crate::record::SessionData;
 use crate::session_id::StoreKey;
 
 use crate::principal::binding::{Binding, Found};
@@ -110,8 +111,9 @@ impl Session {
                 // Re-issue under the current setting, so data readable in the
                 // browser is encrypted as soon as encryption is turned on.
                 active.reissue |= decoded.encrypted != config.encrypt;
-                let found = Binding::in_encoded(&data);
-                active.data = Data::encoded(data);
+                let data = SessionData::from_encoded(data);
+                let found = Binding::in_data(&data);
+                active.data = Data::new(data);
                 match self.vet(active, found, now) {
                     Vetted::Ready(active) => FromCookie::Done(active),
                     Vetted::Ask(active) => FromCookie::Check(active),
@@ -165,8 +167,8 @@ impl Session {
         active.created_at = record.created_at;
         active.last_active = record.last_active;
         active.expires_at = expires_at;
-        let found = Binding::in_map(&record.data);
-        active.data = Data::stored(record.data);
+        let found = Binding::in_data(&record.data);
+        active.data = Data::new(record.data);
         match self.vet(active, found, now) {
             Vetted::Ready(active) => Ok(active),
             Vetted::Ask(active) => self.check_revoked(active).await,

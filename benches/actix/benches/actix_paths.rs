@@ -383,7 +383,7 @@ mod paired {
     use std::time::Instant;
 
     use tiered_sessions::SessionManager;
-    use tiered_sessions_conformance::bench::{PairedNanos, paired_difference};
+    use tiered_sessions_conformance::bench::paired_difference;
 
     use super::*;
 
