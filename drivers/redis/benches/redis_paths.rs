@@ -8,8 +8,10 @@
 //! - `store/{read,write,new}`: `RedisStore` calls (load; load + save; create).
 //!   `store/new` leaves every new session in Redis, so Redis keeps allocating
 //!   fresh memory (~1 KiB a key, over 100 MB a run); `store/new_steady` times
-//!   the same creates but removes the keys between batches (untimed), as
-//!   expiry does in a steady state.
+//!   the same creates beside 40 000 other sessions but removes the keys
+//!   between batches (untimed), as expiry does in a steady state. Both
+//!   create records whose data is already encoded, as the session layer
+//!   hands them over.
 //! - `layer_store/{read,write,new}`: whole requests through the session layer
 //!   (axum + `SessionLayer`, cookie-only threshold 0) over `RedisStore`.
 //! - `layer_tiered/{read,write}`: the same over the Redis cache tier in front
@@ -48,7 +50,7 @@ use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 use futures_util::future::join_all;
-use tiered_sessions::codec::encode_record;
+use tiered_sessions::codec::{decode_data, encode_data, encode_record};
 use tiered_sessions::{Durability, Record, SessionStore, StoreKey, TieredStore};
 use tiered_sessions_memory::MemoryStore;
 use tiered_sessions_redis::{RedisCacheBuilder, RedisStore, redis};
@@ -183,12 +185,20 @@ fn floor_and_store(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, url: &str
         })
     });
     // The same new ~1 KiB record under a new key each time (building the
-    // record is the application's work, not the store's).
-    let fresh = record(n);
+    // record is the application's work, not the store's). Its data is in
+    // the encoded form the session layer hands a store (a map would be
+    // encoded entry by entry on every create).
+    let mut fresh = record(n);
+    fresh.data = decode_data(&encode_data(&fresh.data)).unwrap();
     g.bench_function("store/new", |b| {
         b.to_async(rt)
             .iter(|| async { s.create(&key(), &fresh, now()).await.unwrap() })
     });
+    // A steady population of sessions, as a live server holds: without it
+    // each batch below grows Redis's key table from nearly empty and the
+    // creates pay its rehashing, which a server whose sessions come and go
+    // at the same rate does not.
+    populate(rt, url, s.key_prefix(), Some(&fresh));
     g.bench_function("store/new_steady", |b| {
         b.to_async(rt).iter_custom(|iters| {
             let (s, fresh) = (s.clone(), fresh.clone());
@@ -210,6 +220,34 @@ fn floor_and_store(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, url: &str
                 elapsed
             }
         })
+    });
+    populate(rt, url, s.key_prefix(), None);
+}
+
+/// How many other sessions `store/new_steady` creates beside (a Redis key
+/// table of 65 536 slots, about two thirds full, so no batch makes it grow
+/// or shrink).
+const POPULATION: usize = 40_000;
+
+/// `POPULATION` sessions like `fresh`, under keys of their own with a TTL of
+/// an hour; `None` removes them again.
+fn populate(rt: &Runtime, url: &str, prefix: &str, fresh: Option<&Record>) {
+    let value = fresh.map(encode_record);
+    rt.block_on(async {
+        let client = redis::Client::open(url).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        for chunk in 0..POPULATION / 1000 {
+            let mut pipe = redis::pipe();
+            for i in 0..1000 {
+                let key = format!("{prefix}population:{chunk}:{i}");
+                match &value {
+                    Some(v) => pipe.cmd("SET").arg(key).arg(v).arg("EX").arg(3600),
+                    None => pipe.cmd("UNLINK").arg(key),
+                }
+                .ignore();
+            }
+            pipe.query_async::<()>(&mut conn).await.unwrap();
+        }
     });
 }
 
