@@ -157,21 +157,39 @@ impl criterion::measurement::ValueFormatter for Nanos {
     }
 }
 
+/// How many iterations [`paired_difference`] runs of one side before
+/// switching: `TS_PAIRED_BLOCK` when it is a positive number, else 32.
+/// Larger blocks switch less often (less of the cost of a switch, such as
+/// cold caches, lands in the figure) and follow the machine's drift less
+/// closely.
+pub fn paired_block() -> u64 {
+    std::env::var("TS_PAIRED_BLOCK")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(32)
+}
+
 /// `iters` runs of `a` minus `iters` runs of `b`, in ns, for `iter_custom`
 /// with [`PairedNanos`]. Each closure runs the given number of iterations and
-/// returns their elapsed ns; they alternate in blocks of 32, and which goes
-/// first alternates too, so neither always follows the other.
-pub fn paired_difference(
+/// returns their elapsed ns; they alternate in blocks of [`paired_block`]
+/// iterations, and which goes first alternates too, so neither always
+/// follows the other.
+pub fn paired_difference(iters: u64, a: impl FnMut(u64) -> f64, b: impl FnMut(u64) -> f64) -> f64 {
+    paired_in_blocks(iters, paired_block(), a, b)
+}
+
+fn paired_in_blocks(
     iters: u64,
+    block: u64,
     mut a: impl FnMut(u64) -> f64,
     mut b: impl FnMut(u64) -> f64,
 ) -> f64 {
-    const BLOCK: u64 = 32;
     let mut difference = 0.0;
     let mut done = 0;
     while done < iters {
-        let n = BLOCK.min(iters - done);
-        if (done / BLOCK) % 2 == 0 {
+        let n = block.min(iters - done);
+        if (done / block) % 2 == 0 {
             let tb = b(n);
             difference += a(n) - tb;
         } else {
@@ -181,4 +199,49 @@ pub fn paired_difference(
         done += n;
     }
     difference
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::paired_in_blocks;
+
+    #[test]
+    fn both_sides_run_every_iteration_in_alternating_blocks() {
+        for (iters, block) in [(100, 32), (100, 512), (64, 32), (1, 32), (0, 32)] {
+            let runs = RefCell::new(Vec::new());
+            let difference = paired_in_blocks(
+                iters,
+                block,
+                |n| {
+                    runs.borrow_mut().push(('a', n));
+                    n as f64 * 10.0
+                },
+                |n| {
+                    runs.borrow_mut().push(('b', n));
+                    n as f64 * 3.0
+                },
+            );
+            assert_eq!(
+                difference,
+                iters as f64 * 7.0,
+                "{iters} in blocks of {block}"
+            );
+            let runs = runs.into_inner();
+            for side in ['a', 'b'] {
+                let total: u64 = runs.iter().filter(|r| r.0 == side).map(|r| r.1).sum();
+                assert_eq!(total, iters, "side {side}, {iters} in blocks of {block}");
+            }
+            assert!(runs.iter().all(|r| r.1 <= block));
+            // B goes first in even blocks, A in odd ones.
+            for (i, pair) in runs.chunks(2).enumerate() {
+                let first = if i % 2 == 0 { 'b' } else { 'a' };
+                assert_eq!(
+                    pair[0].0, first,
+                    "block {i} of {iters} in blocks of {block}"
+                );
+            }
+        }
+    }
 }
