@@ -224,9 +224,55 @@ pub fn record(bytes: &[u8]) {
     if let Ok(record) = decode_record(bytes) {
         let again = decode_record(&encode_record(&record)).expect("a re-encoded record decodes");
         assert!(again == record, "a record changed through re-encoding");
+        reads_agree_in_both_forms(&record.data);
     }
     if let Ok(data) = decode_data(bytes) {
-        assert_eq!(decode_data(&encode_data(&data)).ok(), Some(data));
+        assert_eq!(decode_data(&encode_data(&data)).ok(), Some(data.clone()));
+        reads_agree_in_both_forms(&data);
+    }
+}
+
+/// Decoded data is usually kept in its encoded form and read in place; the
+/// first change turns it into a map. Every read must give the same answer in
+/// both forms, for the keys it holds and for keys just beside them (the
+/// in-place lookup stops at the first key past the one it wants).
+fn reads_agree_in_both_forms(data: &SessionData) {
+    // A map built from the entries, and the data itself turned into a map by
+    // a change that changes nothing (setting a key to the value it has).
+    let built: SessionData = data
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_vec()))
+        .collect();
+    let mut converted = data.clone();
+    if let Some((k, v)) = data.iter().next() {
+        assert_eq!(
+            converted.insert(k.to_owned(), v.to_vec()).as_deref(),
+            Some(v)
+        );
+    }
+    let mut probes = vec![String::new(), "\u{10FFFF}".to_owned()];
+    for key in data.keys() {
+        probes.push(key.to_owned());
+        probes.push(format!("{key}\u{0}"));
+        probes.push(format!("{key}~"));
+        let mut shorter = key.to_owned();
+        shorter.pop();
+        probes.push(shorter);
+    }
+    for map in [&built, &converted] {
+        // Equality is written by hand, form against form: both ways round.
+        assert!(data == map, "the encoded form compares unequal to a map");
+        assert!(map == data, "a map compares unequal to the encoded form");
+        assert_eq!(data.len(), map.len());
+        assert_eq!(data.is_empty(), map.is_empty());
+        assert!(
+            data.iter().eq(map.iter()),
+            "the two forms iterate differently"
+        );
+        for probe in &probes {
+            assert_eq!(data.get(probe), map.get(probe), "get({probe:?})");
+            assert_eq!(data.contains_key(probe), map.contains_key(probe));
+        }
     }
 }
 
