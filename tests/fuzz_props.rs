@@ -5,9 +5,7 @@
 //! prints the seed and the input, to add to `fuzz/seeds/`.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../fuzz/src/lib.rs"]
-#[allow(dead_code, missing_docs)]
-mod checks;
+use tiered_sessions_fuzz as checks;
 
 use std::path::Path;
 

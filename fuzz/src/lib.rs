@@ -1,8 +1,8 @@
 //! The checks behind the fuzz targets. Each takes untrusted bytes, must never
 //! panic, and asserts what has to hold for every input. The libFuzzer targets
 //! in `fuzz_targets/` call them; `tests/fuzz_props.rs` in the root crate
-//! includes this file and calls them on seeded random inputs on stable, so the
-//! two can never drift apart.
+//! depends on this library (without the `libfuzzer` feature) and calls them
+//! on seeded random inputs on stable, so the two can never drift apart.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
