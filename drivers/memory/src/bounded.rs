@@ -1,7 +1,8 @@
 //! A bounded map with least-recently-used eviction that prefers expired
 //! entries: the storage under both [`crate::MemoryStore`] and [`crate::MemoryCache`].
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use tiered_sessions::{StoreKey, UnixTime};
 
@@ -11,8 +12,12 @@ const EVICTION_PROBE: usize = 64;
 
 #[derive(Debug)]
 pub(crate) struct Bounded<V> {
-    entries: BTreeMap<StoreKey, Slot<V>>,
-    lru: BTreeMap<u64, StoreKey>,
+    /// By key, hashed: a lookup costs one hash and a probe or two however
+    /// many sessions are held (an ordered map walked several nodes of keys).
+    entries: HashMap<StoreKey, Slot<V>>,
+    /// By last use: each key with until when it lasts, kept here too so that
+    /// an eviction probes the oldest entries without a lookup per key.
+    lru: BTreeMap<u64, (StoreKey, UnixTime)>,
     tick: u64,
     capacity: usize,
 }
@@ -28,7 +33,7 @@ struct Slot<V> {
 impl<V> Bounded<V> {
     pub(crate) fn new(capacity: usize) -> Self {
         Bounded {
-            entries: BTreeMap::new(),
+            entries: HashMap::new(),
             lru: BTreeMap::new(),
             tick: 0,
             capacity: capacity.max(1),
@@ -39,8 +44,11 @@ impl<V> Bounded<V> {
         self.entries.len()
     }
 
+    /// Every key held, in key order.
     pub(crate) fn keys(&self) -> Vec<StoreKey> {
-        self.entries.keys().cloned().collect()
+        let mut keys: Vec<StoreKey> = self.entries.keys().cloned().collect();
+        keys.sort_unstable();
+        keys
     }
 
     pub(crate) fn clear(&mut self) {
@@ -51,17 +59,17 @@ impl<V> Bounded<V> {
     /// The entry under `key` if it lasts past `now`, marked as used; a lapsed
     /// entry is dropped on the way.
     pub(crate) fn live(&mut self, key: &StoreKey, now: UnixTime) -> Option<&mut V> {
-        let lapsed = self.entries.get(key).map(|e| e.until <= now)?;
-        if lapsed {
+        let (until, used) = self.entries.get(key).map(|e| (e.until, e.used))?;
+        if until <= now {
             self.remove(key);
             return None;
         }
-        self.tick += 1;
-        let tick = self.tick;
+        let tick = self.next_tick();
+        if let Some(held) = self.lru.remove(&used) {
+            self.lru.insert(tick, held);
+        }
         let slot = self.entries.get_mut(key)?;
-        self.lru.remove(&slot.used);
         slot.used = tick;
-        self.lru.insert(tick, key.clone());
         Some(&mut slot.value)
     }
 
@@ -69,21 +77,33 @@ impl<V> Bounded<V> {
     pub(crate) fn extend(&mut self, key: &StoreKey, until: UnixTime) {
         if let Some(slot) = self.entries.get_mut(key) {
             slot.until = until;
+            if let Some(held) = self.lru.get_mut(&slot.used) {
+                held.1 = until;
+            }
         }
     }
 
     /// Insert or replace; a new key in a full map evicts one entry first.
     pub(crate) fn put(&mut self, key: &StoreKey, value: V, until: UnixTime, now: UnixTime) {
-        if !self.entries.contains_key(key) && self.entries.len() >= self.capacity {
+        let used = self.next_tick();
+        let slot = Slot { value, until, used };
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(key) {
             self.evict_one(now);
         }
-        self.tick += 1;
-        let used = self.tick;
-        let slot = Slot { value, until, used };
-        if let Some(old) = self.entries.insert(key.clone(), slot) {
-            self.lru.remove(&old.used);
+        match self.entries.entry(key.clone()) {
+            Entry::Occupied(mut held) => {
+                let old = held.insert(slot);
+                let key = self
+                    .lru
+                    .remove(&old.used)
+                    .map_or_else(|| key.clone(), |(k, _)| k);
+                self.lru.insert(used, (key, until));
+            }
+            Entry::Vacant(free) => {
+                free.insert(slot);
+                self.lru.insert(used, (key.clone(), until));
+            }
         }
-        self.lru.insert(used, key.clone());
     }
 
     pub(crate) fn remove(&mut self, key: &StoreKey) {
@@ -92,44 +112,118 @@ impl<V> Bounded<V> {
         }
     }
 
-    /// Up to `max` keys (at least one) that have lapsed at `now`, in key order
-    /// after `after`; and whether the scan stopped before the end (with the
-    /// last key looked at).
+    /// Up to `max` keys (at least one) that have lapsed at `now`, the first
+    /// in key order after `after`; and, when more are left, the last key
+    /// returned (where the next batch starts after).
     pub(crate) fn lapsed_after(
         &self,
         after: Option<&StoreKey>,
         now: UnixTime,
         max: usize,
     ) -> (Vec<StoreKey>, Option<StoreKey>) {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let range = match after {
-            Some(s) => self.entries.range((Excluded(s), Unbounded)),
-            None => self.entries.range(..),
-        };
-        let mut lapsed = Vec::new();
-        let mut last = None;
-        for (k, e) in range {
-            if lapsed.len() >= max.max(1) {
-                return (lapsed, last);
-            }
-            if e.until <= now {
-                lapsed.push(k.clone());
-            }
-            last = Some(k.clone());
+        let max = max.max(1);
+        let mut lapsed: Vec<&StoreKey> = self
+            .entries
+            .iter()
+            .filter(|(k, e)| e.until <= now && after.is_none_or(|a| *k > a))
+            .map(|(k, _)| k)
+            .collect();
+        let more = lapsed.len() > max;
+        if more {
+            lapsed.select_nth_unstable(max - 1);
+            lapsed.truncate(max);
         }
-        (lapsed, None)
+        lapsed.sort_unstable();
+        let stopped_at = more.then(|| lapsed.last().map(|k| (*k).clone())).flatten();
+        (lapsed.into_iter().cloned().collect(), stopped_at)
     }
 
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    /// Drop an entry lapsed at `now` among the `EVICTION_PROBE` least
+    /// recently used, else the least recently used one.
     fn evict_one(&mut self, now: UnixTime) {
         let victim = self
             .lru
-            .values()
+            .iter()
             .take(EVICTION_PROBE)
-            .find(|k| self.entries.get(*k).is_some_and(|e| e.until <= now))
-            .or_else(|| self.lru.values().next())
-            .cloned();
-        if let Some(k) = victim {
-            self.remove(&k);
+            .find(|(_, (_, until))| *until <= now)
+            .or_else(|| self.lru.iter().next())
+            .map(|(&tick, _)| tick);
+        if let Some((key, _)) = victim.and_then(|tick| self.lru.remove(&tick)) {
+            self.entries.remove(&key);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+mod tests {
+    use super::*;
+    use tiered_sessions::{SessionConfig, SessionId, SessionManager};
+
+    /// The two maps hold the same keys, each with its entry's use and expiry.
+    fn check(map: &Bounded<u32>) {
+        assert_eq!(map.entries.len(), map.lru.len());
+        assert!(map.entries.len() <= map.capacity);
+        for (tick, (key, until)) in &map.lru {
+            let slot = &map.entries[key];
+            assert_eq!((slot.used, slot.until), (*tick, *until));
+        }
+    }
+
+    #[test]
+    fn the_use_order_follows_every_operation() {
+        let config = SessionConfig::builder([[9u8; 32]]).build().unwrap();
+        let manager = SessionManager::cookie_only(config);
+        let keys: Vec<StoreKey> = (0..12)
+            .map(|_| manager.store_key(&SessionId::generate().unwrap()))
+            .collect();
+        let mut map = Bounded::new(8);
+        // A fixed pseudo-random walk (xorshift) over every operation.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for step in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = &keys[(x % 12) as usize];
+            let now = step / 10;
+            let until = now + (x >> 8) % 40;
+            match (x >> 4) % 4 {
+                0 | 1 => map.put(key, step as u32, until, now),
+                2 => {
+                    if let Some(v) = map.live(key, now) {
+                        *v += 1;
+                    }
+                }
+                _ => match (x >> 6) % 2 {
+                    0 => map.extend(key, until),
+                    _ => map.remove(key),
+                },
+            }
+            check(&map);
+        }
+    }
+
+    #[test]
+    fn a_full_map_evicts_a_lapsed_entry_before_the_least_recently_used() {
+        let config = SessionConfig::builder([[9u8; 32]]).build().unwrap();
+        let manager = SessionManager::cookie_only(config);
+        let keys: Vec<StoreKey> = (0..4)
+            .map(|_| manager.store_key(&SessionId::generate().unwrap()))
+            .collect();
+        let mut map = Bounded::new(3);
+        map.put(&keys[0], 0, 100, 0);
+        map.put(&keys[1], 1, 100, 0);
+        map.put(&keys[2], 2, 100, 0);
+        // keys[1] lapses at 10 once extended so; keys[0] stays least recently used.
+        map.extend(&keys[1], 10);
+        map.put(&keys[3], 3, 100, 20);
+        check(&map);
+        assert!(map.entries.contains_key(&keys[0]));
+        assert!(!map.entries.contains_key(&keys[1]));
     }
 }
