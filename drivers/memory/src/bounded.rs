@@ -165,6 +165,14 @@ mod tests {
     use super::*;
     use tiered_sessions::{SessionConfig, SessionId, SessionManager};
 
+    fn keys(n: usize) -> Vec<StoreKey> {
+        let config = SessionConfig::builder([[9u8; 32]]).build().unwrap();
+        let manager = SessionManager::cookie_only(config);
+        (0..n)
+            .map(|_| manager.store_key(&SessionId::generate().unwrap()))
+            .collect()
+    }
+
     /// The two maps hold the same keys, each with its entry's use and expiry.
     fn check(map: &Bounded<u32>) {
         assert_eq!(map.entries.len(), map.lru.len());
@@ -177,11 +185,7 @@ mod tests {
 
     #[test]
     fn the_use_order_follows_every_operation() {
-        let config = SessionConfig::builder([[9u8; 32]]).build().unwrap();
-        let manager = SessionManager::cookie_only(config);
-        let keys: Vec<StoreKey> = (0..12)
-            .map(|_| manager.store_key(&SessionId::generate().unwrap()))
-            .collect();
+        let keys = keys(12);
         let mut map = Bounded::new(8);
         // A fixed pseudo-random walk (xorshift) over every operation.
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
@@ -210,11 +214,7 @@ mod tests {
 
     #[test]
     fn a_full_map_evicts_a_lapsed_entry_before_the_least_recently_used() {
-        let config = SessionConfig::builder([[9u8; 32]]).build().unwrap();
-        let manager = SessionManager::cookie_only(config);
-        let keys: Vec<StoreKey> = (0..4)
-            .map(|_| manager.store_key(&SessionId::generate().unwrap()))
-            .collect();
+        let keys = keys(4);
         let mut map = Bounded::new(3);
         map.put(&keys[0], 0, 100, 0);
         map.put(&keys[1], 1, 100, 0);
