@@ -95,7 +95,12 @@ where
     }
 }
 
-type Finishing<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
+/// A save that awaits the store, boxed (its type cannot be named): it owns a
+/// handle to the session and gives it back with the outcome, so the box
+/// holds the save alone and the response waits unboxed beside it.
+type Finishing = Pin<Box<dyn Future<Output = (Session, SaveOutcome)> + Send>>;
+
+type SaveOutcome = crate::error::Result<ResponseCookies>;
 
 pin_project! {
     /// The response future of [`SessionService`]: the inner service's response,
@@ -118,7 +123,9 @@ pin_project! {
             session: Option<Session>,
         },
         Finishing {
-            save: Finishing<B, E>,
+            save: Finishing,
+            res: Option<Response<B>>,
+            error: std::marker::PhantomData<fn() -> E>,
         },
     }
 }
@@ -137,9 +144,9 @@ where
         let span = &*this.span;
         let _entered = span.span().enter();
         loop {
-            let save = match state.as_mut().project() {
+            let next = match state.as_mut().project() {
                 StateProj::Handling { inner, session } => {
-                    let mut res = match inner.poll(cx) {
+                    let res = match inner.poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Ready(Ok(res)) => res,
@@ -153,30 +160,44 @@ where
                     // A save without store I/O completes here, without boxing
                     // a future; only a save that awaits the store is boxed.
                     if let Some(saved) = session.finish_without_store(status) {
-                        span.saved(&saved);
-                        apply(&session, saved, &mut res);
-                        span.finish(res.status().as_u16());
-                        return Poll::Ready(Ok(res));
+                        return Poll::Ready(Ok(respond(span, &session, saved, res)));
                     }
-                    let span = span.span().clone();
-                    Box::pin(async move {
-                        let saved = session.finish_with_store(status).await;
-                        RequestSpan::record_saved(&span, &saved);
-                        apply(&session, saved, &mut res);
-                        Ok(res)
-                    }) as Finishing<B, E>
+                    State::Finishing {
+                        save: Box::pin(save_with_store(session, status)),
+                        res: Some(res),
+                        error: std::marker::PhantomData,
+                    }
                 }
-                StateProj::Finishing { save } => {
-                    let out = std::task::ready!(save.as_mut().poll(cx));
-                    if let Ok(res) = &out {
-                        span.finish(res.status().as_u16());
-                    }
-                    return Poll::Ready(out);
+                StateProj::Finishing { save, res, .. } => {
+                    let (session, saved) = std::task::ready!(save.as_mut().poll(cx));
+                    let res = res
+                        .take()
+                        .expect("`ResponseFuture` polled after completion");
+                    return Poll::Ready(Ok(respond(span, &session, saved, res)));
                 }
             };
-            state.set(State::Finishing { save });
+            state.set(next);
         }
     }
+}
+
+/// The save that [`Finishing`] boxes.
+pub(crate) async fn save_with_store(session: Session, status: u16) -> (Session, SaveOutcome) {
+    let saved = session.finish_with_store(status).await;
+    (session, saved)
+}
+
+/// The response once the save is done: its outcome recorded and applied.
+fn respond<B: Default>(
+    span: &RequestSpan,
+    session: &Session,
+    saved: SaveOutcome,
+    mut res: Response<B>,
+) -> Response<B> {
+    span.saved(&saved);
+    apply(session, saved, &mut res);
+    span.finish(res.status().as_u16());
+    res
 }
 
 /// Put the save's outcome on the response, by the shared policy: its

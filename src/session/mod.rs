@@ -2,6 +2,8 @@
 //! once-per-request save in `save.rs`, the request's state in `state.rs`.
 
 mod data;
+#[cfg(test)]
+mod future_sizes;
 mod load;
 mod principal;
 mod refresh;
@@ -35,6 +37,9 @@ use self::load::FromCookie;
 pub use self::set_cookie::ResponseCookies;
 pub(crate) use self::set_cookie::SetCookieTemplate;
 use self::state::{Active, Doomed, Origin};
+
+/// A session's load that awaits the store (see `Session::active`).
+type Loading<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Active>> + Send + 'a>>;
 
 /// What every request's session shares: the configuration, the store and
 /// the counters. The [`crate::SessionManager`] owns it.
@@ -108,22 +113,25 @@ impl Session {
     async fn active<'a>(&self, state: &'a mut State) -> Result<&'a mut Active> {
         self.inner.touched.store(true, Ordering::Release);
         if let State::Unloaded = state {
-            // The cookie is decoded without awaiting; only a stored session
-            // awaits the store (so a handler's futures stay small).
-            let fetch = match self.load_cookie() {
+            // The cookie is decoded without awaiting; only a stored or bound
+            // session awaits the store, in a boxed future. Every handler's
+            // future holds this one: unboxed, the loading state (a few
+            // sessions' worth of bytes) would be moved with it at each await
+            // and into the framework's boxed route future, stored or not.
+            let pending: Option<Loading<'_>> = match self.load_cookie() {
                 FromCookie::Done(active) => {
                     *state = State::Ready(active);
                     None
                 }
-                FromCookie::Check(active) => {
-                    *state = State::Ready(self.check_revoked(active).await?);
-                    None
+                FromCookie::Check(active) => Some(Box::pin(self.check_revoked(active))),
+                FromCookie::Fetch(fetch) => {
+                    let span =
+                        crate::instrument::debug_span(|| tracing::debug_span!("session.load"));
+                    Some(Box::pin(self.fetch(fetch).instrument(span)))
                 }
-                FromCookie::Fetch(fetch) => Some(fetch),
             };
-            if let Some(fetch) = fetch {
-                let span = crate::instrument::debug_span(|| tracing::debug_span!("session.load"));
-                *state = State::Ready(self.fetch(fetch).instrument(span).await?);
+            if let Some(pending) = pending {
+                *state = State::Ready(pending.await?);
             }
         }
         match state {

@@ -141,6 +141,13 @@ impl Session {
         Ok(self.active(&mut state).await?.binding.clone())
     }
 
+    /// Whether [`Session::sync_index`] has anything to write: a binding
+    /// ended, or a bound session's entry is due.
+    pub(super) fn index_sync_due(active: &Active) -> bool {
+        !active.unbound.is_empty()
+            || (active.index_due && active.binding.is_some() && active.id.is_some())
+    }
+
     /// After the save: deny and unlist the bindings this request ended, and
     /// record where a bound session now lives and when it expires. A session
     /// the principal's revocations cover by then (a login racing "log out
@@ -150,10 +157,10 @@ impl Session {
     /// A store error, or [`Error::Ended`].
     pub(super) async fn sync_index(&self, active: &mut Active, now: UnixTime) -> Result<()> {
         let ctx = &self.inner.ctx;
-        let due = active.index_due && active.binding.is_some() && active.id.is_some();
-        if active.unbound.is_empty() && !due {
+        if !Self::index_sync_due(active) {
             return Ok(());
         }
+        let due = active.index_due && active.binding.is_some() && active.id.is_some();
         let (store, index) = ops::index(ctx)?;
         for (binding, created_at) in std::mem::take(&mut active.unbound) {
             let p = binding.principal_hash();

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::session_id::SessionId;
 
 use super::Session;
-use super::save::{Written, contents};
+use super::save::Written;
 use super::state::{Active, Origin};
 
 impl Session {
@@ -51,7 +51,7 @@ impl Session {
             Origin::Stored(_) => CookieBody::Stored,
             _ => CookieBody::Data(active.data.to_encoded()),
         };
-        Refresh::Done(Written::Cookie(contents(active, id, body)))
+        Refresh::Done(Written::Cookie(active.contents(id, body)))
     }
 
     /// Refresh a stored session's expiry in the store, then in the cookie.
@@ -65,7 +65,7 @@ impl Session {
         let store = ctx.store.as_ref().ok_or(Error::NotFound)?;
         let key = active.store_key(&ctx.config.store_keys, &id);
         match store.touch(&key, active.expires_at, now, now).await {
-            Ok(()) => Ok(Written::Cookie(contents(active, id, CookieBody::Stored))),
+            Ok(()) => Ok(Written::Cookie(active.contents(id, CookieBody::Stored))),
             // Ended by another request meanwhile: nothing to refresh, and no
             // cookie either (the browser may already hold a newer one from
             // that request).

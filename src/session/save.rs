@@ -107,7 +107,11 @@ impl Session {
                 store.delete(&doomed.key, now).await?;
             }
         }
-        self.sync_index(active, now).await?;
+        if Self::index_sync_due(active) {
+            // Boxed: only bound sessions get here, and its state would
+            // otherwise make every save's future larger.
+            Box::pin(self.sync_index(active, now)).await?;
+        }
         self.render(written, now)
     }
 
@@ -205,7 +209,7 @@ impl Session {
             return Ok(Written::Nothing);
         }
         let id = current_id(active)?;
-        Ok(Written::Cookie(contents(active, id, CookieBody::Stored)))
+        Ok(Written::Cookie(active.contents(id, CookieBody::Stored)))
     }
 
     /// The session is active now: its expiry counts from here. A bound
@@ -264,11 +268,9 @@ impl Session {
             active.index_due |= active.binding.is_some();
         }
         active.origin = Origin::Cookie;
-        Ok(Written::Cookie(contents(
-            active,
-            id,
-            CookieBody::Data(encoded),
-        )))
+        Ok(Written::Cookie(
+            active.contents(id, CookieBody::Data(encoded)),
+        ))
     }
 
     /// One save (or create) under the current id, re-applying this request's
@@ -303,7 +305,7 @@ impl Session {
                             // changes onto their version and try again.
                             conflicts += 1;
                             Metrics::inc(&ctx.metrics.conflicts);
-                            backoff(conflicts).await;
+                            Box::pin(backoff(conflicts)).await;
                             match store.load(&key, now).await? {
                                 Some(latest) => active.rebase(latest),
                                 None => return Err(ended()),
@@ -422,16 +424,6 @@ fn record(active: &mut Active, version: u64) -> Record {
         created_at: active.created_at,
         last_active: active.last_active,
         version,
-    }
-}
-
-pub(super) fn contents(active: &Active, id: SessionId, body: CookieBody) -> CookieContents {
-    CookieContents {
-        id,
-        expires_at: active.expires_at,
-        created_at: active.created_at,
-        last_active: active.last_active,
-        body,
     }
 }
 

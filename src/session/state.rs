@@ -3,6 +3,7 @@
 
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
+use crate::cookie::{CookieBody, CookieContents};
 use crate::principal::binding::Binding;
 use crate::record::Record;
 use crate::session_id::{SessionId, StoreKey, StoreKeyHasher};
@@ -73,6 +74,17 @@ pub(super) struct Active {
 }
 
 impl Active {
+    /// The cookie that carries this session under `id`.
+    pub(super) fn contents(&self, id: SessionId, body: CookieBody) -> CookieContents {
+        CookieContents {
+            id,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            last_active: self.last_active,
+            body,
+        }
+    }
+
     pub(super) fn fresh(now: UnixTime, config: &SessionConfig) -> Self {
         Active {
             id: None,
