@@ -144,8 +144,12 @@ impl Session {
     /// Whether [`Session::sync_index`] has anything to write: a binding
     /// ended, or a bound session's entry is due.
     pub(super) fn index_sync_due(active: &Active) -> bool {
-        !active.unbound.is_empty()
-            || (active.index_due && active.binding.is_some() && active.id.is_some())
+        !active.unbound.is_empty() || Self::index_entry_due(active)
+    }
+
+    /// Whether a bound session's index entry is due for a rewrite.
+    fn index_entry_due(active: &Active) -> bool {
+        active.index_due && active.binding.is_some() && active.id.is_some()
     }
 
     /// After the save: deny and unlist the bindings this request ended, and
@@ -160,7 +164,7 @@ impl Session {
         if !Self::index_sync_due(active) {
             return Ok(());
         }
-        let due = active.index_due && active.binding.is_some() && active.id.is_some();
+        let due = Self::index_entry_due(active);
         let (store, index) = ops::index(ctx)?;
         for (binding, created_at) in std::mem::take(&mut active.unbound) {
             let p = binding.principal_hash();

@@ -305,6 +305,7 @@ impl Session {
                             // changes onto their version and try again.
                             conflicts += 1;
                             Metrics::inc(&ctx.metrics.conflicts);
+                            // Boxed: its timer would enlarge every save's future.
                             Box::pin(backoff(conflicts)).await;
                             match store.load(&key, now).await? {
                                 Some(latest) => active.rebase(latest),
